@@ -1,0 +1,3 @@
+module github.com/heraldci/herald
+
+go 1.25
