@@ -3,6 +3,8 @@ package status
 import (
 	"context"
 	"io"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -124,3 +126,96 @@ func (UnsupportedControl) CancelShutdown(context.Context) error                {
 func (UnsupportedControl) ShutdownState(context.Context) (bool, error)         { return false, ErrUnsupported }
 
 var _ Control = UnsupportedControl{}
+
+// Match reports whether b satisfies every set field of q except Limit.
+// History implementations share it so queries mean the same everywhere.
+func (q *BuildQuery) Match(b *Build) bool {
+	if len(q.Builders) > 0 && !slices.Contains(q.Builders, b.Builder) {
+		return false
+	}
+	if len(q.Tags) > 0 && !b.HasTag(q.Tags...) {
+		return false
+	}
+	if q.Finished && !b.Done() || q.Running && b.Done() {
+		return false
+	}
+	if len(q.Results) > 0 && (!b.Done() || !slices.Contains(q.Results, b.Result)) {
+		return false
+	}
+	if b.Number < q.MinNumber || q.MaxNumber > 0 && b.Number > q.MaxNumber {
+		return false
+	}
+	if !q.Since.IsZero() && b.Started.Before(q.Since) || !q.Until.IsZero() && !b.Started.Before(q.Until) {
+		return false
+	}
+	if len(q.Branches) > 0 && !slices.ContainsFunc(b.Sources, func(s SourceStamp) bool {
+		return slices.Contains(q.Branches, s.Branch)
+	}) {
+		return false
+	}
+	if q.Revision != "" && !slices.ContainsFunc(b.Sources, func(s SourceStamp) bool {
+		return SameRevision(s.Revision, q.Revision)
+	}) {
+		return false
+	}
+	for k, v := range q.Properties {
+		p, ok := b.Properties[k]
+		if !ok || stringOf(p) != v {
+			return false
+		}
+	}
+	return true
+}
+
+// SameRevision reports whether two revisions name the same commit: equal, or
+// one an abbreviation (7 characters or more) of the other.
+func SameRevision(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	return a == b || len(a) >= 7 && strings.HasPrefix(b, a)
+}
+
+// Match reports whether c satisfies every set field of q except Limit.
+func (q *ChangeQuery) Match(c *Change) bool {
+	switch {
+	case q.Before > 0 && c.ID >= q.Before,
+		len(q.Branches) > 0 && !slices.Contains(q.Branches, c.Branch),
+		len(q.Repositories) > 0 && !slices.Contains(q.Repositories, c.Repository),
+		len(q.Projects) > 0 && !slices.Contains(q.Projects, c.Project),
+		len(q.Codebases) > 0 && !slices.Contains(q.Codebases, c.Codebase):
+		return false
+	}
+	if len(q.Authors) > 0 {
+		return slices.ContainsFunc(q.Authors, func(a string) bool { return AuthorMatches(c.Author, a) })
+	}
+	return true
+}
+
+// AuthorMatches reports whether who ("Name <email>", a name or an address)
+// names the same person as author: equal, or equal name or address part.
+func AuthorMatches(author, who string) bool {
+	if author == who {
+		return true
+	}
+	an, ae := SplitAuthor(author)
+	wn, we := SplitAuthor(who)
+	return wn != "" && strings.EqualFold(an, wn) || we != "" && strings.EqualFold(ae, we) ||
+		we == "" && strings.EqualFold(ae, wn)
+}
+
+// SplitAuthor splits "Name <email>" into its parts; a bare address is
+// returned as the email, a bare name as the name.
+func SplitAuthor(s string) (name, email string) {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '<'); i >= 0 && strings.HasSuffix(s, ">") {
+		return strings.TrimSpace(s[:i]), s[i+1 : len(s)-1]
+	}
+	if strings.Contains(s, "@") && !strings.ContainsAny(s, " \t") {
+		return "", s
+	}
+	return s, ""
+}

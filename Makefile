@@ -1,0 +1,24 @@
+# make test: installs the real servers the tests use, then vets, checks
+# formatting and runs every test with the race detector, requiring servers.
+GO ?= go
+
+.PHONY: test deps vet fmt-check bench demo
+
+test: deps vet fmt-check
+	HERALD_REQUIRE_SERVERS=1 $(GO) test -race -count=1 -timeout 25m ./...
+
+deps:
+	./.ci/install-test-deps
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+demo:
+	$(GO) run ./examples/demo
