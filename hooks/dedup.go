@@ -47,8 +47,8 @@ type deliveries struct {
 }
 
 type delivery struct {
-	key    string
-	at     time.Time
+	key      string
+	at       time.Time
 	inFlight bool
 }
 

@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/heraldci/herald/status"
@@ -65,8 +66,9 @@ func (r *Request) RequireMediaType(types ...string) (string, error) {
 			return mt, nil
 		}
 	}
+	named := slices.DeleteFunc(slices.Clone(types), func(t string) bool { return t == "" })
 	return "", &Error{Status: http.StatusUnsupportedMediaType,
-		Reason: fmt.Sprintf("content type %q not supported: send %s", mt, strings.Join(types, " or "))}
+		Reason: fmt.Sprintf("content type %q not supported: send %s", mt, strings.Join(named, " or "))}
 }
 
 // Form returns the form fields of an application/x-www-form-urlencoded or
