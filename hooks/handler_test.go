@@ -386,3 +386,5 @@ func merge(a, b map[string]string) map[string]string {
 	}
 	return m
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
