@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -39,26 +40,41 @@ func FuzzGitHubPush(f *testing.F) {
 		if err != nil {
 			return
 		}
-		normalizePush(&got)
-		normalizePush(&want)
+		gotChanges, gotErr := got.changes()
+		wantChanges, wantErr := want.changes()
+		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !reflect.DeepEqual(gotChanges, wantChanges) {
+			t.Fatalf("changes differ:\n%+v %v\n%+v %v", gotChanges, gotErr, wantChanges, wantErr)
+		}
+		if gotErr != nil {
+			var e *Error
+			if !errors.As(gotErr, &e) && !errors.Is(gotErr, ErrIgnored) {
+				t.Fatalf("changes: unclassified error %v", gotErr)
+			}
+		}
+		normalizePush(t, &got)
+		normalizePush(t, &want)
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("decoder:\n%+v\nencoding/json:\n%+v", got, want)
-		}
-		if _, err := got.changes(); err != nil {
-			var e *Error
-			if !errors.As(err, &e) && !errors.Is(err, ErrIgnored) {
-				t.Fatalf("changes: unclassified error %v", err)
-			}
 		}
 	})
 }
 
-func normalizePush(e *githubPushEvent) {
+func normalizePush(t *testing.T, e *githubPushEvent) {
 	if len(e.Commits) == 0 {
 		e.Commits = nil
 	}
 	for i := range e.Commits {
 		c := &e.Commits[i]
+		for _, p := range []*githubPerson{&c.Author, &c.Committer} {
+			if p.full != "" && p.full != person(p.Name, p.Email) {
+				t.Fatalf("commit %d: full %q, person() %q", i, p.full, person(p.Name, p.Email))
+			}
+			p.full = ""
+		}
+		if c.files != nil && !slices.Equal(c.files, slices.Concat(c.Added, c.Modified, c.Removed)) {
+			t.Fatalf("commit %d: files %q", i, c.files)
+		}
+		c.files = nil
 		for _, s := range []*[]string{&c.Added, &c.Removed, &c.Modified} {
 			if len(*s) == 0 {
 				*s = nil
@@ -84,7 +100,7 @@ func referencePush(data []byte) (githubPushEvent, error) {
 		m := p.object(cv)
 		c := githubCommit{
 			ID: p.str(m["id"]), Message: p.str(m["message"]), Timestamp: p.str(m["timestamp"]), URL: p.str(m["url"]),
-			Distinct: true, Added: p.strings(m["added"]), Removed: p.strings(m["removed"]), Modified: p.strings(m["modified"]),
+			Distinct: true, Added: p.strList(m["added"]), Removed: p.strList(m["removed"]), Modified: p.strList(m["modified"]),
 		}
 		if d, ok := m["distinct"]; ok {
 			c.Distinct = p.bool(d)
@@ -139,7 +155,7 @@ func (p *picker) bool(v any) bool {
 	return false
 }
 
-func (p *picker) strings(v any) []string {
+func (p *picker) strList(v any) []string {
 	var out []string
 	for _, s := range p.array(v) {
 		out = append(out, p.str(s))

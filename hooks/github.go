@@ -37,10 +37,11 @@ type GitHub struct {
 	// pull_request handlers. The payload is valid only during the call.
 	Events map[string]func(r *Request, payload []byte) ([]status.Change, error)
 
-	init    sync.Once
-	sha256  *signer
-	sha1    *signer
-	actions []string
+	init     sync.Once
+	sha256   *signer
+	sha1     *signer
+	actions  []string
+	decoders sync.Pool // *pushDecoder
 }
 
 var _ Dialect = (*GitHub)(nil)
@@ -96,7 +97,7 @@ func (g *GitHub) Parse(r *Request) ([]status.Change, error) {
 	case event == "ping":
 		return nil, Ignored("ping")
 	case event == "push":
-		changes, err = githubPush(payload)
+		changes, err = g.push(payload)
 	case event == "pull_request":
 		changes, err = g.pullRequest(payload)
 	default:

@@ -21,103 +21,233 @@ type githubCommit struct {
 	Distinct                    bool // true when absent
 	Author, Committer           githubPerson
 	Added, Removed, Modified    []string
+
+	files []string // added, modified, removed in one slice, when the decoder laid them out so
 }
 
 type githubPerson struct {
 	Name, Email string
+
+	full string // person(Name, Email), when the decoder made it
 }
 
-// decodeGitHubPush decodes a push payload with jsonReader: this is the hot
-// path of a busy CI, and encoding/json spends most of its time on the
-// hundreds of fields (owner, avatars, URLs) that no change needs.
-func decodeGitHubPush(data []byte) (githubPushEvent, error) {
-	var e githubPushEvent
-	d := jsonReader{data: data}
+// The push decoder is the hot path of a busy CI: encoding/json spends most
+// of its time on the hundreds of fields (owners, avatars, API URLs) that no
+// change needs, and then allocates every string separately. pushDecoder
+// reads only the needed fields with jsonReader and copies their bytes into
+// one arena, which becomes one string; every string of every change is a
+// substring of it. A request so costs a handful of allocations whatever the
+// number of commits, and the changes pin only the bytes they use.
+
+// span is a string in the arena.
+type span struct{ off, n int32 }
+
+// fileRange is a range of pushDecoder.files.
+type fileRange struct{ start, end int32 }
+
+type commitSpans struct {
+	id, message, timestamp, url span
+	distinct                    bool
+	author, committer           [2]span // name, email
+	added, removed, modified    fileRange
+}
+
+// pushDecoder is reusable: decode resets it. Not safe for concurrent use.
+type pushDecoder struct {
+	d       jsonReader
+	arena   []byte
+	ref     span
+	deleted bool
+	repo    [4]span // name, full_name, url, html_url
+	commits []commitSpans
+	files   []span
+}
+
+func (p *pushDecoder) str() span {
+	b := p.d.strBytes()
+	off := len(p.arena)
+	p.arena = append(p.arena, b...)
+	return span{int32(off), int32(len(b))}
+}
+
+func (p *pushDecoder) fileList() fileRange {
+	start := int32(len(p.files))
+	p.d.array(func() { p.files = append(p.files, p.str()) })
+	return fileRange{start, int32(len(p.files))}
+}
+
+func (p *pushDecoder) person() [2]span {
+	var s [2]span
+	p.d.object(func(key []byte) {
+		switch string(key) {
+		case "name":
+			s[0] = p.str()
+		case "email":
+			s[1] = p.str()
+		default:
+			p.d.skip()
+		}
+	})
+	return s
+}
+
+// decode reads a push payload. Semantics are jsonReader's: the last
+// duplicate key wins, null is the zero value.
+func (p *pushDecoder) decode(data []byte) (githubPushEvent, error) {
+	*p = pushDecoder{d: jsonReader{data: data, scratch: p.d.scratch[:0]}, arena: p.arena[:0], commits: p.commits[:0], files: p.files[:0]}
+	d := &p.d
 	d.object(func(key []byte) {
 		switch string(key) {
 		case "ref":
-			e.Ref = d.str()
+			p.ref = p.str()
 		case "deleted":
-			e.Deleted = d.bool()
+			p.deleted = d.bool()
 		case "repository":
-			e.Repository = githubRepo{}
+			p.repo = [4]span{}
 			d.object(func(key []byte) {
 				switch string(key) {
 				case "name":
-					e.Repository.Name = d.str()
+					p.repo[0] = p.str()
 				case "full_name":
-					e.Repository.FullName = d.str()
+					p.repo[1] = p.str()
 				case "url":
-					e.Repository.URL = d.str()
+					p.repo[2] = p.str()
 				case "html_url":
-					e.Repository.HTMLURL = d.str()
+					p.repo[3] = p.str()
 				default:
 					d.skip()
 				}
 			})
 		case "commits":
-			e.Commits = e.Commits[:0]
-			d.array(func() {
-				e.Commits = append(e.Commits, decodeGitHubCommit(&d))
-			})
+			p.commits = p.commits[:0]
+			d.array(func() { p.commits = append(p.commits, p.commit()) })
 		default:
 			d.skip()
 		}
 	})
-	return e, d.end()
+	if err := d.end(); err != nil {
+		return githubPushEvent{}, err
+	}
+	return p.event(), nil
 }
 
-func decodeGitHubCommit(d *jsonReader) githubCommit {
-	c := githubCommit{Distinct: true}
-	d.object(func(key []byte) {
+func (p *pushDecoder) commit() commitSpans {
+	c := commitSpans{distinct: true}
+	p.d.object(func(key []byte) {
 		switch string(key) {
 		case "id":
-			c.ID = d.str()
+			c.id = p.str()
 		case "message":
-			c.Message = d.str()
+			c.message = p.str()
 		case "timestamp":
-			c.Timestamp = d.str()
+			c.timestamp = p.str()
 		case "url":
-			c.URL = d.str()
+			c.url = p.str()
 		case "distinct":
-			c.Distinct = d.bool()
+			c.distinct = p.d.bool()
 		case "author":
-			c.Author = decodeGitHubPerson(d)
+			c.author = p.person()
 		case "committer":
-			c.Committer = decodeGitHubPerson(d)
+			c.committer = p.person()
 		case "added":
-			c.Added = d.strings()
+			c.added = p.fileList()
 		case "removed":
-			c.Removed = d.strings()
+			c.removed = p.fileList()
 		case "modified":
-			c.Modified = d.strings()
+			c.modified = p.fileList()
 		default:
-			d.skip()
+			p.d.skip()
 		}
 	})
 	return c
 }
 
-func decodeGitHubPerson(d *jsonReader) githubPerson {
-	var p githubPerson
-	d.object(func(key []byte) {
-		switch string(key) {
-		case "name":
-			p.Name = d.str()
-		case "email":
-			p.Email = d.str()
-		default:
-			d.skip()
+// event turns the spans into strings: one allocation for all the bytes, one
+// for all the file names, one for the commits.
+func (p *pushDecoder) event() githubPushEvent {
+	// "Name <email>" of every author and committer, into the arena too.
+	full := make([][2]span, len(p.commits))
+	for i := range p.commits {
+		full[i] = [2]span{p.joinPerson(p.commits[i].author), p.joinPerson(p.commits[i].committer)}
+	}
+	all := string(p.arena)
+	s := func(sp span) string { return all[sp.off : sp.off+sp.n] }
+	nfiles := 0
+	for i := range p.commits {
+		c := &p.commits[i]
+		nfiles += int(c.added.end-c.added.start) + int(c.modified.end-c.modified.start) + int(c.removed.end-c.removed.start)
+	}
+	files := make([]string, 0, nfiles)
+	list := func(r fileRange) []string {
+		start := len(files)
+		for _, sp := range p.files[r.start:r.end] {
+			files = append(files, s(sp))
 		}
-	})
-	return p
+		if len(files) == start {
+			return nil
+		}
+		return files[start:len(files):len(files)]
+	}
+	e := githubPushEvent{
+		Ref:        s(p.ref),
+		Deleted:    p.deleted,
+		Repository: githubRepo{Name: s(p.repo[0]), FullName: s(p.repo[1]), URL: s(p.repo[2]), HTMLURL: s(p.repo[3])},
+	}
+	if len(p.commits) > 0 {
+		e.Commits = make([]githubCommit, len(p.commits))
+	}
+	for i := range p.commits {
+		c := &p.commits[i]
+		start := len(files)
+		e.Commits[i] = githubCommit{
+			ID: s(c.id), Message: s(c.message), Timestamp: s(c.timestamp), URL: s(c.url),
+			Distinct:  c.distinct,
+			Author:    githubPerson{Name: s(c.author[0]), Email: s(c.author[1]), full: s(full[i][0])},
+			Committer: githubPerson{Name: s(c.committer[0]), Email: s(c.committer[1]), full: s(full[i][1])},
+			// Laid out in change order, so a change's Files is a subslice.
+			Added:    list(c.added),
+			Modified: list(c.modified),
+			Removed:  list(c.removed),
+		}
+		e.Commits[i].files = files[start:len(files):len(files)]
+	}
+	return e
+}
+
+// joinPerson appends person(name, email) to the arena.
+func (p *pushDecoder) joinPerson(s [2]span) span {
+	name, email := s[0], s[1]
+	off := len(p.arena)
+	switch {
+	case email.n == 0:
+		return name
+	case name.n == 0:
+		p.arena = append(p.arena, '<')
+	default:
+		p.arena = append(p.arena, p.arena[name.off:name.off+name.n]...)
+		p.arena = append(p.arena, " <"...)
+	}
+	p.arena = append(p.arena, p.arena[email.off:email.off+email.n]...)
+	p.arena = append(p.arena, '>')
+	return span{int32(off), int32(len(p.arena) - off)}
+}
+
+// decodeGitHubPush decodes a push with a fresh decoder.
+func decodeGitHubPush(data []byte) (githubPushEvent, error) {
+	var p pushDecoder
+	return p.decode(data)
 }
 
 // githubPush makes one change per distinct commit of a branch or tag push,
 // as Buildbot 0.8.12 does; deletions make none. Non-distinct commits (already
 // pushed to another branch) are skipped: they were built then.
-func githubPush(payload []byte) ([]status.Change, error) {
-	e, err := decodeGitHubPush(payload)
+func (g *GitHub) push(payload []byte) ([]status.Change, error) {
+	p, _ := g.decoders.Get().(*pushDecoder)
+	if p == nil {
+		p = new(pushDecoder)
+	}
+	defer g.decoders.Put(p)
+	e, err := p.decode(payload)
 	if err != nil {
 		return nil, badPayload("push: %v", err)
 	}
@@ -153,11 +283,14 @@ func (e *githubPushEvent) changes() ([]status.Change, error) {
 		if err != nil {
 			return nil, err
 		}
-		files := make([]string, 0, len(c.Added)+len(c.Modified)+len(c.Removed))
-		files = append(append(append(files, c.Added...), c.Modified...), c.Removed...)
+		files := c.files
+		if files == nil {
+			files = make([]string, 0, len(c.Added)+len(c.Modified)+len(c.Removed))
+			files = append(append(append(files, c.Added...), c.Modified...), c.Removed...)
+		}
 		changes = append(changes, status.Change{
-			Author:     person(c.Author.Name, c.Author.Email),
-			Committer:  person(c.Committer.Name, c.Committer.Email),
+			Author:     c.Author.String(),
+			Committer:  c.Committer.String(),
 			Revision:   c.ID,
 			Branch:     name,
 			Repository: repo,
@@ -170,4 +303,12 @@ func (e *githubPushEvent) changes() ([]status.Change, error) {
 		})
 	}
 	return changes, nil
+}
+
+// String is "Name <email>".
+func (p githubPerson) String() string {
+	if p.full != "" || (p.Name == "" && p.Email == "") {
+		return p.full
+	}
+	return person(p.Name, p.Email)
 }

@@ -1,6 +1,8 @@
 package hooks
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"unicode"
@@ -176,11 +178,17 @@ func (d *jsonReader) str() string {
 	return string(d.stringBytes())
 }
 
-// strings decodes an array of strings; null gives nil.
-func (d *jsonReader) strings() []string {
-	var out []string
-	d.array(func() { out = append(out, d.str()) })
-	return out
+// strBytes decodes a string into bytes valid until the next call; null
+// gives nil.
+func (d *jsonReader) strBytes() []byte {
+	if d.null() {
+		return nil
+	}
+	if d.peek() != '"' {
+		d.typeError("string")
+		return nil
+	}
+	return d.stringBytes()
 }
 
 // bool decodes true or false; null gives false.
@@ -292,17 +300,36 @@ func (d *jsonReader) number() {
 // d.scratch. Either way, valid only until the next call.
 func (d *jsonReader) stringBytes() []byte {
 	start := d.pos + 1
-	for i := start; i < len(d.data); i++ {
-		switch c := d.data[i]; {
-		case c == '"':
-			d.pos = i + 1
-			return d.data[start:i]
-		case c == '\\' || c < 0x20 || c >= utf8.RuneSelf:
-			return d.unescape(start, i)
+	if j := bytes.IndexByte(d.data[start:], '"'); j >= 0 {
+		s := d.data[start : start+j]
+		if plainASCII(s) && bytes.IndexByte(s, '\\') < 0 {
+			d.pos = start + j + 1
+			return s
 		}
 	}
-	d.fail("unterminated string")
-	return nil
+	return d.unescape(start, start)
+}
+
+// plainASCII reports whether s has only bytes from 0x20 to 0x7f, eight at a
+// time: most strings of a payload are URLs, and skipping them is most of
+// the work.
+func plainASCII(s []byte) bool {
+	const lo, hi = 0x2020202020202020, 0x8080808080808080
+	for len(s) >= 8 {
+		x := binary.LittleEndian.Uint64(s)
+		// (x-lo)&^x has a high bit set where a byte is below 0x20 (exact
+		// when no byte has its high bit set, which x itself shows).
+		if ((x-lo)&^x|x)&hi != 0 {
+			return false
+		}
+		s = s[8:]
+	}
+	for _, c := range s {
+		if c < 0x20 || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // unescape decodes the string from start, whose plain prefix ends at i.
@@ -369,8 +396,12 @@ func (d *jsonReader) unescape(start, i int) []byte {
 			d.fail("control character %#x in string", c)
 			return nil
 		case c < utf8.RuneSelf:
-			out = append(out, c)
-			i++
+			j := i + 1
+			for j < len(b) && b[j] >= 0x20 && b[j] < utf8.RuneSelf && b[j] != '"' && b[j] != '\\' {
+				j++
+			}
+			out = append(out, b[i:j]...)
+			i = j
 		default:
 			r, size := utf8.DecodeRune(b[i:])
 			if r == utf8.RuneError && size == 1 {
