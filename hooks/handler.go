@@ -135,17 +135,13 @@ func New(o Options) (*Handler, error) {
 	return h, nil
 }
 
-// ServeHTTP checks, in order: dialect (404), credentials (401), method (405),
+// ServeHTTP checks, in order: credentials (401), dialect (404), method (405),
 // body size (413); then the dialect checks content type (415), signature
 // (403) and payload (400) and returns the changes, which go to OnChanges
 // (500 on failure) unless the delivery was already processed.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := dialectName(r.URL.Path)
-	d, ok := h.dialects[name]
-	if !ok {
-		h.reject(w, r, name, &Error{Status: http.StatusNotFound, Reason: fmt.Sprintf("unknown or disabled dialect %q", name)})
-		return
-	}
+	// Credentials first, so that strangers do not learn which dialects exist.
 	if h.auth != nil {
 		user, pass, ok := r.BasicAuth()
 		if !ok || !h.auth.Authenticate(user, pass) {
@@ -153,6 +149,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.reject(w, r, name, &Error{Status: http.StatusUnauthorized, Reason: "valid credentials required"})
 			return
 		}
+	}
+	d, ok := h.dialects[name]
+	if !ok {
+		h.reject(w, r, name, &Error{Status: http.StatusNotFound, Reason: fmt.Sprintf("unknown or disabled dialect %q", name)})
+		return
 	}
 	if r.Method != http.MethodPost && !(r.Method == http.MethodGet && acceptsGET(d)) {
 		allow := http.MethodPost
@@ -177,7 +178,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := &Request{HTTP: r, Payload: buf.Bytes(), maxForm: h.maxBody}
 	changes, err := d.Parse(req)
 	if err != nil {
-		if errors.Is(err, ErrIgnored) {
+		var done polled
+		if errors.Is(err, ErrIgnored) || errors.As(err, &done) {
 			reply(w, http.StatusOK, err.Error())
 			return
 		}
@@ -209,6 +211,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if key != "" && h.dedup != nil {
 		h.dedup.done(key)
 	}
+	h.log.Debug("hooks: changes accepted", "dialect", name, "changes", len(changes))
 	reply(w, http.StatusOK, strconv.Itoa(len(changes))+" change(s) accepted")
 }
 

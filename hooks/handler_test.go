@@ -198,6 +198,7 @@ func TestErrorPaths(t *testing.T) {
 	}{
 		{"unknown dialect", req{path: "/change_hook/svn", header: map[string]string{"Authorization": auth}}, 404, `unknown or disabled dialect "svn"`},
 		{"no dialect", req{path: "/change_hook/", header: map[string]string{"Authorization": auth}}, 404, "dialect"},
+		{"unknown dialect, no credentials", req{path: "/change_hook/svn"}, 401, "credentials"},
 		{"no credentials", req{path: "/change_hook/github", ctype: "application/json", body: push}, 401, "credentials"},
 		{"wrong password", req{path: "/change_hook/github", ctype: "application/json", body: push, header: map[string]string{"Authorization": "Basic " + b64("ci:hunter3")}}, 401, "credentials"},
 		{"GET", req{method: "GET", path: "/change_hook/github", header: map[string]string{"Authorization": auth}}, 405, "use POST"},

@@ -82,5 +82,10 @@ func (p *Poller) Parse(r *Request) ([]status.Change, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return nil, Ignored("polled %d source(s)", len(targets))
+	return nil, polled(fmt.Sprintf("polled %d source(s)", len(targets)))
 }
+
+// polled is the answer of a successful poll request, which makes no change.
+type polled string
+
+func (p polled) Error() string { return string(p) }
