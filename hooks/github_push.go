@@ -246,8 +246,13 @@ func (g *GitHub) push(payload []byte) ([]status.Change, error) {
 	if p == nil {
 		p = new(pushDecoder)
 	}
-	defer g.decoders.Put(p)
 	e, err := p.decode(payload)
+	// Keep the buffers for the next push, but not the payload, nor buffers
+	// grown by a huge one.
+	p.d.data = nil
+	if cap(p.arena) <= 1<<20 && cap(p.files) <= 1<<14 && cap(p.commits) <= 1<<12 {
+		g.decoders.Put(p)
+	}
 	if err != nil {
 		return nil, badPayload("push: %v", err)
 	}

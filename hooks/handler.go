@@ -187,8 +187,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	key := deliveryID(name, r.Header)
-	if key != "" && h.dedup != nil {
+	key := "" // the delivery ID, when duplicates are tracked
+	if h.dedup != nil {
+		key = deliveryID(name, r.Header)
+	}
+	if key != "" {
 		switch h.dedup.claim(key) {
 		case seenDone:
 			reply(w, http.StatusOK, "duplicate delivery: already processed")
@@ -200,7 +203,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(changes) > 0 {
 		if err := h.onChanges(r.Context(), name, changes); err != nil {
-			if key != "" && h.dedup != nil {
+			if key != "" {
 				h.dedup.release(key)
 			}
 			h.log.Error("hooks: recording changes failed", "dialect", name, "changes", len(changes), "err", err)
@@ -208,7 +211,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if key != "" && h.dedup != nil {
+	if key != "" {
 		h.dedup.done(key)
 	}
 	h.log.Debug("hooks: changes accepted", "dialect", name, "changes", len(changes))
