@@ -389,3 +389,42 @@ func merge(a, b map[string]string) map[string]string {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestConcurrentRequests posts pushes from many goroutines. Bodies and
+// decoders are pooled: if a change kept a reference into a pooled buffer,
+// later requests would overwrite it and the final check would fail.
+func TestConcurrentRequests(t *testing.T) {
+	h, s, _ := newTestHandler(t, Options{Dialects: []Dialect{&GitHub{Secret: "k"}}})
+	bodies := [][]byte{readTestdata(t, "github/push.json"), readTestdata(t, "github/push-25.json"), readTestdata(t, "github/push-tag.json")}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 15 {
+				body := bodies[(g+i)%len(bodies)]
+				code, msg, _ := do(t, h, req{path: "/change_hook/github", ctype: "application/json", body: body,
+					header: map[string]string{"X-GitHub-Event": "push", "X-Hub-Signature-256": sig256("k", body), "X-GitHub-Delivery": fmt.Sprint(g, "-", i)}})
+				if code != 200 {
+					t.Errorf("%d %q", code, msg)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	want := map[string][]status.Change{} // by the branch and revision of the first change
+	for _, b := range bodies {
+		cs, err := (&GitHub{}).push(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[cs[0].Branch+cs[0].Revision] = cs
+	}
+	calls := s.all()
+	if len(calls) != 8*15 {
+		t.Fatalf("%d calls, want %d", len(calls), 8*15)
+	}
+	for _, c := range calls {
+		if !reflect.DeepEqual(c.changes, want[c.changes[0].Branch+c.changes[0].Revision]) {
+			t.Fatalf("a change was altered after it was handed over:\n%+v", c.changes)
+		}
+	}
+}
