@@ -20,6 +20,8 @@ import (
 //     ref (its diagnostics:ping is acknowledged).
 //
 // ?project= sets the project of every change.
+//
+// Pass it by pointer and leave its fields alone once New has it.
 type Bitbucket struct {
 	// Secret, when set, checks the X-Hub-Signature (sha256=HEX) that
 	// Bitbucket Server and Cloud webhooks send when given a secret.

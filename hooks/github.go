@@ -17,6 +17,8 @@ import (
 
 // GitHub is the github dialect: push, pull_request and ping events, sent as
 // application/json or as a form with a payload= field.
+//
+// Pass it by pointer and leave its fields alone once New has it.
 type GitHub struct {
 	// Secret is the webhook secret. When set, a signed request must carry a
 	// valid X-Hub-Signature-256 (or, from older senders, X-Hub-Signature).

@@ -13,6 +13,8 @@ import (
 
 // GoogleCode is the googlecode dialect: Google Code Project Hosting's
 // post-commit JSON, one change per revision.
+//
+// Pass it by pointer and leave its fields alone once New has it.
 type GoogleCode struct {
 	// SecretKey is the project's Post-Commit Authentication Key: the body
 	// must carry its HMAC-MD5 in Google-Code-Project-Hosting-Hook-Hmac.
