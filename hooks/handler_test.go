@@ -428,3 +428,35 @@ func TestConcurrentRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestDuplicateWhileInFlight: a redelivery that arrives while the first
+// delivery is still in OnChanges answers 409, so the forge tries later.
+func TestDuplicateWhileInFlight(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	h, _, _ := newTestHandler(t, Options{
+		Dialects: []Dialect{&GitHub{}},
+		OnChanges: func(ctx context.Context, _ string, _ []status.Change) error {
+			close(entered)
+			<-release
+			return nil
+		},
+	})
+	r := req{path: "/change_hook/github", ctype: "application/json", body: readTestdata(t, "github/push.json"),
+		header: map[string]string{"X-GitHub-Event": "push", "X-GitHub-Delivery": "same"}}
+	first := make(chan int)
+	go func() {
+		code, _, _ := do(t, h, r)
+		first <- code
+	}()
+	<-entered
+	if code, msg, _ := do(t, h, r); code != http.StatusConflict || !strings.Contains(msg, "still being processed") {
+		t.Errorf("in-flight duplicate: %d %q, want 409", code, msg)
+	}
+	close(release)
+	if code := <-first; code != 200 {
+		t.Fatalf("first delivery: %d", code)
+	}
+	if code, msg, _ := do(t, h, r); code != 200 || !strings.Contains(msg, "already processed") {
+		t.Fatalf("after: %d %q", code, msg)
+	}
+}
