@@ -209,3 +209,19 @@ func TestSignatureBeforeDecoding(t *testing.T) {
 		t.Fatalf("got %d, want 403", code)
 	}
 }
+
+// TestGitHubDocumentedSignature checks against the example GitHub documents
+// for validating webhook deliveries, not against our own signing helper.
+func TestGitHubDocumentedSignature(t *testing.T) {
+	h, _, _ := newTestHandler(t, Options{Dialects: []Dialect{&GitHub{Secret: "It's a Secret to Everybody", Strict: true}}})
+	for sig, want := range map[string]int{
+		"sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17": 200,
+		"sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e18": 403,
+	} {
+		code, msg, _ := do(t, h, req{path: "/change_hook/github", ctype: "application/json", body: []byte("Hello, World!"),
+			header: map[string]string{"X-GitHub-Event": "ping", "X-Hub-Signature-256": sig}})
+		if code != want {
+			t.Errorf("%s: %d %q, want %d", sig, code, msg, want)
+		}
+	}
+}
