@@ -2,4 +2,4 @@ module github.com/heraldci/herald
 
 go 1.25
 
-require golang.org/x/crypto v0.43.0 // indirect
+require golang.org/x/crypto v0.43.0
