@@ -52,7 +52,10 @@ func (r fakeRequest) String() string {
 		r.Owner, r.Repo, r.SHA, r.State, r.Context, r.Description, r.Target, r.Code)
 }
 
-var statusPath = regexp.MustCompile(`^/repos/([^/]+)/([^/]+)/statuses/([^/]+)$`)
+var (
+	statusPath = regexp.MustCompile(`^/repos/([^/]+)/([^/]+)/statuses/([^/]+)$`)
+	fullSHA    = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
+)
 
 // newFakeGitHub serves GitHub Enterprise's API under /api/v3: go-github
 // talks to any host but api.github.com there.
@@ -198,7 +201,7 @@ func (f *fakeGitHub) handle(w http.ResponseWriter, r *http.Request, req *fakeReq
 	}
 	known := f.shas[strings.ToLower(req.SHA)]
 	if f.shas == nil {
-		known = regexp.MustCompile(`^[0-9a-fA-F]{40}$`).MatchString(req.SHA)
+		known = fullSHA.MatchString(req.SHA)
 	}
 	if !known {
 		return f.answer(w, http.StatusUnprocessableEntity, fmt.Sprintf(`{"message":"No commit found for SHA: %s","documentation_url":"https://docs.github.com/rest/commits/statuses#create-a-commit-status"}`, req.SHA))

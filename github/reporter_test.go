@@ -191,10 +191,10 @@ func TestTemplatesAndSkipRules(t *testing.T) {
 	}
 	// Each of owner, name, SHA empty: skipped, no request.
 	skips := map[string]*status.Build{
-		"RepoOwner rendered empty":  build(6).Property("github_repo_name", "tool").Build(),
-		"RepoName rendered empty":   build(6).Property("github_repo_owner", "acme").Build(),
-		"SHA rendered empty":        build(6).Property("github_repo_owner", "acme").Property("github_repo_name", "tool").Revision("").Build(),
-		"SHA is not a commit hash":  build(6).Property("github_repo_owner", "acme").Property("github_repo_name", "tool").Revision("trunk").Build(),
+		"RepoOwner rendered empty": build(6).Property("github_repo_name", "tool").Build(),
+		"RepoName rendered empty":  build(6).Property("github_repo_owner", "acme").Build(),
+		"SHA rendered empty":       build(6).Property("github_repo_owner", "acme").Property("github_repo_name", "tool").Revision("").Build(),
+		"SHA is not a commit hash": build(6).Property("github_repo_owner", "acme").Property("github_repo_name", "tool").Revision("trunk").Build(),
 	}
 	for why, b := range skips {
 		if err := report(t, r, status.BuildStarted, b); err != nil {
