@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -51,7 +52,8 @@ type Options struct {
 	URL status.Text
 
 	// Logger receives skipped statuses (debug) and the warning about
-	// credentials over plain http. Default: slog.Default().
+	// credentials sent over plain http to another machine. Default:
+	// slog.Default().
 	Logger *slog.Logger
 }
 
@@ -95,10 +97,20 @@ func (o *Options) validate() (*url.URL, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if u.Scheme == "http" && (basic || !o.Token.IsZero()) {
+	if u.Scheme == "http" && (basic || !o.Token.IsZero()) && !loopback(u.Hostname()) {
 		o.Logger.Warn("stash: Options.BaseURL is plain http: the credentials travel unencrypted; use https", "base_url", u.Redacted())
 	}
 	return u, nil
+}
+
+// loopback reports whether host never leaves the machine, where plain http
+// exposes nothing.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func description(b *status.Build) string {

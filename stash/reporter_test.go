@@ -360,6 +360,8 @@ func TestPlainHTTPWarning(t *testing.T) {
 		{Options{BaseURL: "http://bitbucket.example.com", Username: "u", Password: "p"}, true},
 		{Options{BaseURL: "https://bitbucket.example.com", Token: "t"}, false},
 		{Options{BaseURL: "http://bitbucket.example.com", HTTPClient: http.DefaultClient}, false},
+		{Options{BaseURL: "http://127.0.0.1:7990", Token: "t"}, false},
+		{Options{BaseURL: "http://localhost:7990/bitbucket", Token: "t"}, false},
 	} {
 		var logs bytes.Buffer
 		tc.o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
