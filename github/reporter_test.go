@@ -481,3 +481,22 @@ func TestConformance(t *testing.T) {
 		t.Error("conformance sent no status: the check proved nothing")
 	}
 }
+
+// After a primary limit the reporter does not call GitHub again before
+// the reset: it answers Retryable with the time left, sending nothing.
+func TestPrimaryLimitRemembered(t *testing.T) {
+	f := newFakeGitHub(t, testToken, "octo/hello")
+	r := newReporter(t, f, Options{})
+	f.fail(primaryLimit(time.Now().Add(30 * time.Second)))
+	if err := report(t, r, status.BuildStarted, build(1).Build()); !status.IsRetryable(err) {
+		t.Fatalf("first: %v", err)
+	}
+	err := report(t, r, status.BuildStarted, build(2).Build())
+	after, ok := status.RetryAfter(err)
+	if !ok || after < 25*time.Second || after > 32*time.Second {
+		t.Errorf("second: retryable %v after %v, want about 30s: %v", ok, after, err)
+	}
+	if n := len(f.requests()); n != 1 {
+		t.Errorf("%d requests reached GitHub during the limit, want 1", n)
+	}
+}

@@ -39,8 +39,8 @@ type Options struct {
 
 	// Key identifies the build plan on each commit; Bitbucket keeps one
 	// status per commit and key. Default: the builder name. Keys longer
-	// than 40 characters are cut and end in a hash of the whole key, so
-	// they stay distinct.
+	// than 40 bytes are cut and end in a hash of the whole key, so they
+	// stay distinct and the same key always shortens the same way.
 	Key status.Text
 	// Name is shown in Bitbucket's build list. Default: "<builder> #<number>".
 	Name status.Text

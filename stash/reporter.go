@@ -153,6 +153,9 @@ func (r *Reporter) Report(ctx context.Context, e status.Event) error {
 			}
 		}
 	}
+	if len(seen) == 0 && len(errs) == 0 {
+		r.log.Debug("stash: build has no source stamp with a commit hash, no status set", "builder", b.Builder, "build", b.Number)
+	}
 	err := errors.Join(errs...)
 	if retry {
 		return status.Retryable(err, wait)
