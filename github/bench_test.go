@@ -1,9 +1,12 @@
 package github
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"testing"
 	"time"
 
@@ -50,4 +53,35 @@ func BenchmarkHub1000Builds(b *testing.B) {
 		elapsed += time.Since(start)
 	}
 	b.ReportMetric(float64(total)/elapsed.Seconds(), "statuses/s")
+}
+
+// BenchmarkReport measures the reporter alone: one status per op through
+// go-github and oauth2 to an in-process transport that answers 201.
+func BenchmarkReport(b *testing.B) {
+	created := []byte(`{"id":1,"state":"pending"}`)
+	hc := &http.Client{Transport: roundTripper(func(req *http.Request) (*http.Response, error) {
+		_, _ = io.Copy(io.Discard, req.Body)
+		return &http.Response{StatusCode: http.StatusCreated, Status: "201 Created", Header: http.Header{},
+			Body: io.NopCloser(bytes.NewReader(created)), Request: req}, nil
+	})}
+	r, err := New(Options{Token: testToken, HTTPClient: hc, BaseURL: "https://github.example.com/api/v3/"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bb := statustest.NewBuild("linux").Repository(repoURL)
+	evs := make([]status.Event, 1024)
+	for i := range evs {
+		evs[i] = status.Event{Kind: status.BuildStarted, Build: bb.Number(i + 1).Revision(fmt.Sprintf("%040x", i+1)).Build()}
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if i%len(evs) == 0 {
+			r.sent = ledger{} // the same statuses again would be skipped as repeats
+		}
+		if err := r.Report(ctx, evs[i%len(evs)]); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -3,7 +3,9 @@ package stash
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"testing"
 	"time"
 
@@ -42,4 +44,36 @@ func BenchmarkHub1000Builds(b *testing.B) {
 		elapsed += time.Since(start)
 	}
 	b.ReportMetric(float64(total)/elapsed.Seconds(), "statuses/s")
+}
+
+// BenchmarkReport measures the reporter alone: one status per op to an
+// in-process transport that answers 204.
+func BenchmarkReport(b *testing.B) {
+	hc := &http.Client{Transport: roundTripper(func(req *http.Request) (*http.Response, error) {
+		_, _ = io.Copy(io.Discard, req.Body)
+		return &http.Response{StatusCode: http.StatusNoContent, Status: "204 No Content", Header: http.Header{},
+			Body: http.NoBody, Request: req}, nil
+	})}
+	r, err := New(Options{Token: "t", HTTPClient: hc, BaseURL: "https://bitbucket.example.com/bitbucket"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bb := statustest.NewBuild("linux").URL("https://ci.example.org/b")
+	evs := make([]status.Event, 1024)
+	for i := range evs {
+		evs[i] = status.Event{Kind: status.BuildStarted, Build: bb.Number(i + 1).Build()}
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		// Numbers grow with i, so no event is older than the last one.
+		e := evs[i%len(evs)]
+		nb := *e.Build
+		nb.Number = i + 1
+		e.Build = &nb
+		if err := r.Report(ctx, e); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
