@@ -25,9 +25,11 @@ func reviewCommand(t target, rv Review, tag, notify string) string {
 		word("--project")
 		word(t.Project)
 	}
-	if rv.Message != "" {
+	// Cleaned before the emptiness test: an empty word would vanish in
+	// Gerrit's splitter and --message would swallow the next option.
+	if msg := cleanText(rv.Message); msg != "" {
 		word("--message")
-		word(cleanText(rv.Message))
+		word(msg)
 	}
 	for _, name := range slices.Sorted(maps.Keys(rv.Labels)) {
 		word("--label")

@@ -193,6 +193,7 @@ func (r *Reporter) post(ctx context.Context, ps propertySource, makeReview func(
 		return err
 	}
 	rv := makeReview()
+	rv.Message = cleanText(rv.Message)
 	if rv.IsZero() {
 		return nil
 	}

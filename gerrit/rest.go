@@ -119,7 +119,7 @@ func (t *restTransport) statusError(resp *http.Response, tg target) error {
 	case http.StatusForbidden:
 		return fmt.Errorf("%w: %q may not review %s (%v): grant the account the label permissions on the project", ErrAuth, t.user, tg, err)
 	case http.StatusNotFound:
-		return fmt.Errorf("%w: %s (%v)", ErrNotFound, tg, err)
+		return fmt.Errorf("%w: %v", ErrNotFound, err)
 	}
 	return err
 }
