@@ -50,9 +50,12 @@ func reviewCommand(t target, rv Review, tag, notify string) string {
 // shellQuote returns s as exactly one word for a POSIX shell and for
 // Gerrit's command splitter. Inside single quotes both take every character
 // literally (newlines, $, backticks, backslashes, double quotes), so the only
-// character to escape is the single quote itself, written '\'' (close, an
-// escaped quote, reopen). The empty string becomes '' (which Gerrit's
-// splitter would drop: callers never pass it).
+// character to escape is the single quote itself, which becomes
+//
+//	'\''
+//
+// (close the quotes, an escaped quote, reopen). The empty string becomes a
+// pair of quotes, which Gerrit's splitter would drop: callers never pass it.
 func shellQuote(s string) string {
 	if s != "" && strings.IndexFunc(s, unsafeInWord) < 0 {
 		return s

@@ -38,10 +38,18 @@ func TestNewValidation(t *testing.T) {
 		{"no host verification", func() Options { o := env.ssh(); o.KnownHosts = ""; return Options{SSH: o} }, "set SSH.KnownHosts"},
 		{"two host verifications", func() Options { o := env.ssh(); o.InsecureIgnoreHostKey = true; return Options{SSH: o} }, "only one of"},
 		{"missing known_hosts", func() Options { o := env.ssh(); o.KnownHosts = "/nonexistent/known_hosts"; return Options{SSH: o} }, "SSH.KnownHosts"},
-		{"bad host key", func() Options { o := env.ssh(); o.KnownHosts, o.HostKey = "", "ssh-ed25519 !!!"; return Options{SSH: o} }, "SSH.HostKey is not a public key"},
+		{"bad host key", func() Options {
+			o := env.ssh()
+			o.KnownHosts, o.HostKey = "", "ssh-ed25519 !!!"
+			return Options{SSH: o}
+		}, "SSH.HostKey is not a public key"},
 		{"no base url", func() Options { o := f.rest(); o.BaseURL = ""; return Options{REST: o} }, "REST.BaseURL is empty"},
 		{"relative base url", func() Options { o := f.rest(); o.BaseURL = "review.example.org"; return Options{REST: o} }, "not an http(s) URL"},
-		{"credentials in url", func() Options { o := f.rest(); o.BaseURL = "https://bot:pw@review.example.org/"; return Options{REST: o} }, "contains credentials"},
+		{"credentials in url", func() Options {
+			o := f.rest()
+			o.BaseURL = "https://bot:pw@review.example.org/"
+			return Options{REST: o}
+		}, "contains credentials"},
 		{"no rest user", func() Options { o := f.rest(); o.Username = ""; return Options{REST: o} }, "REST.Username is empty"},
 		{"no password", func() Options { o := f.rest(); o.Password = ""; return Options{REST: o} }, "HTTP Credentials"},
 		{"bad notify", func() Options { return Options{REST: f.rest(), Notify: "everyone"} }, "Options.Notify"},
