@@ -368,18 +368,25 @@ func TestSSHAgent(t *testing.T) {
 	}
 }
 
+// TestSSHEncryptedIdentityFile uses a key made with
+//
+//	ssh-keygen -t ed25519 -a 1 -N 'correct horse' -f testdata/id_ed25519_encrypted
+//
+// (one KDF round, so the test does not spend seconds in bcrypt; it is a
+// test-only key that no server trusts).
 func TestSSHEncryptedIdentityFile(t *testing.T) {
 	env := newSSHEnv(t)
-	block, err := ssh.MarshalPrivateKeyWithPassphrase(env.clientKey, "", []byte("correct horse"))
+	pub, err := os.ReadFile("testdata/id_ed25519_encrypted.pub")
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(t.TempDir(), "id_ed25519")
-	if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
+	key, _, _, _, err := ssh.ParseAuthorizedKey(pub)
+	if err != nil {
 		t.Fatal(err)
 	}
+	env.srv.Authorize(key)
 	o := env.ssh()
-	o.Key, o.IdentityFile = "", file
+	o.Key, o.IdentityFile = "", "testdata/id_ed25519_encrypted"
 	if _, err := New(Options{SSH: o}); err == nil || !strings.Contains(err.Error(), "is encrypted: set SSH.Passphrase") {
 		t.Fatalf("New without passphrase = %v", err)
 	}
@@ -390,5 +397,8 @@ func TestSSHEncryptedIdentityFile(t *testing.T) {
 	o.Passphrase = "correct horse"
 	if err := report(t, mustNew(t, Options{SSH: o}), buildSetFinished(gerritBuild("linux", 1).Succeeded().Build())); err != nil {
 		t.Fatal(err)
+	}
+	if got := env.srv.Reviews(); len(got) != 1 {
+		t.Fatalf("%d reviews, want 1", len(got))
 	}
 }
