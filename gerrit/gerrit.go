@@ -100,7 +100,7 @@ func New(o Options) (*Reporter, error) {
 		tag = DefaultTag
 	case tag == "-":
 		tag = ""
-	case !isLabelName(tag[:1]) || !validTag(tag):
+	case !validTag(tag):
 		return nil, fmt.Errorf("gerrit: Options.Tag %q: use letters, digits and -_.:/ (e.g. %s)", o.Tag, DefaultTag)
 	}
 	if o.Timeout < 0 {

@@ -128,3 +128,17 @@ func TestRESTErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestRESTMessageOnly(t *testing.T) {
+	f := newFakeREST(t)
+	r := mustNew(t, Options{REST: f.rest(), Tag: "-", StartCB: func(builder string, _ *status.Build) string {
+		return "Build started on " + builder
+	}})
+	if err := report(t, r, started(gerritBuild("linux", 7).Build())); err != nil {
+		t.Fatal(err)
+	}
+	got := f.Reviews()
+	if len(got) != 1 || got[0].Input.Message != "Build started on linux" || got[0].Input.Labels != nil || got[0].Input.Tag != "" {
+		t.Fatalf("reviews %+v, want one message without labels or tag", got)
+	}
+}

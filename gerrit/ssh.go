@@ -52,8 +52,8 @@ var (
 	ErrHostKey = errors.New("SSH host key not trusted")
 	// ErrAuth: Gerrit refused the credentials (SSH key or HTTP password).
 	ErrAuth = errors.New("authentication failed")
-	// ErrNotFound: Gerrit does not know the change or patch set (or the
-	// account may not see it).
+	// ErrNotFound: Gerrit does not know the change, patch set or project
+	// (or the account may not see it).
 	ErrNotFound = errors.New("change not found")
 )
 
@@ -330,7 +330,7 @@ func commandError(err error, stderr string) error {
 		strings.Contains(lower, "temporarily unavailable"):
 		return status.Retryable(msg, 0)
 	case strings.Contains(lower, "no such change"), strings.Contains(lower, "no such patch set"),
-		strings.Contains(lower, "not found"):
+		strings.Contains(lower, "project") && strings.Contains(lower, "not found"):
 		return fmt.Errorf("%w: %w", ErrNotFound, msg)
 	}
 	return msg

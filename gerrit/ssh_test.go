@@ -250,6 +250,16 @@ func TestSSHUnknownChange(t *testing.T) {
 	}
 }
 
+func TestSSHUnknownProject(t *testing.T) {
+	env := newSSHEnv(t)
+	r := mustNew(t, Options{SSH: env.ssh()})
+	b := gerritBuild("linux", 1).Property("event.change.project", "no/such").Succeeded().Build()
+	err := report(t, r, buildSetFinished(b))
+	if !errors.Is(err, ErrNotFound) || status.IsRetryable(err) || !strings.Contains(err.Error(), "project no/such not found") {
+		t.Fatalf("Report = %v; want a permanent ErrNotFound with Gerrit's stderr", err)
+	}
+}
+
 func TestSSHTransientFailures(t *testing.T) {
 	env := newSSHEnv(t)
 	r := mustNew(t, Options{SSH: env.ssh()})

@@ -223,6 +223,17 @@ func (s *fakeSSHD) exec(user, cmd string, ch ssh.Channel, connDone <-chan struct
 	exit(ch, code)
 }
 
+func (s *fakeSSHD) knownProject(p string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ps := range s.patchSets {
+		if ps[0] == p {
+			return true
+		}
+	}
+	return false
+}
+
 func exit(ch ssh.Channel, code int) {
 	_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{uint32(code)}))
 }
@@ -266,6 +277,11 @@ func (s *fakeSSHD) review(user, cmd string) (code int, stderr string) {
 		i++
 		switch a {
 		case "--project", "-p":
+			// Gerrit resolves the project while parsing, before the
+			// patch sets that follow it.
+			if !s.knownProject(v) {
+				return 1, fmt.Sprintf("fatal: project %s not found\n", v)
+			}
 			rv.Project = v
 		case "--message", "-m":
 			rv.Message = v
