@@ -104,11 +104,19 @@ func TestSecretsNeverLeak(t *testing.T) {
 			fmt.Fprintf(&out, "%v\n", err)
 		}
 	}
-	// A failing New must not echo the key either.
+	// A failing New must not echo the key or the passphrase either.
 	bad := env.ssh()
 	bad.Key += "garbage"
 	if _, err := New(Options{SSH: bad}); err != nil {
 		fmt.Fprintf(&out, "%v\n", err)
+	}
+	enc := env.ssh()
+	enc.Key, enc.IdentityFile, enc.Passphrase = "", "testdata/id_ed25519_encrypted", "correct horse"
+	secrets = append(secrets, "correct horse", "wrong horse")
+	fmt.Fprintf(&out, "%v %+v\n", mustNew(t, Options{SSH: enc}), enc)
+	enc.Passphrase = "wrong horse"
+	if _, err := New(Options{SSH: enc}); err != nil {
+		fmt.Fprintf(&out, "%v %#v\n", err, enc)
 	}
 	all := out.String() + logs.String()
 	if !strings.Contains(all, "REST.Password") {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -140,5 +141,19 @@ func TestRESTMessageOnly(t *testing.T) {
 	got := f.Reviews()
 	if len(got) != 1 || got[0].Input.Message != "Build started on linux" || got[0].Input.Labels != nil || got[0].Input.Tag != "" {
 		t.Fatalf("reviews %+v, want one message without labels or tag", got)
+	}
+}
+
+func TestRESTBaseURLWithPath(t *testing.T) {
+	f := newFakeREST(t)
+	prefixed := httptest.NewServer(http.StripPrefix("/gerrit", http.HandlerFunc(f.serve)))
+	defer prefixed.Close()
+	o := f.rest()
+	o.BaseURL = prefixed.URL + "/gerrit" // no trailing slash on purpose
+	if err := report(t, mustNew(t, Options{REST: o}), buildSetFinished(gerritBuild("linux", 7).Succeeded().Build())); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Reviews(); len(got) != 1 || got[0].Change != "infra/herald~4711" {
+		t.Fatalf("reviews %+v", got)
 	}
 }
