@@ -192,6 +192,9 @@ func (r *Reporter) post(ctx context.Context, ps propertySource, makeReview func(
 	if err != nil || !ok {
 		return err
 	}
+	if ctx.Err() != nil {
+		return r.gaveUp(ctx, t, "not sent")
+	}
 	rv := makeReview()
 	rv.Message = cleanText(rv.Message)
 	if rv.IsZero() {
@@ -202,9 +205,6 @@ func (r *Reporter) post(ctx context.Context, ps propertySource, makeReview func(
 			return fmt.Errorf("gerrit: review callback returned label %q: label names are letters, digits and '-'", name)
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("gerrit: review of %s not sent: %w", t, err)
-	}
 	tctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	start := time.Now()
@@ -214,17 +214,22 @@ func (r *Reporter) post(ctx context.Context, ps propertySource, makeReview func(
 		r.log.Debug("gerrit: review posted", "change", t.String(), "labels", rv.Labels, "took", time.Since(start))
 		return nil
 	case ctx.Err() != nil:
-		// The caller gave up: its reason, not the broken connection it
-		// caused. A caller's deadline may pass another time.
-		err = fmt.Errorf("gerrit: review of %s via %s: %w", t, r.tr, ctx.Err())
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return status.Retryable(err, 0)
-		}
-		return err
+		// The caller's reason, not the broken connection it caused.
+		return r.gaveUp(ctx, t, "via "+r.tr.String())
 	case tctx.Err() != nil:
 		return status.Retryable(fmt.Errorf("gerrit: review of %s via %s timed out after %v: %w", t, r.tr, r.timeout, err), 0)
 	}
 	return fmt.Errorf("gerrit: review of %s via %s: %w", t, r.tr, err)
+}
+
+// gaveUp reports a review abandoned because ctx is done. Cancellation is
+// final; a caller's deadline may pass another time, so it is retryable.
+func (r *Reporter) gaveUp(ctx context.Context, t target, how string) error {
+	err := fmt.Errorf("gerrit: review of %s %s: %w", t, how, ctx.Err())
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return status.Retryable(err, 0)
+	}
+	return err
 }
 
 // isLabelName accepts Gerrit's label names: letters, digits and '-'.

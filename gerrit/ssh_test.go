@@ -332,6 +332,16 @@ func TestSSHCancelAndTimeout(t *testing.T) {
 			t.Fatal("Report did not return after cancel")
 		}
 	})
+	t.Run("caller deadline", func(t *testing.T) {
+		r := mustNew(t, Options{SSH: env.ssh()})
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		err := r.Report(ctx, ev)
+		<-env.srv.received
+		if !errors.Is(err, context.DeadlineExceeded) || !status.IsRetryable(err) {
+			t.Fatalf("Report = %v; want a retryable deadline error", err)
+		}
+	})
 	t.Run("timeout", func(t *testing.T) {
 		r := mustNew(t, Options{SSH: env.ssh(), Timeout: 300 * time.Millisecond})
 		err := report(t, r, ev)
