@@ -36,6 +36,7 @@ func TestRESTReview(t *testing.T) {
 		Message: hardMessages["non-ascii"] + "\n" + hardMessages["injection"],
 		Tag:     DefaultTag, Labels: map[string]int{"Verified": -1}, Notify: "OWNER_REVIEWERS",
 	}
+	golden(t, "rest-body.golden", rv.Body)
 	if rv.Input.Message != want.Message || rv.Input.Tag != want.Tag || rv.Input.Notify != want.Notify ||
 		len(rv.Input.Labels) != 1 || rv.Input.Labels["Verified"] != -1 {
 		t.Errorf("input %+v\nwant %+v", rv.Input, want)

@@ -1,6 +1,7 @@
 package gerrit
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,6 +36,7 @@ type restReview struct {
 	Change   string // decoded project~number
 	Revision string
 	Input    reviewInput
+	Body     string // as sent
 }
 
 // reviewInput is the subset of Gerrit's ReviewInput Herald may send; a
@@ -106,8 +108,13 @@ func (f *fakeREST) serve(w http.ResponseWriter, r *http.Request) {
 		plain(w, http.StatusBadRequest, "bad path")
 		return
 	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		plain(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	var in reviewInput
-	dec := json.NewDecoder(r.Body)
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
 		plain(w, http.StatusBadRequest, "Invalid JSON: "+err.Error())
@@ -129,7 +136,7 @@ func (f *fakeREST) serve(w http.ResponseWriter, r *http.Request) {
 	revs, ok := f.changes[change]
 	known := ok && (revision == "current" || containsStr(revs, revision))
 	if known {
-		f.reviews = append(f.reviews, restReview{Path: r.URL.EscapedPath(), Change: change, Revision: revision, Input: in})
+		f.reviews = append(f.reviews, restReview{Path: r.URL.EscapedPath(), Change: change, Revision: revision, Input: in, Body: string(raw)})
 	}
 	f.mu.Unlock()
 	if !ok {
