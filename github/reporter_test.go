@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -503,5 +504,45 @@ func TestPrimaryLimitRemembered(t *testing.T) {
 	}
 	if n := len(f.requests()); n != 1 {
 		t.Errorf("%d requests reached GitHub during the limit, want 1", n)
+	}
+}
+
+// A GitHub that never answers: Report returns when its context ends, a
+// cancellation as such (not retryable), a deadline as retryable.
+func TestContextEndsHangingRequest(t *testing.T) {
+	release, arrived := make(chan struct{}), make(chan struct{}, 2)
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer hang.Close()
+	defer close(release)
+	r, err := New(Options{Token: testToken, BaseURL: hang.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(context.Background())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Report(ctx, status.Event{Kind: status.BuildStarted, Build: build(1).Build()}) }()
+	<-arrived // the request is on the wire
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) || status.IsRetryable(err) {
+			t.Errorf("cancelled: %v, want context.Canceled, not retryable", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Report did not return after cancel")
+	}
+
+	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := r.Report(ctx, status.Event{Kind: status.BuildStarted, Build: build(2).Build()}); !errors.Is(err, context.DeadlineExceeded) || !status.IsRetryable(err) {
+		t.Errorf("deadline: %v, want a retryable deadline error", err)
 	}
 }
