@@ -81,6 +81,19 @@ func secondaryLimitWait(abuse *gh.AbuseRateLimitError) time.Duration {
 	return secondaryWait
 }
 
+// forgetsLimit reports whether err is a secondary limit for which
+// go-github remembers a longer wait than GitHub's advice: it reads
+// X-RateLimit-Reset (up to an hour away) where GitHub says to wait a
+// minute when requests are left.
+func forgetsLimit(err error) bool {
+	var abuse *gh.AbuseRateLimitError
+	if !errors.As(err, &abuse) || abuse.RetryAfter == nil {
+		return false
+	}
+	after, _ := status.RetryAfter(err)
+	return *abuse.RetryAfter > after+time.Second
+}
+
 // classify turns go-github's error into a Herald error: Retryable, with
 // GitHub's wait, for rate limits, 5xx and network failures; permanent for
 // the rest. Cancellation stays cancellation.

@@ -20,7 +20,9 @@ import (
 // for concurrent use; other event kinds are ignored.
 type Reporter struct {
 	opts   Options
-	client *gh.Client
+	client atomic.Pointer[gh.Client]
+	fresh  func() *gh.Client // a client with no rate-limit memory
+	base   string
 	own    *http.Transport // the transport New made, nil when the host gave a client
 	log    *slog.Logger
 	sent   ledger
@@ -51,19 +53,21 @@ func New(o Options) (*Reporter, error) {
 		hc = oauth2.NewClient(ctx, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: o.Token.Reveal(), TokenType: "Bearer"}))
 	}
 	r.opts.Token = "" // only the transport keeps it, out of reach of fmt
-	r.client = gh.NewClient(hc)
-	r.client.UserAgent = "herald-github"
-	if o.BaseURL != "" {
-		upload := o.UploadURL
-		if upload == "" {
-			upload = o.BaseURL
-		}
-		c, err := r.client.WithEnterpriseURLs(o.BaseURL, upload)
-		if err != nil {
-			return nil, fmt.Errorf("github: Options.BaseURL: %w", err)
-		}
-		r.client = c
+	baseURL, upload := o.BaseURL, o.UploadURL
+	if upload == "" {
+		upload = baseURL
 	}
+	r.fresh = func() *gh.Client {
+		c := gh.NewClient(hc)
+		c.UserAgent = "herald-github"
+		if baseURL != "" {
+			c, _ = c.WithEnterpriseURLs(baseURL, upload) // validate parsed both URLs
+		}
+		return c
+	}
+	c := r.fresh()
+	r.client.Store(c)
+	r.base = c.BaseURL.String()
 	return r, nil
 }
 
@@ -71,7 +75,7 @@ func New(o Options) (*Reporter, error) {
 func (r *Reporter) Name() string { return "github" }
 
 // String names the API the reporter talks to; never the token.
-func (r *Reporter) String() string { return "github.Reporter(" + r.client.BaseURL.String() + ")" }
+func (r *Reporter) String() string { return "github.Reporter(" + r.base + ")" }
 
 // GoString is String, so %#v cannot dig into the reporter either.
 func (r *Reporter) GoString() string { return r.String() }
@@ -170,9 +174,15 @@ func (r *Reporter) send(ctx context.Context, t *target) error {
 	if t.targetURL != "" {
 		st.TargetURL = gh.String(t.targetURL)
 	}
-	_, resp, err := r.client.Repositories.CreateStatus(ctx, t.owner, t.repo, t.sha, st)
+	_, resp, err := r.client.Load().Repositories.CreateStatus(ctx, t.owner, t.repo, t.sha, st)
 	if err != nil {
-		return classify(err, resp, t)
+		err = classify(err, resp, t)
+		if forgetsLimit(err) {
+			// go-github would refuse to call GitHub for longer than GitHub
+			// asked: a fresh client forgets, and the Hub waits as asked.
+			r.client.Store(r.fresh())
+		}
+		return err
 	}
 	r.sent.record(k, t)
 	return nil

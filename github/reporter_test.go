@@ -546,3 +546,22 @@ func TestContextEndsHangingRequest(t *testing.T) {
 		t.Errorf("deadline: %v, want a retryable deadline error", err)
 	}
 }
+
+// A secondary limit without Retry-After while requests are left means a
+// minute's wait (GitHub's advice), not go-github's wait until the primary
+// reset: after it the reporter calls GitHub again.
+func TestSecondaryLimitWithoutRetryAfter(t *testing.T) {
+	f := newFakeGitHub(t, testToken, "octo/hello") // its X-RateLimit-Reset is an hour away
+	r := newReporter(t, f, Options{})
+	f.fail(secondaryLimit(""))
+	err := report(t, r, status.BuildStarted, build(1).Build())
+	if after, ok := status.RetryAfter(err); !ok || after != time.Minute {
+		t.Fatalf("first: retryable %v after %v, want a minute: %v", ok, after, err)
+	}
+	if err := report(t, r, status.BuildStarted, build(1).Build()); err != nil {
+		t.Fatalf("second: %v", err)
+	}
+	if n := len(f.requests()); n != 2 {
+		t.Errorf("%d requests reached GitHub, want 2", n)
+	}
+}
