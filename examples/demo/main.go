@@ -45,6 +45,8 @@ type target interface {
 func targets() []target {
 	return []target{
 		&console{},
+		&gerritTarget{},
+		&githubTarget{}, &stashTarget{},
 		&changeHooks{},
 	}
 }

@@ -248,9 +248,9 @@ func (s *Master) build(ctx context.Context, r request) *status.Build {
 	for i := range nsteps {
 		st := status.Step{Name: steps[i], Number: i, Started: time.Now(), Text: []string{steps[i]}}
 		b = s.withStep(b, st)
-		s.publishBuild(status.StepStarted, b, &st)
+		s.publishBuild(status.StepStarted, b, ptr(st))
 		ref := status.LogRef{Builder: b.Builder, Build: b.Number, Step: st.Name, Name: "stdio"}
-		s.hub.Publish(status.Event{Kind: status.LogStarted, Build: b, Step: &st, Log: &ref})
+		s.hub.Publish(status.Event{Kind: status.LogStarted, Build: b, Step: ptr(st), Log: ptr(ref)})
 		lines := 3 + s.rng.IntN(6)
 		stopped := ""
 		for l := range lines {
@@ -264,8 +264,7 @@ func (s *Master) build(ctx context.Context, r request) *status.Build {
 			}
 			chunk := fmt.Sprintf("[%s] %s: line %d of %d\n", time.Now().Format("15:04:05.000"), st.Name, l+1, lines)
 			ref.Size += int64(len(chunk))
-			r := ref
-			s.hub.Publish(status.Event{Kind: status.LogAppended, Build: b, Step: &st, Log: &r, Chunk: chunk})
+			s.hub.Publish(status.Event{Kind: status.LogAppended, Build: b, Step: ptr(st), Log: ptr(ref), Chunk: chunk})
 		}
 		st.Result = status.Success
 		switch {
@@ -280,11 +279,10 @@ func (s *Master) build(ctx context.Context, r request) *status.Build {
 		}
 		st.Finished = time.Now()
 		st.Text = []string{st.Name, st.Result.String()}
-		fin := ref
-		s.hub.Publish(status.Event{Kind: status.LogFinished, Build: b, Step: &st, Log: &fin})
-		st.Logs = []status.LogRef{fin}
+		s.hub.Publish(status.Event{Kind: status.LogFinished, Build: b, Step: ptr(st), Log: ptr(ref)})
+		st.Logs = []status.LogRef{ref}
 		b = s.withStep(b, st)
-		s.publishBuild(status.StepFinished, b, &st)
+		s.publishBuild(status.StepFinished, b, ptr(st))
 		result = status.Worst(result, st.Result)
 		if stopped != "" {
 			b = b.Clone()
@@ -446,3 +444,7 @@ func (s *Master) ShutdownState(ctx context.Context) (bool, error) {
 	defer s.mu.Unlock()
 	return s.shutdown, nil
 }
+
+// ptr returns a pointer to a copy of v: published values are never modified
+// afterwards, so every event gets its own.
+func ptr[T any](v T) *T { return &v }
