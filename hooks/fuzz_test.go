@@ -18,7 +18,7 @@ import (
 // accept the same inputs and agree on every field. The reference decodes
 // into map[string]any (exact keys, last duplicate wins) and picks fields.
 func FuzzGitHubPush(f *testing.F) {
-	for _, name := range []string{"github/push.json", "github/push-25.json", "github/push-tag.json", "github/push-delete.json", "github/ping.json"} {
+	for _, name := range []string{"github/push.json", "github/push-25.json", "github/push-tag.json", "github/push-tag-existing.json", "github/push-delete.json", "github/ping.json"} {
 		f.Add(readTestdata(f, name))
 	}
 	for _, s := range []string{
@@ -63,8 +63,15 @@ func normalizePush(t *testing.T, e *githubPushEvent) {
 	if len(e.Commits) == 0 {
 		e.Commits = nil
 	}
-	for i := range e.Commits {
-		c := &e.Commits[i]
+	heads := []githubCommit{e.HeadCommit}
+	normalizeCommits(t, e.Commits)
+	normalizeCommits(t, heads)
+	e.HeadCommit = heads[0]
+}
+
+func normalizeCommits(t *testing.T, commits []githubCommit) {
+	for i := range commits {
+		c := &commits[i]
 		for _, p := range []*githubPerson{&c.Author, &c.Committer} {
 			if p.full != "" && p.full != person(p.Name, p.Email) {
 				t.Fatalf("commit %d: full %q, person() %q", i, p.full, person(p.Name, p.Email))
@@ -96,7 +103,7 @@ func referencePush(data []byte) (githubPushEvent, error) {
 	e.Deleted = p.bool(top["deleted"])
 	repo := p.object(top["repository"])
 	e.Repository = githubRepo{Name: p.str(repo["name"]), FullName: p.str(repo["full_name"]), URL: p.str(repo["url"]), HTMLURL: p.str(repo["html_url"])}
-	for _, cv := range p.array(top["commits"]) {
+	commit := func(cv any) githubCommit {
 		m := p.object(cv)
 		c := githubCommit{
 			ID: p.str(m["id"]), Message: p.str(m["message"]), Timestamp: p.str(m["timestamp"]), URL: p.str(m["url"]),
@@ -108,7 +115,13 @@ func referencePush(data []byte) (githubPushEvent, error) {
 		a, cm := p.object(m["author"]), p.object(m["committer"])
 		c.Author = githubPerson{Name: p.str(a["name"]), Email: p.str(a["email"])}
 		c.Committer = githubPerson{Name: p.str(cm["name"]), Email: p.str(cm["email"])}
-		e.Commits = append(e.Commits, c)
+		return c
+	}
+	for _, cv := range p.array(top["commits"]) {
+		e.Commits = append(e.Commits, commit(cv))
+	}
+	if h := top["head_commit"]; h != nil {
+		e.HeadCommit, e.HasHead = commit(h), true
 	}
 	return e, p.err
 }

@@ -10,6 +10,9 @@ type githubPushEvent struct {
 	Deleted    bool
 	Repository githubRepo
 	Commits    []githubCommit
+	// HeadCommit is the commit the ref now points to (HasHead: not null).
+	HeadCommit githubCommit
+	HasHead    bool
 }
 
 type githubRepo struct {
@@ -60,6 +63,8 @@ type pushDecoder struct {
 	deleted bool
 	repo    [4]span // name, full_name, url, html_url
 	commits []commitSpans
+	head    commitSpans
+	hasHead bool
 	files   []span
 }
 
@@ -121,6 +126,11 @@ func (p *pushDecoder) decode(data []byte) (githubPushEvent, error) {
 		case "commits":
 			p.commits = p.commits[:0]
 			d.array(func() { p.commits = append(p.commits, p.commit()) })
+		case "head_commit":
+			p.hasHead = !d.null()
+			if p.hasHead {
+				p.head = p.commit()
+			}
 		default:
 			d.skip()
 		}
@@ -166,16 +176,25 @@ func (p *pushDecoder) commit() commitSpans {
 // for all the file names, one for the commits.
 func (p *pushDecoder) event() githubPushEvent {
 	// "Name <email>" of every author and committer, into the arena too.
-	full := make([][2]span, len(p.commits))
+	joined := func(c *commitSpans) [2]span { return [2]span{p.joinPerson(c.author), p.joinPerson(c.committer)} }
+	full := make([][2]span, len(p.commits)+1)
 	for i := range p.commits {
-		full[i] = [2]span{p.joinPerson(p.commits[i].author), p.joinPerson(p.commits[i].committer)}
+		full[i] = joined(&p.commits[i])
+	}
+	if p.hasHead {
+		full[len(p.commits)] = joined(&p.head)
 	}
 	all := string(p.arena)
 	s := func(sp span) string { return all[sp.off : sp.off+sp.n] }
 	nfiles := 0
+	count := func(c *commitSpans) int {
+		return int(c.added.end-c.added.start) + int(c.modified.end-c.modified.start) + int(c.removed.end-c.removed.start)
+	}
 	for i := range p.commits {
-		c := &p.commits[i]
-		nfiles += int(c.added.end-c.added.start) + int(c.modified.end-c.modified.start) + int(c.removed.end-c.removed.start)
+		nfiles += count(&p.commits[i])
+	}
+	if p.hasHead {
+		nfiles += count(&p.head)
 	}
 	files := make([]string, 0, nfiles)
 	list := func(r fileRange) []string {
@@ -188,28 +207,35 @@ func (p *pushDecoder) event() githubPushEvent {
 		}
 		return files[start:len(files):len(files)]
 	}
-	e := githubPushEvent{
-		Ref:        s(p.ref),
-		Deleted:    p.deleted,
-		Repository: githubRepo{Name: s(p.repo[0]), FullName: s(p.repo[1]), URL: s(p.repo[2]), HTMLURL: s(p.repo[3])},
-	}
-	if len(p.commits) > 0 {
-		e.Commits = make([]githubCommit, len(p.commits))
-	}
-	for i := range p.commits {
-		c := &p.commits[i]
+	commit := func(c *commitSpans, full [2]span) githubCommit {
 		start := len(files)
-		e.Commits[i] = githubCommit{
+		gc := githubCommit{
 			ID: s(c.id), Message: s(c.message), Timestamp: s(c.timestamp), URL: s(c.url),
 			Distinct:  c.distinct,
-			Author:    githubPerson{Name: s(c.author[0]), Email: s(c.author[1]), full: s(full[i][0])},
-			Committer: githubPerson{Name: s(c.committer[0]), Email: s(c.committer[1]), full: s(full[i][1])},
+			Author:    githubPerson{Name: s(c.author[0]), Email: s(c.author[1]), full: s(full[0])},
+			Committer: githubPerson{Name: s(c.committer[0]), Email: s(c.committer[1]), full: s(full[1])},
 			// Laid out in change order, so a change's Files is a subslice.
 			Added:    list(c.added),
 			Modified: list(c.modified),
 			Removed:  list(c.removed),
 		}
-		e.Commits[i].files = files[start:len(files):len(files)]
+		gc.files = files[start:len(files):len(files)]
+		return gc
+	}
+	e := githubPushEvent{
+		Ref:        s(p.ref),
+		Deleted:    p.deleted,
+		Repository: githubRepo{Name: s(p.repo[0]), FullName: s(p.repo[1]), URL: s(p.repo[2]), HTMLURL: s(p.repo[3])},
+		HasHead:    p.hasHead,
+	}
+	if len(p.commits) > 0 {
+		e.Commits = make([]githubCommit, len(p.commits))
+	}
+	for i := range p.commits {
+		e.Commits[i] = commit(&p.commits[i], full[i])
+	}
+	if p.hasHead {
+		e.HeadCommit = commit(&p.head, full[len(p.commits)])
 	}
 	return e
 }
@@ -238,8 +264,8 @@ func decodeGitHubPush(data []byte) (githubPushEvent, error) {
 	return p.decode(data)
 }
 
-// githubPush makes one change per distinct commit of a branch or tag push,
-// as Buildbot 0.8.12 does; deletions make none. Non-distinct commits (already
+// push makes one change per distinct commit of a branch or tag push, as
+// Buildbot 0.8.12 does; deletions make none. Non-distinct commits (already
 // pushed to another branch) are skipped: they were built then.
 func (g *GitHub) push(payload []byte) ([]status.Change, error) {
 	p, _ := g.decoders.Get().(*pushDecoder)
@@ -267,47 +293,62 @@ func (e *githubPushEvent) changes() ([]status.Change, error) {
 	if e.Deleted {
 		return nil, Ignored("%s deleted", e.Ref)
 	}
-	category := ""
-	if tag {
-		category = "tag"
-	}
-	repo := e.Repository.URL
-	if repo == "" {
-		repo = e.Repository.HTMLURL
-	}
 	changes := make([]status.Change, 0, len(e.Commits))
 	for i := range e.Commits {
-		c := &e.Commits[i]
-		if !c.Distinct {
+		if !e.Commits[i].Distinct {
 			continue
 		}
-		if c.ID == "" {
-			return nil, badPayload("push: commit %d has no id", i)
-		}
-		when, err := parseDate("commit timestamp", c.Timestamp)
+		c, err := e.change(&e.Commits[i], name, tag)
 		if err != nil {
 			return nil, err
 		}
-		files := c.files
-		if files == nil {
-			files = make([]string, 0, len(c.Added)+len(c.Modified)+len(c.Removed))
-			files = append(append(append(files, c.Added...), c.Modified...), c.Removed...)
+		changes = append(changes, c)
+	}
+	// A tag of a commit pushed before lists no commit: build its head, or
+	// release builds would never start.
+	if tag && len(changes) == 0 && e.HasHead {
+		c, err := e.change(&e.HeadCommit, name, tag)
+		if err != nil {
+			return nil, err
 		}
-		changes = append(changes, status.Change{
-			Author:     c.Author.String(),
-			Committer:  c.Committer.String(),
-			Revision:   c.ID,
-			Branch:     name,
-			Repository: repo,
-			Project:    e.Repository.FullName,
-			Category:   category,
-			RevLink:    c.URL,
-			When:       when,
-			Files:      files,
-			Comments:   c.Message,
-		})
+		changes = append(changes, c)
 	}
 	return changes, nil
+}
+
+func (e *githubPushEvent) change(c *githubCommit, branch string, tag bool) (status.Change, error) {
+	if c.ID == "" {
+		return status.Change{}, badPayload("push: a commit has no id")
+	}
+	when, err := parseDate("commit timestamp", c.Timestamp)
+	if err != nil {
+		return status.Change{}, err
+	}
+	files := c.files
+	if files == nil {
+		files = make([]string, 0, len(c.Added)+len(c.Modified)+len(c.Removed))
+		files = append(append(append(files, c.Added...), c.Modified...), c.Removed...)
+	}
+	category, repo := "", e.Repository.URL
+	if tag {
+		category = "tag"
+	}
+	if repo == "" {
+		repo = e.Repository.HTMLURL
+	}
+	return status.Change{
+		Author:     c.Author.String(),
+		Committer:  c.Committer.String(),
+		Revision:   c.ID,
+		Branch:     branch,
+		Repository: repo,
+		Project:    e.Repository.FullName,
+		Category:   category,
+		RevLink:    c.URL,
+		When:       when,
+		Files:      files,
+		Comments:   c.Message,
+	}, nil
 }
 
 // String is "Name <email>".

@@ -225,3 +225,27 @@ func TestGitHubDocumentedSignature(t *testing.T) {
 		}
 	}
 }
+
+// TestGitHubTagOfExistingCommit: GitHub lists no commit when a tag points
+// to a commit pushed before; the head commit makes the change.
+func TestGitHubTagOfExistingCommit(t *testing.T) {
+	h, s, _ := newTestHandler(t, Options{Dialects: []Dialect{&GitHub{}}})
+	code, msg, _ := do(t, h, req{path: "/change_hook/github", ctype: "application/json", body: readTestdata(t, "github/push-tag-existing.json"),
+		header: map[string]string{"X-GitHub-Event": "push"}})
+	if code != 200 {
+		t.Fatalf("%d %q", code, msg)
+	}
+	checkChanges(t, s.all()[0].changes, []status.Change{{
+		Author:     "Codertocat <21031067+Codertocat@users.noreply.github.com>",
+		Committer:  "GitHub <noreply@github.com>",
+		Revision:   "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
+		Branch:     "v1.2.1",
+		Category:   "tag",
+		Repository: "https://github.com/Codertocat/Hello-World",
+		Project:    "Codertocat/Hello-World",
+		RevLink:    "https://github.com/Codertocat/Hello-World/commit/0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
+		When:       date("2019-05-15T15:20:30Z"),
+		Files:      []string{"VERSION"},
+		Comments:   "Release 1.2.0",
+	}})
+}

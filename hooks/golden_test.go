@@ -29,6 +29,7 @@ func TestGolden(t *testing.T) {
 		{"github-push", &GitHub{}, "application/json", map[string]string{"X-GitHub-Event": "push"}, readTestdata(t, "github/push.json")},
 		{"github-push-25", &GitHub{}, "application/json", map[string]string{"X-GitHub-Event": "push"}, readTestdata(t, "github/push-25.json")},
 		{"github-push-tag", &GitHub{}, "application/json", map[string]string{"X-GitHub-Event": "push"}, readTestdata(t, "github/push-tag.json")},
+		{"github-push-tag-existing", &GitHub{}, "application/json", map[string]string{"X-GitHub-Event": "push"}, readTestdata(t, "github/push-tag-existing.json")},
 		{"github-pull_request", &GitHub{}, "application/json", map[string]string{"X-GitHub-Event": "pull_request"}, readTestdata(t, "github/pull_request.json")},
 		{"bitbucket-post-service", &Bitbucket{}, "application/x-www-form-urlencoded", nil, form("bitbucket/post-service.json")},
 		{"bitbucket-cloud-push", &Bitbucket{}, "application/json", map[string]string{"X-Event-Key": "repo:push"}, readTestdata(t, "bitbucket/cloud-push.json")},
