@@ -24,5 +24,12 @@
 // malformed payloads answered 400 with a reason, host failures answered 500
 // so the forge retries, and duplicate deliveries (X-GitHub-Delivery,
 // X-Gitlab-Event-UUID, X-Request-UUID) acknowledged without being processed
-// twice. Secrets and passwords are never logged.
+// twice. Secrets and passwords are never logged. The Handler reads whole
+// bodies: serve it from an http.Server with ReadTimeout (or
+// ReadHeaderTimeout and a deadline) so that slow clients cannot hold it.
+//
+// The GitHub push decoder reads only the fields changes need and allocates a
+// handful of times per request whatever the number of commits: about four
+// times faster than encoding/json (see BenchmarkGitHubPush and, against
+// go-playground/webhooks, the benchcmp module beside this package).
 package hooks
