@@ -340,6 +340,11 @@ func (f *fakePollers) Poll(_ context.Context, name string) error {
 
 func TestPoller(t *testing.T) {
 	const svn, git, hg = "https://svn.example.org/repo", "https://git.example.org/app.git", "https://hg.example.org/tool"
+	// curl -F poller=... as in Buildbot's documentation: multipart.
+	var multi bytes.Buffer
+	mw := multipart.NewWriter(&multi)
+	_ = mw.WriteField("poller", svn)
+	mw.Close()
 	for _, tc := range []struct {
 		name    string
 		allowed []string
@@ -351,6 +356,8 @@ func TestPoller(t *testing.T) {
 		{"GET all", nil, req{method: "GET", path: "/change_hook/poller"}, 200, []string{svn, git, hg}, "polled 3 source(s)"},
 		{"GET one", nil, req{method: "GET", path: "/change_hook/poller?poller=" + url.QueryEscape(git)}, 200, []string{git}, "polled 1"},
 		{"POST form", nil, req{path: "/change_hook/poller", ctype: "application/x-www-form-urlencoded", body: []byte("poller=" + url.QueryEscape(svn) + "&poller=" + url.QueryEscape(hg))}, 200, []string{svn, hg}, "polled 2"},
+		{"curl -F", nil, req{path: "/change_hook/poller", ctype: mw.FormDataContentType(), body: multi.Bytes()}, 200, []string{svn}, "polled 1"},
+		{"POST JSON", nil, req{path: "/change_hook/poller", ctype: "application/json", body: []byte(`{"poller":"x"}`)}, 415, nil, "not supported"},
 		{"all allowed only", []string{git}, req{method: "GET", path: "/change_hook/poller"}, 200, []string{git}, "polled 1"},
 		{"disallowed", []string{git}, req{method: "GET", path: "/change_hook/poller?poller=" + url.QueryEscape(svn)}, 400, nil, "not allowed pollers: " + svn},
 		{"unknown", nil, req{method: "GET", path: "/change_hook/poller?poller=cvs"}, 400, nil, "pollers: cvs"},
