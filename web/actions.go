@@ -25,6 +25,10 @@ func (s *Server) actionHandler(a action) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+			return
+		}
 		back, msg, err := a.serve(w, r)
 		if err != nil {
 			s.renderActionError(w, r, err)
@@ -163,15 +167,18 @@ func (s *Server) forceAllAction(w http.ResponseWriter, r *http.Request) (string,
 
 // selectedBuilders returns the form's builder= fields, or every builder.
 func (s *Server) selectedBuilders(r *http.Request) ([]string, error) {
-	if names := r.PostForm["builder"]; len(names) > 0 {
-		return names, nil
-	}
 	bs, err := s.opts.History.Builders(r.Context())
-	names := make([]string, len(bs))
-	for i, b := range bs {
-		names[i] = b.Name
+	if err != nil {
+		return nil, err
 	}
-	return names, err
+	want := r.PostForm["builder"]
+	var names []string
+	for _, b := range bs {
+		if len(want) == 0 || slices.Contains(want, b.Name) {
+			names = append(names, b.Name)
+		}
+	}
+	return names, nil
 }
 
 func (s *Server) pingAction(w http.ResponseWriter, r *http.Request) (string, string, error) {
@@ -228,9 +235,6 @@ func (s *Server) stopAllAction(w http.ResponseWriter, r *http.Request) (string, 
 	if err := s.check(r, StopAllBuilds, nil); err != nil {
 		return "", "", err
 	}
-	if err := r.ParseForm(); err != nil {
-		return "", "", &pageError{http.StatusBadRequest, "Bad form."}
-	}
 	running, err := s.opts.History.Builds(r.Context(), status.BuildQuery{Running: true, Builders: r.PostForm["builder"]})
 	if err != nil {
 		return "", "", err
@@ -282,9 +286,6 @@ func (s *Server) cancelAction(w http.ResponseWriter, r *http.Request) (string, s
 func (s *Server) cancelAllAction(w http.ResponseWriter, r *http.Request) (string, string, error) {
 	if err := s.check(r, CancelAllPendingBuilds, nil); err != nil {
 		return "", "", err
-	}
-	if err := r.ParseForm(); err != nil {
-		return "", "", &pageError{http.StatusBadRequest, "Bad form."}
 	}
 	names := r.PostForm["builder"]
 	pending, err := s.opts.History.Pending(r.Context(), "")
