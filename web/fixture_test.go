@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"io"
 	"log/slog"
@@ -160,9 +161,18 @@ func httptestPost(path string, form url.Values) *http.Request {
 	return r
 }
 
-
 func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	return w
 }
+
+var tlsState = tls.ConnectionState{HandshakeComplete: true}
+
+// controlRecorder is statustest.Control with a shorter name for tests that
+// only count calls.
+type controlRecorder struct{ statustest.Control }
+
+func (c *controlRecorder) calls() []statustest.Call { return c.Calls() }
+
+func parseQuery(raw string) (url.Values, error) { return url.ParseQuery(raw) }
