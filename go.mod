@@ -2,4 +2,10 @@ module github.com/heraldci/herald
 
 go 1.25
 
-require golang.org/x/crypto v0.44.0
+require (
+	github.com/chromedp/cdproto v0.159.0
+	github.com/chromedp/chromedp v0.23.0
+	golang.org/x/crypto v0.44.0
+)
+
+require github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
