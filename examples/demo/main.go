@@ -44,6 +44,7 @@ type target interface {
 func targets() []target {
 	return []target{
 		&console{},
+		&webStatus{},
 	}
 }
 
