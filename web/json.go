@@ -655,7 +655,8 @@ func encodeJSON(data any, filter, compact bool) ([]byte, error) {
 }
 
 // filterOut drops null, false, "", [] and {} recursively (Buildbot's
-// filter=1).
+// filter=1). Like Buildbot, whose Python test treated 0 as False, it drops
+// zero numbers from objects too: a success's "results": 0 goes.
 func filterOut(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
@@ -693,6 +694,9 @@ func empty(v any) bool {
 		return len(x) == 0
 	case map[string]any:
 		return len(x) == 0
+	case json.Number:
+		f, err := x.Float64()
+		return err == nil && f == 0
 	}
 	return false
 }
