@@ -122,12 +122,7 @@ func (s *Server) layout(r *http.Request, title string, data any) *layoutData {
 		Title: title, ProjectTitle: s.opts.Title, ProjectURL: s.opts.TitleURL,
 		Root: s.opts.Prefix, User: user(r), Page: data, Version: s.version,
 		CanLogin: s.opts.Authz.Auth != nil, LoginURL: s.opts.Authz.HTTPLoginURL,
-		s: s, r: r,
-	}
-	for _, p := range s.pageTable() {
-		if p.nav != "" {
-			d.Nav = append(d.Nav, navLink{p.nav, p.pattern})
-		}
+		Nav: s.nav, s: s, r: r,
 	}
 	d.Flash = s.flash(r)
 	return d

@@ -28,6 +28,7 @@ type Server struct {
 	csrf     *http.CrossOriginProtection
 	now      func() time.Time
 	version  string
+	nav      []navLink // the navigation bar, from the page table
 
 	mu      sync.Mutex
 	servers []*http.Server
@@ -54,6 +55,11 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.static = s.staticFS()
+	for _, p := range s.pageTable() {
+		if p.nav != "" {
+			s.nav = append(s.nav, navLink{p.nav, p.pattern})
+		}
+	}
 	if o.HTTPLog != nil {
 		if s.httpLog, err = openRotatingLog(o.HTTPLog, o.Logger); err != nil {
 			return nil, err
