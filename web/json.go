@@ -499,7 +499,9 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request) {
 	asText := queryBool(q, "as_text", false)
 	filter := queryBool(q, "filter", asText)
 	compact := queryBool(q, "compact", !asText)
-	base := splitPath(r.PathValue("path"))
+	// Split the escaped path, so a builder named "team/linux"
+	// (team%2Flinux) stays one segment.
+	base := splitEscaped(strings.TrimPrefix(r.URL.EscapedPath(), "/json"))
 
 	var data any
 	var err error
@@ -537,6 +539,16 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request) {
 	w.Write(out)
 }
 
+func splitEscaped(p string) []string {
+	segs := splitPath(p)
+	for i, seg := range segs {
+		if u, err := url.PathUnescape(seg); err == nil {
+			segs[i] = u
+		}
+	}
+	return segs
+}
+
 func splitPath(p string) []string {
 	var out []string
 	for _, seg := range strings.Split(p, "/") {
@@ -552,13 +564,9 @@ func splitPath(p string) []string {
 func (s *Server) jsonSelect(r *http.Request, base []string, sel []string) (any, error) {
 	items := make([][]string, 0, len(sel))
 	for _, it := range sel {
-		segs := splitPath(it)
-		for i, seg := range segs {
-			if u, err := url.PathUnescape(seg); err == nil {
-				segs[i] = u
-			}
-		}
-		items = append(items, segs)
+		// Query values are unescaped once already; a second unescape lets
+		// select= name a builder with a slash (Buildbot's double escaping).
+		items = append(items, splitEscaped(it))
 	}
 	slices.SortStableFunc(items, func(a, b []string) int { return len(b) - len(a) })
 	data := map[string]any{}

@@ -102,7 +102,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r2 := *r
 		u := *r.URL
-		u.Path, u.RawPath = rest, ""
+		u.Path, u.RawPath = rest, strings.TrimPrefix(r.URL.RawPath, p) // keeps %2F in names
 		r2.URL = &u
 		r = &r2
 	}
