@@ -198,7 +198,7 @@ func (s *Server) newHTTPServer() (*http.Server, error) {
 	if s.closed {
 		return nil, http.ErrServerClosed
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	s.servers = append(s.servers, srv)
 	return srv, nil
 }
