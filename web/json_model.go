@@ -264,4 +264,3 @@ func (s *Server) jsonBuilderOf(ctx context.Context, b *status.Builder, numBuilds
 	}
 	return j, nil
 }
-
