@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -135,20 +136,10 @@ func unix(t time.Time) *float64 {
 
 func properties(p map[string]any, source string) [][3]any {
 	out := make([][3]any, 0, len(p))
-	for _, k := range slices.Sorted(mapsKeys(p)) {
+	for _, k := range slices.Sorted(maps.Keys(p)) {
 		out = append(out, [3]any{k, p[k], source})
 	}
 	return out
-}
-
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // absURL is a link for JSON clients: absolute when BuildbotURL is known.
