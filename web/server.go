@@ -29,6 +29,7 @@ type Server struct {
 	now      func() time.Time
 	version  string
 	nav      []navLink // the navigation bar, from the page table
+	throttle *loginThrottle
 
 	mu      sync.Mutex
 	servers []*http.Server
@@ -46,7 +47,8 @@ func New(o Options) (*Server, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: o, now: time.Now, csrf: http.NewCrossOriginProtection(), version: version()}
+	s := &Server{opts: o, now: time.Now, csrf: http.NewCrossOriginProtection(), version: version(),
+		throttle: newLoginThrottle(10, 10*time.Minute)}
 	var err error
 	if s.sessions, err = newSessions(&s.opts.Authz); err != nil {
 		return nil, err
