@@ -2,7 +2,7 @@
 // command: an embedded nats-server (or -nats URL), two simulated masters
 // publishing their events to the stream over their own connections, and one
 // front end that subscribes durably and feeds its own Hub, store and
-// console, showing the builders of both masters.
+// console and web status, showing the builders of both masters.
 //
 //	go run ./examples/cluster -builds 4
 package main
@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"sync"
@@ -28,6 +29,7 @@ import (
 	"github.com/heraldci/herald/examples/internal/sim"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/store"
+	"github.com/heraldci/herald/web"
 )
 
 func main() {
@@ -44,6 +46,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dir := fs.String("store", "", "JetStream store directory of the embedded server (default: a temporary one)")
 	builds := fs.Int("builds", 0, "stop each master after this many builds (0: until interrupted)")
 	speed := fs.Float64("speed", 1, "simulation speed factor")
+	addr := fs.String("addr", "127.0.0.1:8011", "HTTP address of the front end's web status (empty: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -99,6 +102,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "front end: %-8s %-8s #%-3d %s\n", e.Master, b.Builder, b.Number, b.Result)
 		return nil
 	}), status.Kinds(status.BuildFinished)), status.WithName("console"))
+	if *addr != "" {
+		ws, err := web.New(web.Options{Title: "Herald cluster front end", History: mem, Logger: log})
+		if err != nil {
+			return err
+		}
+		front.Add(ws, status.WithName("web"))
+		ln, err := net.Listen("tcp", *addr)
+		if err != nil {
+			return fmt.Errorf("front end web status: %w (pick another -addr, or -addr '')", err)
+		}
+		go func() { _ = ws.Serve(ln) }()
+		defer ws.Close(context.Background())
+		fmt.Fprintf(stdout, "front end web status: http://%s/ (builders of both masters)\n", ln.Addr())
+	}
 	sub, err := bus.Subscribe(ctx, fjs, bus.SubscribeOptions{Durable: "front-end", Logger: log},
 		status.ReporterFunc(func(_ context.Context, e status.Event) error { front.Publish(e); return nil }))
 	if err != nil {

@@ -48,6 +48,7 @@ func targets() []target {
 		&gerritTarget{},
 		&githubTarget{}, &stashTarget{},
 		&changeHooks{},
+		&webStatus{},
 	}
 }
 
