@@ -2,10 +2,11 @@
 # formatting and runs every test with the race detector, requiring servers.
 GO ?= go
 
-.PHONY: test deps vet fmt-check bench demo
-
 test: deps vet fmt-check
 	HERALD_REQUIRE_SERVERS=1 $(GO) test -race -count=1 -timeout 25m ./...
+	./.ci/fuzz-smoke
+
+.PHONY: test deps vet fmt-check bench demo fuzz
 
 deps:
 	./.ci/install-test-deps
@@ -16,6 +17,9 @@ vet:
 fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+fuzz:
+	./.ci/fuzz-smoke
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
