@@ -1,0 +1,163 @@
+package irc
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// ErrQueueFull is returned (wrapped, Retryable) by Report when the lines
+// waiting to be sent fill Options.QueueSize: the server is slower than the
+// builds, or the bot is disconnected for long.
+var ErrQueueFull = errors.New("irc: send queue is full")
+
+// outbox holds the lines waiting to be sent, in three lanes: urgent lines
+// (registration, PONG, QUIT) go first and skip flood control; session
+// lines (NickServ, JOIN, PART) go next; then what the bot says. The last
+// lane survives reconnections, so announcements made while the server was
+// away are delivered once the bot is back on its channels.
+type outbox struct {
+	mu      sync.Mutex
+	urgent  []string
+	session []string
+	normal  []string
+	limit   int
+	wake    chan struct{} // a token when something may be sendable
+	// seen remembers recent announcements per place, for coalescing.
+	seen   map[string]time.Time
+	window time.Duration
+}
+
+func newOutbox(limit int, window time.Duration) *outbox {
+	return &outbox{limit: limit, window: window, wake: make(chan struct{}, 1), seen: map[string]time.Time{}}
+}
+
+func (o *outbox) signal() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// pushUrgent queues a line that skips flood control.
+func (o *outbox) pushUrgent(line string) {
+	o.mu.Lock()
+	o.urgent = append(o.urgent, line)
+	o.mu.Unlock()
+	o.signal()
+}
+
+// pushSession queues a line of the current session (JOIN, IDENTIFY).
+func (o *outbox) pushSession(line string) {
+	o.mu.Lock()
+	o.session = append(o.session, line)
+	o.mu.Unlock()
+	o.signal()
+}
+
+// push queues lines all or nothing. With key set, lines identical to what
+// was queued under the same key within the coalescing window are dropped
+// silently (that is the point); push then reports false.
+func (o *outbox) push(lines []string, key string, now time.Time) (bool, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.normal)+len(lines) > o.limit {
+		return false, ErrQueueFull
+	}
+	if key != "" && o.window > 0 {
+		for k, t := range o.seen { // prune, so the map stays as small as the window
+			if now.Sub(t) >= o.window {
+				delete(o.seen, k)
+			}
+		}
+		if _, dup := o.seen[key]; dup {
+			return false, nil
+		}
+		o.seen[key] = now
+	}
+	o.normal = append(o.normal, lines...)
+	o.signal()
+	return true, nil
+}
+
+// resetSession forgets the lines of a session that ended.
+func (o *outbox) resetSession() {
+	o.mu.Lock()
+	o.urgent, o.session = nil, nil
+	o.mu.Unlock()
+}
+
+// next takes the next sendable line; registered says whether the session
+// lanes may flow yet. free reports a line that skips flood control.
+func (o *outbox) next(registered bool) (line string, free, ok bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	switch {
+	case len(o.urgent) > 0:
+		line, o.urgent = o.urgent[0], o.urgent[1:]
+		return line, true, true
+	case !registered:
+		return "", false, false
+	case len(o.session) > 0:
+		line, o.session = o.session[0], o.session[1:]
+		return line, false, true
+	case len(o.normal) > 0:
+		line = o.normal[0]
+		o.normal[0] = ""
+		o.normal = o.normal[1:]
+		return line, false, true
+	}
+	return "", false, false
+}
+
+// waiting returns the number of lines of the normal lane.
+func (o *outbox) waiting() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.normal)
+}
+
+// throttle is the flood control: a token bucket of burst lines refilled at
+// one line per interval. It is what IRC servers enforce (ircd-hybrid: a
+// burst of 5, then about one line a second; many networks allow less), so
+// a bot that keeps to it is never killed for "Excess Flood".
+type throttle struct {
+	burst    float64
+	interval time.Duration
+	tokens   float64
+	last     time.Time
+}
+
+func newThrottle(burst int, interval time.Duration) *throttle {
+	return &throttle{burst: float64(burst), interval: interval, tokens: float64(burst)}
+}
+
+// reserve takes one line's token and returns how long to wait before
+// sending it (0: now). Reservations queue up: tokens go negative.
+func (t *throttle) reserve(now time.Time) time.Duration {
+	if !t.last.IsZero() && t.interval > 0 {
+		t.tokens = min(t.burst, t.tokens+float64(now.Sub(t.last))/float64(t.interval))
+	}
+	t.last = now
+	t.tokens--
+	if t.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-t.tokens * float64(t.interval))
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
