@@ -27,6 +27,7 @@ var (
 	errEmptyLine = errors.New("irc: empty line")
 	errNoCommand = errors.New("irc: line without a command")
 	errTooLong   = errors.New("irc: line too long")
+	errBadByte   = errors.New("irc: CR, LF or NUL inside a line")
 )
 
 // parseMessage parses one line as a server sends it, without CR LF.
@@ -36,6 +37,9 @@ func parseMessage(line string) (message, error) {
 		return m, errTooLong
 	}
 	line = strings.TrimRight(line, "\r\n")
+	if strings.ContainsAny(line, "\r\n\x00") {
+		return m, errBadByte
+	}
 	if strings.HasPrefix(line, "@") { // IRCv3 tags
 		_, rest, ok := strings.Cut(line, " ")
 		if !ok {
@@ -49,17 +53,17 @@ func parseMessage(line string) (message, error) {
 	}
 	if line[0] == ':' {
 		prefix, rest, ok := strings.Cut(line[1:], " ")
-		if !ok {
+		if !ok || prefix == "" {
 			return m, errNoCommand
 		}
 		m.Prefix = prefix
 		line = strings.TrimLeft(rest, " ")
 	}
 	cmd, rest, _ := strings.Cut(line, " ")
-	if cmd == "" {
+	if !validCommand(cmd) {
 		return m, errNoCommand
 	}
-	m.Command = strings.ToUpper(cmd)
+	m.Command = upperASCII(cmd)
 	for rest != "" {
 		rest = strings.TrimLeft(rest, " ")
 		if rest == "" {
@@ -74,6 +78,32 @@ func parseMessage(line string) (message, error) {
 		m.Params = append(m.Params, p)
 	}
 	return m, nil
+}
+
+// validCommand reports whether s is a command name or a numeric: RFC 1459
+// allows letters or digits only.
+func validCommand(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// upperASCII upper-cases ASCII letters only: commands are ASCII, and
+// strings.ToUpper would turn invalid UTF-8 into longer replacement runes.
+func upperASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
 }
 
 // Nick returns the nick of the prefix ("alice" of "alice!~a@host").
@@ -135,6 +165,7 @@ func splitText(text string, max int) []string {
 	for {
 		text = strings.TrimLeft(text, " ")
 		if len(text) <= max {
+			text = strings.TrimRight(text, " ")
 			if text != "" {
 				out = append(out, text)
 			}
