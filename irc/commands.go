@@ -324,8 +324,9 @@ func (b *Bot) cmdJoin(_ context.Context, r *request) error {
 	if err := b.reply(r, "joining "+ch.Name); err != nil {
 		return err
 	}
-	b.out.pushSession(joinLine(ch))
-	return nil
+	// After the answer, in the same lane, so they arrive in this order.
+	_, err := b.out.push([]string{joinLine(ch)}, "", b.o.Now())
+	return err
 }
 
 func (b *Bot) cmdLeave(_ context.Context, r *request) error {
