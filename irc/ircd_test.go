@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
 
@@ -274,11 +275,7 @@ func botOn(t testing.TB, d *ircd, o Options) (*Bot, *logSink) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := b.Close(ctx); err != nil {
-			t.Errorf("Close: %v", err)
-		}
+		closeBot(t, b)
 		if t.Failed() {
 			t.Logf("bot log:\n%s", sink.String())
 		}
@@ -292,4 +289,16 @@ func (c *client) joinedBy(nick, channel string) line {
 	return c.expect(10*time.Second, nick+" joining "+channel, func(m message) bool {
 		return m.Command == "JOIN" && m.Nick() == nick && strings.EqualFold(m.Param(0), channel)
 	})
+}
+
+func secretOf(s string) status.Secret { return status.Secret(s) }
+
+// closeBot closes b within 10 seconds or fails the test.
+func closeBot(t testing.TB, b *Bot) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.Close(ctx); err != nil {
+		t.Errorf("Close: %v", err)
+	}
 }
