@@ -31,7 +31,7 @@ func TestFloodControl(t *testing.T) {
 	// yet: the burst below is burst-1 lines at least, burst at most.
 
 	for i := range builds {
-		b := statustest.NewBuild("linux").Number(i+1).Failed().Build()
+		b := statustest.NewBuild("linux").Number(i + 1).Failed().Build()
 		t0 := time.Now()
 		if err := bot.Report(context.Background(), status.Event{Kind: status.BuildFinished, Build: b}); err != nil {
 			t.Fatal(err)

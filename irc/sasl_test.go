@@ -168,7 +168,7 @@ func TestSASLRefused(t *testing.T) {
 	log := saslBot(t, s, "wrong-pass")
 	first := s.next(t)
 	readUntil(t, first, "AUTHENTICATE Y2k") // base64 of "ci-bot..."
-	for range first {                     // the bot hangs up after 904
+	for range first {                       // the bot hangs up after 904
 	}
 	readUntil(t, s.next(t), "CAP LS") // and tries again after FailedDelay
 	s.l.Close()
