@@ -123,7 +123,10 @@ func offlineBot(t testing.TB, o Options) *Bot {
 func drain(b *Bot) []string {
 	var out []string
 	for {
-		l, _, ok := b.out.next(true)
+		l, ok := b.out.nextUrgent()
+		if !ok {
+			l, ok = b.out.nextPaced(true)
+		}
 		if !ok {
 			return out
 		}

@@ -114,24 +114,43 @@ func (b *Bot) dial() (net.Conn, error) {
 }
 
 // write sends queued lines, keeping to the flood control, until ctx ends.
+// Urgent lines (PONG, QUIT) overtake a line waiting for its turn.
 func (b *Bot) write(ctx context.Context, conn net.Conn) error {
 	th := newThrottle(b.o.Burst, b.o.Interval)
-	for {
-		b.mu.Lock()
-		registered := b.registered
-		b.mu.Unlock()
-		line, free, ok := b.out.next(registered)
-		if !ok {
-			select {
-			case <-b.out.wake:
-				continue
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
 		}
-		if !free {
-			if err := sleep(ctx, th.reserve(time.Now())); err != nil {
-				return err
+	}()
+	for {
+		line, ok := b.out.nextUrgent()
+		if !ok {
+			b.mu.Lock()
+			registered := b.registered
+			b.mu.Unlock()
+			var due <-chan time.Time
+			if b.out.hasPaced(registered) {
+				if w := th.wait(time.Now()); w > 0 {
+					if timer == nil {
+						timer = time.NewTimer(w)
+					} else {
+						timer.Reset(w)
+					}
+					due = timer.C
+				} else {
+					line, ok = b.out.nextPaced(registered)
+					th.take(time.Now())
+				}
+			}
+			if !ok {
+				select {
+				case <-b.out.wake:
+				case <-due:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				continue
 			}
 		}
 		if len(line) > maxLine-2 { // never: say splits; a last guard against a disconnect

@@ -72,23 +72,30 @@ func TestThrottle(t *testing.T) {
 	th := newThrottle(4, time.Second)
 	now := time.Unix(1000, 0)
 	for i := range 4 {
-		if d := th.reserve(now); d != 0 {
+		if d := th.wait(now); d != 0 {
 			t.Fatalf("line %d of the burst waits %v", i+1, d)
 		}
+		th.take(now)
 	}
-	if d := th.reserve(now); d != time.Second {
+	if d := th.wait(now); d != time.Second {
 		t.Errorf("5th line waits %v, want 1s", d)
 	}
-	if d := th.reserve(now); d != 2*time.Second {
-		t.Errorf("6th line waits %v, want 2s (queued behind the 5th)", d)
+	if d := th.wait(now.Add(400 * time.Millisecond)); d != 600*time.Millisecond {
+		t.Errorf("400ms later the 5th line waits %v, want 600ms", d)
 	}
+	now = now.Add(time.Second)
+	if d := th.wait(now); d != 0 {
+		t.Errorf("after the interval the 5th line waits %v", d)
+	}
+	th.take(now)
 	now = now.Add(10 * time.Second) // long idle: the bucket refills to the burst, no more
 	for i := range 4 {
-		if d := th.reserve(now); d != 0 {
+		if d := th.wait(now); d != 0 {
 			t.Fatalf("after idling, line %d waits %v", i+1, d)
 		}
+		th.take(now)
 	}
-	if d := th.reserve(now.Add(500 * time.Millisecond)); d != 500*time.Millisecond {
+	if d := th.wait(now.Add(500 * time.Millisecond)); d != 500*time.Millisecond {
 		t.Errorf("after the new burst the next line waits %v, want 500ms", d)
 	}
 }

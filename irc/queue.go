@@ -88,27 +88,44 @@ func (o *outbox) resetSession() {
 	o.mu.Unlock()
 }
 
-// next takes the next sendable line; registered says whether the session
-// lanes may flow yet. free reports a line that skips flood control.
-func (o *outbox) next(registered bool) (line string, free, ok bool) {
+// nextUrgent takes the next line that skips flood control.
+func (o *outbox) nextUrgent() (string, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if len(o.urgent) == 0 {
+		return "", false
+	}
+	line := o.urgent[0]
+	o.urgent = o.urgent[1:]
+	return line, true
+}
+
+// hasPaced reports whether a line under flood control may go out once
+// registered says the session lanes flow.
+func (o *outbox) hasPaced(registered bool) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return registered && len(o.session)+len(o.normal) > 0
+}
+
+// nextPaced takes the next line under flood control: session lines first.
+func (o *outbox) nextPaced(registered bool) (string, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var line string
 	switch {
-	case len(o.urgent) > 0:
-		line, o.urgent = o.urgent[0], o.urgent[1:]
-		return line, true, true
 	case !registered:
-		return "", false, false
+		return "", false
 	case len(o.session) > 0:
 		line, o.session = o.session[0], o.session[1:]
-		return line, false, true
 	case len(o.normal) > 0:
 		line = o.normal[0]
 		o.normal[0] = ""
 		o.normal = o.normal[1:]
-		return line, false, true
+	default:
+		return "", false
 	}
-	return "", false, false
+	return line, true
 }
 
 // waiting returns the number of lines of the normal lane.
@@ -133,18 +150,26 @@ func newThrottle(burst int, interval time.Duration) *throttle {
 	return &throttle{burst: float64(burst), interval: interval, tokens: float64(burst)}
 }
 
-// reserve takes one line's token and returns how long to wait before
-// sending it (0: now). Reservations queue up: tokens go negative.
-func (t *throttle) reserve(now time.Time) time.Duration {
+// wait returns how long until a line may go out (0: now).
+func (t *throttle) wait(now time.Time) time.Duration {
+	t.refill(now)
+	if t.tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - t.tokens) * float64(t.interval))
+}
+
+// take spends one line's token.
+func (t *throttle) take(now time.Time) {
+	t.refill(now)
+	t.tokens--
+}
+
+func (t *throttle) refill(now time.Time) {
 	if !t.last.IsZero() && t.interval > 0 {
 		t.tokens = min(t.burst, t.tokens+float64(now.Sub(t.last))/float64(t.interval))
 	}
 	t.last = now
-	t.tokens--
-	if t.tokens >= 0 {
-		return 0
-	}
-	return time.Duration(-t.tokens * float64(t.interval))
 }
 
 // sleep waits d or until ctx is done.
