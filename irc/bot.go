@@ -113,15 +113,16 @@ func (b *Bot) String() string {
 	return fmt.Sprintf("irc.Bot(%s on %s:%d)", b.o.Nick, b.o.Host, b.o.Port)
 }
 
-// Close says QUIT (if connected), disconnects, stops reconnecting and waits
-// for the bot's goroutines and running commands to end, or for ctx.
-// Lines still queued are dropped. Close is idempotent.
+// Close lets the queued lines go out (at the flood control's pace, while
+// connected and ctx allows), says QUIT, disconnects, stops reconnecting and
+// waits for the bot's goroutines and running commands to end. It returns an
+// error wrapping ctx.Err() when ctx ends first; lines still queued then are
+// dropped and logged. Close is idempotent.
 func (b *Bot) Close(ctx context.Context) error {
+	var err error
 	b.closeOnce.Do(func() {
-		b.mu.Lock()
-		registered := b.registered
-		b.mu.Unlock()
-		if registered {
+		err = b.drain(ctx)
+		if b.isRegistered() {
 			b.out.pushUrgent(formatLine("QUIT", "Herald bot shutting down"))
 			t := time.NewTimer(2 * time.Second)
 			select {
@@ -135,10 +136,37 @@ func (b *Bot) Close(ctx context.Context) error {
 	})
 	select {
 	case <-b.done:
-		return nil
+		return err
 	case <-ctx.Done():
 		return fmt.Errorf("irc: close: %w", ctx.Err())
 	}
+}
+
+// drain waits until the queued lines are sent, the connection is down (then
+// they could not be), or ctx ends.
+func (b *Bot) drain(ctx context.Context) error {
+	for {
+		n := b.out.pending()
+		switch {
+		case n == 0:
+			return nil
+		case !b.isRegistered():
+			b.log.Warn("irc: closing while disconnected: dropping queued lines", "lines", n)
+			return nil
+		}
+		select {
+		case <-b.out.idle:
+		case <-ctx.Done():
+			b.log.Warn("irc: closing: out of time, dropping queued lines", "lines", n)
+			return fmt.Errorf("irc: close: %d lines not sent: %w", n, ctx.Err())
+		}
+	}
+}
+
+func (b *Bot) isRegistered() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.registered
 }
 
 // Report announces BuildStarted and BuildFinished events to the contacts

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
@@ -18,7 +19,7 @@ func TestConformance(t *testing.T) {
 		b, err := New(Options{Host: "127.0.0.1", Port: d.port, Nick: fmt.Sprintf("conf%d", i),
 			Channels: []Channel{{Name: fmt.Sprintf("#conf%d", i)}}, PMToNicks: []string{"somebody"},
 			NotifyEvents: []string{"started", "finished", "failure", "successToFailure"}, History: statustest.NewHistory(),
-			LostDelay: 100e6, FailedDelay: 100e6})
+			LostDelay: 100 * time.Millisecond, FailedDelay: 100 * time.Millisecond, Interval: 10 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -66,6 +66,7 @@ func (b *Bot) serve() (registered bool, err error) {
 		b.registered, b.mask = false, ""
 		b.mu.Unlock()
 		b.out.resetSession()
+		b.out.signalIdle() // a Close waiting for the queue to drain: it will not now
 	}()
 
 	b.out.resetSession()

@@ -2,6 +2,7 @@ package irc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -67,5 +68,44 @@ func TestFloodControl(t *testing.T) {
 	}
 	if s := log.String(); strings.Contains(s, "connection lost") {
 		t.Errorf("the bot lost its connection:\n%s", s)
+	}
+}
+
+// TestCloseDrains checks that Close lets queued announcements out before
+// QUIT, and gives up with ctx.
+func TestCloseDrains(t *testing.T) {
+	d := startIRCd(t)
+	alice := dialClient(t, d, "alice")
+	alice.join("#drain")
+	bot, _ := botOn(t, d, Options{Nick: "herald", Channels: []Channel{{Name: "#drain"}}, NotifyEvents: []string{"finished"},
+		Burst: 2, Interval: 100 * time.Millisecond})
+	alice.joinedBy("herald", "#drain")
+	for i := range 8 {
+		b := statustest.NewBuild("linux").Number(i + 1).Succeeded().Build()
+		if err := bot.Report(context.Background(), status.Event{Kind: status.BuildFinished, Build: b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := bot.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	for i := range 8 {
+		alice.said("herald", "#drain", fmt.Sprintf("build #%d of linux", i+1))
+	}
+	alice.expect(10*time.Second, "herald quitting", func(m message) bool { return m.Command == "QUIT" && m.Nick() == "herald" })
+
+	slow, _ := botOn(t, d, Options{Nick: "slowpoke", Channels: []Channel{{Name: "#drain"}}, NotifyEvents: []string{"finished"},
+		Burst: 1, Interval: time.Hour})
+	alice.joinedBy("slowpoke", "#drain")
+	for i := range 3 {
+		b := statustest.NewBuild("linux").Number(i + 1).Succeeded().Build()
+		_ = slow.Report(context.Background(), status.Event{Kind: status.BuildFinished, Build: b})
+	}
+	short, cancel2 := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel2()
+	if err := slow.Close(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close with lines an hour away = %v, want a deadline error", err)
 	}
 }

@@ -24,13 +24,14 @@ type outbox struct {
 	normal  []string
 	limit   int
 	wake    chan struct{} // a token when something may be sendable
+	idle    chan struct{} // a token when the paced lanes ran empty, or may never empty
 	// seen remembers recent announcements per place, for coalescing.
 	seen   map[string]time.Time
 	window time.Duration
 }
 
 func newOutbox(limit int, window time.Duration) *outbox {
-	return &outbox{limit: limit, window: window, wake: make(chan struct{}, 1), seen: map[string]time.Time{}}
+	return &outbox{limit: limit, window: window, wake: make(chan struct{}, 1), idle: make(chan struct{}, 1), seen: map[string]time.Time{}}
 }
 
 func (o *outbox) signal() {
@@ -125,7 +126,24 @@ func (o *outbox) nextPaced(registered bool) (string, bool) {
 	default:
 		return "", false
 	}
+	if len(o.session)+len(o.normal) == 0 {
+		o.signalIdle()
+	}
 	return line, true
+}
+
+func (o *outbox) signalIdle() {
+	select {
+	case o.idle <- struct{}{}:
+	default:
+	}
+}
+
+// pending returns the number of lines under flood control still queued.
+func (o *outbox) pending() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.session) + len(o.normal)
 }
 
 // waiting returns the number of lines of the normal lane.
