@@ -112,3 +112,26 @@ func TestCommandsOverIRC(t *testing.T) {
 	}
 	alice.said("herald", "#cmds", "Hey! build linux #7 is complete: Success [\x0303build successful\x03]")
 }
+
+// TestNickTakenAndNoticesOverIRC: with its nick taken the bot registers as
+// nick_, answers to that name, and with NoticeOnChannel speaks on channels
+// by NOTICE while private answers stay PRIVMSG.
+func TestNickTakenAndNoticesOverIRC(t *testing.T) {
+	d := startIRCd(t)
+	squatter := dialClient(t, d, "herald")
+	squatter.join("#n")
+	botOn(t, d, Options{Nick: "herald", NoticeOnChannel: true, Channels: []Channel{{Name: "#n"}}})
+	squatter.joinedBy("herald_", "#n")
+	squatter.send("PRIVMSG #n :herald_: frobnicate")
+	if cmd, _ := squatter.saidCmd("herald_", "#n", "unknown command 'frobnicate'"); cmd != "NOTICE" {
+		t.Errorf("error on the channel sent as %s, want NOTICE", cmd)
+	}
+	squatter.send("PRIVMSG #n :herald_: version")
+	if cmd, _ := squatter.saidCmd("herald_", "#n", "at your service"); cmd != "NOTICE" {
+		t.Errorf("answer on the channel sent as %s, want NOTICE", cmd)
+	}
+	squatter.send("PRIVMSG herald_ :version")
+	if cmd, _ := squatter.saidCmd("herald_", "herald", "at your service"); cmd != "PRIVMSG" {
+		t.Errorf("private answer sent as %s, want PRIVMSG", cmd)
+	}
+}

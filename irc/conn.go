@@ -192,16 +192,18 @@ func (s *session) read(ctx context.Context, conn net.Conn) error {
 			case errors.As(err, &ne) && ne.Timeout() && s.registered && !s.pinged:
 				s.pinged = true
 				s.b.out.pushUrgent("PING :herald")
-				_ = conn.SetReadDeadline(time.Now().Add(pingTimeout))
+				_ = conn.SetReadDeadline(time.Now().Add(s.b.o.pingTimeout))
 				continue
 			case errors.As(err, &ne) && ne.Timeout() && !s.registered:
 				return errors.New("irc: no welcome from the server within " + registerTimeout.String())
+			case errors.As(err, &ne) && ne.Timeout():
+				return errors.New("irc: the server did not answer a PING: the connection is dead")
 			}
 			return err
 		}
 		s.pinged = false
 		if s.registered {
-			_ = conn.SetReadDeadline(time.Now().Add(idleTimeout))
+			_ = conn.SetReadDeadline(time.Now().Add(s.b.o.idleTimeout))
 		}
 		m, err := parseMessage(line)
 		if err != nil {
@@ -211,7 +213,7 @@ func (s *session) read(ctx context.Context, conn net.Conn) error {
 			return err
 		}
 		if s.registered {
-			_ = conn.SetReadDeadline(time.Now().Add(idleTimeout))
+			_ = conn.SetReadDeadline(time.Now().Add(s.b.o.idleTimeout))
 		}
 	}
 }

@@ -115,6 +115,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for "3m05s ago" (default time.Now).
 	Now func() time.Time
+
+	// idleTimeout and pingTimeout shorten the keepalive in tests.
+	idleTimeout, pingTimeout time.Duration
 }
 
 // Channel is a channel to join, with its key (Buildbot's password), if any.
@@ -242,6 +245,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.idleTimeout == 0 {
+		o.idleTimeout = idleTimeout
+	}
+	if o.pingTimeout == 0 {
+		o.pingTimeout = pingTimeout
 	}
 	return o, errors.Join(errs...)
 }
