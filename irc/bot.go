@@ -307,7 +307,8 @@ func (b *Bot) say(to, text string, announce bool) error {
 	if b.o.NoticeOnChannel && isChannel(to) {
 		cmd = "NOTICE"
 	}
-	text = clean(text)
+	// \x01 would turn build data into CTCP requests to every listener.
+	text = strings.ReplaceAll(clean(text), "\x01", "")
 	room := b.room(to)
 	var lines []string
 	for _, chunk := range splitText(text, room) {

@@ -16,5 +16,12 @@
 // repeated announcements, logs in with NickServ or SASL PLAIN, and
 // reconnects after Options.LostDelay or Options.FailedDelay, rejoining its
 // channels. Report only queues lines, so a slow or absent server never
-// blocks the status.Hub.
+// blocks the status.Hub; a full queue makes Report return a Retryable
+// ErrQueueFull. Close lets the queue drain within its context, then QUITs.
+//
+// Differences from Buildbot 0.8.12: nicks talking to the bot in private
+// start with no notify events (Buildbot gave them the configured ones);
+// status all and last all pack their answer into as few lines as fit, so 50
+// builders cost a few lines of flood control, not 50; the silly commands
+// (hello, dance, destroy) and mute are left out.
 package irc

@@ -62,7 +62,7 @@ func announcements() []status.Event {
 	add(statustest.NewBuild("linux").Number(6).Result(status.Cancelled))
 	add(statustest.NewBuild("linux").Number(7).Result(status.Skipped))
 	add(statustest.NewBuild("multi").Number(1).Source(status.SourceStamp{Codebase: "lib", Revision: "fedcba9876543210fedcba9876543210fedcba98"}).Succeeded())
-	add(statustest.NewBuild("dirty").Number(1).Text("bad\r\nQUIT :injected\x00", "text").Failed())
+	add(statustest.NewBuild("dirty").Number(1).Text("bad\r\nQUIT :injected\x00", "\x01ACTION text\x01").Failed())
 	add(statustest.NewBuild("long").Number(1).Text(strings.Repeat("very-long-step-text ", 40)).Failed())
 	return evs
 }

@@ -81,7 +81,8 @@ type Options struct {
 	// command is answered "you are not allowed to ...". Without it anyone
 	// may run any enabled command. IRC nicks are not authenticated by the
 	// protocol: check Host (or use a network whose services enforce nicks)
-	// before granting force or shutdown.
+	// before granting force or shutdown. Authz may be called from several
+	// goroutines at once.
 	Authz func(c Command) bool
 
 	// LostDelay is the wait before reconnecting after a working connection
