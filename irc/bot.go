@@ -121,7 +121,15 @@ func (b *Bot) String() string {
 func (b *Bot) Close(ctx context.Context) error {
 	var err error
 	b.closeOnce.Do(func() {
-		err = b.drain(ctx)
+		// Keep a little of ctx's time for the QUIT: a polite exit beats
+		// one more build announced.
+		dctx := ctx
+		if dl, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			dctx, cancel = context.WithDeadline(ctx, dl.Add(-min(time.Second, time.Until(dl)/4)))
+			defer cancel()
+		}
+		err = b.drain(dctx)
 		if b.isRegistered() {
 			b.out.pushUrgent(formatLine("QUIT", "Herald bot shutting down"))
 			t := time.NewTimer(2 * time.Second)
@@ -317,13 +325,16 @@ func (b *Bot) say(to, text string, announce bool) error {
 	if len(lines) == 0 {
 		return nil
 	}
-	key := ""
-	if announce {
-		key = fold(to) + "\x00" + text
+	if !announce {
+		if err := b.out.pushAnswer(lines); err != nil {
+			b.log.Warn("irc: dropping an answer: the send queue is full", "to", to, "lines", len(lines))
+			return err
+		}
+		return nil
 	}
-	queued, err := b.out.push(lines, key, b.o.Now())
+	queued, err := b.out.pushAnnouncement(lines, fold(to)+"\x00"+text, b.o.Now())
 	if err != nil {
-		b.log.Warn("irc: dropping a message: the send queue is full", "to", to, "lines", len(lines), "queued", b.out.waiting())
+		b.log.Warn("irc: dropping an announcement: the send queue is full", "to", to, "lines", len(lines), "queued", b.out.pending())
 		return err
 	}
 	if !queued {

@@ -158,8 +158,7 @@ func (b *Bot) cmdJoin(_ context.Context, r *request) error {
 		return err
 	}
 	// After the answer, in the same lane, so they arrive in this order.
-	_, err := b.out.push([]string{joinLine(ch)}, "", b.o.Now())
-	return err
+	return b.out.pushAnswer([]string{joinLine(ch)})
 }
 
 func (b *Bot) cmdLeave(_ context.Context, r *request) error {
@@ -174,8 +173,7 @@ func (b *Bot) cmdLeave(_ context.Context, r *request) error {
 		return err
 	}
 	// After the answer, in the same lane: the answer may be for that channel.
-	_, err := b.out.push([]string{formatLine("PART", name, "asked by "+r.Nick)}, "", b.o.Now())
-	return err
+	return b.out.pushAnswer([]string{formatLine("PART", name, "asked by "+r.Nick)})
 }
 
 func (b *Bot) cmdNotify(_ context.Context, r *request) error {

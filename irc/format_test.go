@@ -178,12 +178,12 @@ func TestCoalesceAndQueueFull(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := b.out.waiting(); n != 1 {
+	if n := b.out.pending(); n != 1 {
 		t.Errorf("%d lines queued for one build reported 3 times, want 1", n)
 	}
 	now = now.Add(time.Minute)
-	if err := b.Report(ctx, e); err != nil || b.out.waiting() != 2 {
-		t.Errorf("after the window: err %v, %d lines queued, want 2", err, b.out.waiting())
+	if err := b.Report(ctx, e); err != nil || b.out.pending() != 2 {
+		t.Errorf("after the window: err %v, %d lines queued, want 2", err, b.out.pending())
 	}
 	err := b.Report(ctx, finishedEvent("linux", 2, status.Success))
 	if !errors.Is(err, ErrQueueFull) || !status.IsRetryable(err) {
@@ -203,5 +203,19 @@ func TestFilters(t *testing.T) {
 	_ = b.Report(ctx, status.Event{Kind: status.BuildStarted, Build: statustest.NewBuild("rel").Tags("release").Build()})
 	if got := drain(b); len(got) != 1 || !strings.Contains(got[0], "of rel started") {
 		t.Errorf("announced %q, want only the release builder", got)
+	}
+}
+
+func TestAnswersOvertakeAnnouncements(t *testing.T) {
+	b := offlineBot(t, Options{NoColors: true, Channels: []Channel{{Name: "#ops"}}, NotifyEvents: []string{"finished"}})
+	for i := range 3 {
+		if err := b.Report(context.Background(), finishedEvent("linux", i+1, status.Success)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.execute(context.Background(), &request{Command: Command{Nick: "alice", Channel: "#ops"}, to: "#ops"}, "version")
+	got := drain(b)
+	if len(got) != 4 || !strings.Contains(got[0], "at your service") || !strings.Contains(got[1], "build #1") {
+		t.Errorf("sent in this order: %q; want the answer before the backlog", got)
 	}
 }

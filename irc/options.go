@@ -97,9 +97,10 @@ type Options struct {
 	// registration lines are not counted.
 	Burst    int
 	Interval time.Duration
-	// QueueSize bounds the lines waiting to be sent (default 512); when it is
-	// full Report returns a Retryable error and answers are dropped and
-	// logged.
+	// QueueSize bounds the announcement lines waiting to be sent, and
+	// separately the answer lines (default 512 each). Answers go before
+	// announcements. When the announcements are full Report returns a
+	// Retryable ErrQueueFull; answers that do not fit are dropped and logged.
 	QueueSize int
 	// CoalesceWindow is how long an announcement identical to one already
 	// sent to the same place is suppressed (default 60 s; negative: never).

@@ -12,19 +12,21 @@ import (
 // builds, or the bot is disconnected for long.
 var ErrQueueFull = errors.New("irc: send queue is full")
 
-// outbox holds the lines waiting to be sent, in three lanes: urgent lines
+// outbox holds the lines waiting to be sent, in four lanes: urgent lines
 // (registration, PONG, QUIT) go first and skip flood control; session
-// lines (NickServ, JOIN, PART) go next; then what the bot says. The last
-// lane survives reconnections, so announcements made while the server was
-// away are delivered once the bot is back on its channels.
+// lines (NickServ, JOIN) go next; then answers to commands, so people
+// asking are not kept behind a backlog of announcements; then
+// announcements. The last two lanes survive reconnections: what was said
+// while the server was away is delivered once the bot is back.
 type outbox struct {
-	mu      sync.Mutex
-	urgent  []string
-	session []string
-	normal  []string
-	limit   int
-	wake    chan struct{} // a token when something may be sendable
-	idle    chan struct{} // a token when the paced lanes ran empty, or may never empty
+	mu       sync.Mutex
+	urgent   []string
+	session  []string
+	answers  []string
+	announce []string
+	limit    int           // per lane, for answers and announcements
+	wake     chan struct{} // a token when something may be sendable
+	idle     chan struct{} // a token when the paced lanes ran empty, or may never empty
 	// seen remembers recent announcements per place, for coalescing.
 	seen   map[string]time.Time
 	window time.Duration
@@ -57,16 +59,29 @@ func (o *outbox) pushSession(line string) {
 	o.signal()
 }
 
-// push queues lines all or nothing. With key set, lines identical to what
-// was queued under the same key within the coalescing window are dropped
-// silently (that is the point); push then reports false.
-func (o *outbox) push(lines []string, key string, now time.Time) (bool, error) {
+// pushAnswer queues the lines of an answer, all or nothing.
+func (o *outbox) pushAnswer(lines []string) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if len(o.normal)+len(lines) > o.limit {
+	if len(o.answers)+len(lines) > o.limit {
+		return ErrQueueFull
+	}
+	o.answers = append(o.answers, lines...)
+	o.signal()
+	return nil
+}
+
+// pushAnnouncement queues the lines of an announcement, all or nothing.
+// Lines identical to what was queued under the same key within the
+// coalescing window are dropped silently (that is the point); it then
+// reports false.
+func (o *outbox) pushAnnouncement(lines []string, key string, now time.Time) (bool, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.announce)+len(lines) > o.limit {
 		return false, ErrQueueFull
 	}
-	if key != "" && o.window > 0 {
+	if o.window > 0 {
 		for k, t := range o.seen { // prune, so the map stays as small as the window
 			if now.Sub(t) >= o.window {
 				delete(o.seen, k)
@@ -77,7 +92,7 @@ func (o *outbox) push(lines []string, key string, now time.Time) (bool, error) {
 		}
 		o.seen[key] = now
 	}
-	o.normal = append(o.normal, lines...)
+	o.announce = append(o.announce, lines...)
 	o.signal()
 	return true, nil
 }
@@ -106,7 +121,7 @@ func (o *outbox) nextUrgent() (string, bool) {
 func (o *outbox) hasPaced(registered bool) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return registered && len(o.session)+len(o.normal) > 0
+	return registered && len(o.session)+len(o.answers)+len(o.announce) > 0
 }
 
 // nextPaced takes the next line under flood control: session lines first.
@@ -119,14 +134,18 @@ func (o *outbox) nextPaced(registered bool) (string, bool) {
 		return "", false
 	case len(o.session) > 0:
 		line, o.session = o.session[0], o.session[1:]
-	case len(o.normal) > 0:
-		line = o.normal[0]
-		o.normal[0] = ""
-		o.normal = o.normal[1:]
+	case len(o.answers) > 0:
+		line = o.answers[0]
+		o.answers[0] = ""
+		o.answers = o.answers[1:]
+	case len(o.announce) > 0:
+		line = o.announce[0]
+		o.announce[0] = ""
+		o.announce = o.announce[1:]
 	default:
 		return "", false
 	}
-	if len(o.session)+len(o.normal) == 0 {
+	if len(o.session)+len(o.answers)+len(o.announce) == 0 {
 		o.signalIdle()
 	}
 	return line, true
@@ -143,14 +162,7 @@ func (o *outbox) signalIdle() {
 func (o *outbox) pending() int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return len(o.session) + len(o.normal)
-}
-
-// waiting returns the number of lines of the normal lane.
-func (o *outbox) waiting() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.normal)
+	return len(o.session) + len(o.answers) + len(o.announce)
 }
 
 // throttle is the flood control: a token bucket of burst lines refilled at

@@ -24,7 +24,8 @@ func (t *ircTarget) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&t.server, "irc", "", "IRC server HOST:PORT to put the bot on (enables IRC)")
 	fs.StringVar(&t.channel, "irc-channel", "#builds", "channel the bot joins and announces on")
 	fs.StringVar(&t.nick, "irc-nick", "herald-demo", "the bot's nick")
-	fs.StringVar(&t.notify, "irc-notify", "started,finished", "comma-separated notify events announced on the channel (e.g. failure,successToFailure)")
+	fs.StringVar(&t.notify, "irc-notify", "failure,exception,failureToSuccess",
+		"comma-separated notify events announced on the channel (started,finished for everything; IRC flood control sends a line every 2s)")
 	fs.BoolVar(&t.tls, "irc-tls", false, "connect with TLS")
 	fs.BoolVar(&t.force, "irc-allow-force", false, "let people on the channel force and stop builds")
 }
