@@ -57,7 +57,7 @@ func TestFloodControl(t *testing.T) {
 	if d := at[burst-2].Sub(at[0]); d > interval/2 {
 		t.Errorf("the first %d lines took %v: they should go out at once", burst-1, d)
 	}
-	const jitter = 60 * time.Millisecond
+	const jitter = 150 * time.Millisecond // the receiving side is timed too, on a shared machine
 	for j := burst; j < builds; j++ {
 		if min := time.Duration(j-burst+1) * interval; at[j].Sub(at[0]) < min-jitter {
 			t.Errorf("line %d arrived %v after the first: faster than the flood control allows (%v)", j+1, at[j].Sub(at[0]), min)
