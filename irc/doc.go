@@ -9,8 +9,7 @@
 // authorized, force build, stop build and shutdown. Queries read a
 // status.History; actions go through a status.Control.
 //
-// The bot speaks IRC itself (a small client on net and bufio, see conn.go):
-// it keeps every relayed line within 512 bytes, strips CR, LF and NUL from
+// The bot speaks IRC itself, on the standard library only: it keeps every relayed line within 512 bytes, strips CR, LF and NUL from
 // build data, paces what it sends with a token bucket (Options.Burst and
 // Options.Interval) so servers never disconnect it for flooding, coalesces
 // repeated announcements, logs in with NickServ or SASL PLAIN, and
