@@ -22,5 +22,8 @@
 // start with no notify events (Buildbot gave them the configured ones);
 // status all and last all pack their answer into as few lines as fit, so 50
 // builders cost a few lines of flood control, not 50; the silly commands
-// (hello, dance, destroy) and mute are left out.
+// (hello, dance, destroy) and mute are left out; answers to commands go out
+// before queued announcements. Options keep Go's zero values useful:
+// NoColors is Buildbot's useColors=False, NoBlameList its
+// showBlameList=False.
 package irc
