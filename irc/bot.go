@@ -66,6 +66,9 @@ type finished struct {
 // PMToNicks always stay), so strangers talking to the bot cannot grow it.
 const maxContacts = 1000
 
+// maxWatches bounds the watch commands waiting; the oldest go first.
+const maxWatches = 1000
+
 // maxCommands bounds the commands running at once; more are told to wait.
 const maxCommands = 4
 

@@ -170,6 +170,9 @@ func (b *Bot) cmdWatch(ctx context.Context, r *request) error {
 	for _, build := range run {
 		b.watches = append(b.watches, watch{contact: fold(c.name), builder: build.Builder, number: build.Number})
 	}
+	if n := len(b.watches) - maxWatches; n > 0 { // builds that finished unseen leave watches behind
+		b.watches = slices.Delete(b.watches, 0, n)
+	}
 	b.mu.Unlock()
 	for _, build := range run {
 		if err := b.reply(r, b.format.watching(build)); err != nil {
