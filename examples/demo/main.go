@@ -49,6 +49,7 @@ func targets() []target {
 		&githubTarget{}, &stashTarget{},
 		&changeHooks{},
 		&webStatus{},
+		&ircTarget{},
 	}
 }
 

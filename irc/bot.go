@@ -1,0 +1,372 @@
+package irc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/heraldci/herald/status"
+)
+
+// Bot is an IRC bot: a status.Reporter that announces builds on channels
+// and to nicks, and answers commands. New starts its connection loop; Close
+// ends it. Report and Close may be called from any goroutine; Report never
+// waits for the network.
+type Bot struct {
+	o      Options
+	log    *slog.Logger
+	format formatter
+	out    *outbox
+	cmds   map[string]*handler
+
+	ctx    context.Context // ends the connection loop and running commands
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the connection loop has ended
+	cmdWG  sync.WaitGroup
+	cmdSem chan struct{} // bounds concurrently running commands
+
+	closeOnce   sync.Once
+	quitWritten chan struct{} // closed once QUIT is on the wire
+
+	mu         sync.Mutex
+	nick       string // current nick (the server may have made us take another)
+	mask       string // our nick!user@host once the server told it
+	registered bool
+	channels   []Channel           // channels to be on: Options.Channels and join commands
+	contacts   map[string]*contact // by fold(name)
+	watches    []watch
+	lastDone   map[string]finished // builder → the newest finished build seen
+}
+
+var (
+	_ status.Reporter = (*Bot)(nil)
+	_ status.Closer   = (*Bot)(nil)
+	_ status.Named    = (*Bot)(nil)
+)
+
+// watch is a watch command waiting for a build to finish.
+type watch struct {
+	contact string // fold(name) of who asked
+	builder string
+	number  int
+}
+
+type finished struct {
+	number int
+	result status.Result
+}
+
+// maxContacts bounds the private contacts remembered (channels and
+// PMToNicks always stay), so strangers talking to the bot cannot grow it.
+const maxContacts = 1000
+
+// maxWatches bounds the watch commands waiting; the oldest go first.
+const maxWatches = 1000
+
+// maxCommands bounds the commands running at once; more are told to wait.
+const maxCommands = 4
+
+// commandTimeout bounds one command's History and Control calls.
+const commandTimeout = 30 * time.Second
+
+// New validates o and starts the bot: it connects, registers, identifies
+// and joins in the background, and reconnects after LostDelay or
+// FailedDelay for as long as it is not closed.
+func New(o Options) (*Bot, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	b := &Bot{
+		o:           o,
+		log:         o.Logger.With("target", "irc", "server", fmt.Sprintf("%s:%d", o.Host, o.Port)),
+		format:      formatter{colors: !o.NoColors, revisions: o.UseRevisions, blame: !o.NoBlameList, now: o.Now},
+		out:         newOutbox(o.QueueSize, o.CoalesceWindow),
+		done:        make(chan struct{}),
+		cmdSem:      make(chan struct{}, maxCommands),
+		quitWritten: make(chan struct{}),
+		nick:        o.Nick,
+		channels:    slices.Clone(o.Channels),
+		contacts:    map[string]*contact{},
+		lastDone:    map[string]finished{},
+	}
+	b.cmds = b.commandTable()
+	for _, c := range o.Channels {
+		b.contacts[fold(c.Name)] = newContact(c.Name, o.NotifyEvents)
+	}
+	for _, n := range o.PMToNicks {
+		b.contacts[fold(n)] = newContact(n, o.NotifyEvents)
+	}
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	go b.run()
+	return b, nil
+}
+
+// Name returns "irc".
+func (b *Bot) Name() string { return "irc" }
+
+// String describes the bot without its secrets.
+func (b *Bot) String() string {
+	return fmt.Sprintf("irc.Bot(%s on %s:%d)", b.o.Nick, b.o.Host, b.o.Port)
+}
+
+// Close lets the queued lines go out (at the flood control's pace, while
+// connected and ctx allows), says QUIT, disconnects, stops reconnecting and
+// waits for the bot's goroutines and running commands to end. It returns an
+// error wrapping ctx.Err() when ctx ends first; lines still queued then are
+// dropped and logged. Close is idempotent.
+func (b *Bot) Close(ctx context.Context) error {
+	var err error
+	b.closeOnce.Do(func() {
+		// Keep a little of ctx's time for the QUIT: a polite exit beats
+		// one more build announced.
+		dctx := ctx
+		if dl, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			dctx, cancel = context.WithDeadline(ctx, dl.Add(-min(time.Second, time.Until(dl)/4)))
+			defer cancel()
+		}
+		err = b.drain(dctx)
+		if b.isRegistered() {
+			b.out.pushUrgent(formatLine("QUIT", "Herald bot shutting down"))
+			t := time.NewTimer(2 * time.Second)
+			select {
+			case <-b.quitWritten:
+			case <-t.C:
+			case <-ctx.Done():
+			}
+			t.Stop()
+		}
+		b.cancel()
+	})
+	select {
+	case <-b.done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("irc: close: %w", ctx.Err())
+	}
+}
+
+// drain waits until the queued lines are sent, the connection is down (then
+// they could not be), or ctx ends.
+func (b *Bot) drain(ctx context.Context) error {
+	for {
+		n := b.out.pending()
+		switch {
+		case n == 0:
+			return nil
+		case !b.isRegistered():
+			b.log.Warn("irc: closing while disconnected: dropping queued lines", "lines", n)
+			return nil
+		}
+		select {
+		case <-b.out.idle:
+		case <-ctx.Done():
+			b.log.Warn("irc: closing: out of time, dropping queued lines", "lines", n)
+			return fmt.Errorf("irc: close: %d lines not sent: %w", n, ctx.Err())
+		}
+	}
+}
+
+func (b *Bot) isRegistered() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.registered
+}
+
+// Report announces BuildStarted and BuildFinished events to the contacts
+// whose notify events ask for them, and completes watch commands. Other
+// kinds are ignored. It only queues lines: when the queue is full it
+// returns a Retryable ErrQueueFull.
+func (b *Bot) Report(ctx context.Context, e status.Event) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("irc: %w", err)
+	}
+	if e.Build == nil || e.Kind != status.BuildStarted && e.Kind != status.BuildFinished {
+		return nil
+	}
+	if !b.visible(e.Build.Builder, e.Build.Tags) {
+		return nil
+	}
+	var err error
+	if e.Kind == status.BuildStarted {
+		err = b.announceStarted(e.Build)
+	} else {
+		err = b.announceFinished(ctx, e.Build)
+	}
+	if errors.Is(err, ErrQueueFull) {
+		return status.Retryable(fmt.Errorf("irc: announcing %s #%d: %w", e.Build.Builder, e.Build.Number, err), b.o.Interval)
+	}
+	return err
+}
+
+func (b *Bot) announceStarted(build *status.Build) error {
+	text := b.format.started(build)
+	var errs []error
+	for _, c := range b.contactsWhere((*contact).wantsStarted) {
+		errs = append(errs, b.say(c, text, true))
+	}
+	return errors.Join(errs...)
+}
+
+func (b *Bot) announceFinished(ctx context.Context, build *status.Build) error {
+	prev, err := b.previousResult(ctx, build)
+	if err != nil {
+		return err
+	}
+	text := b.format.finished(build)
+	var errs []error
+	for _, c := range b.contactsWhere(func(c *contact) bool { return c.wantsFinished(build.Result, prev) }) {
+		errs = append(errs, b.say(c, text, true))
+	}
+	for _, w := range b.takeWatches(build) {
+		for _, l := range b.format.watched(build) {
+			errs = append(errs, b.say(w, l, true))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// previousResult finds the result of the build before b, when a contact
+// asks for transitions: from History, else from what the bot saw. It also
+// records b for the next time.
+func (b *Bot) previousResult(ctx context.Context, build *status.Build) (*status.Result, error) {
+	b.mu.Lock()
+	seen, ok := b.lastDone[build.Builder]
+	if !ok || build.Number > seen.number {
+		b.lastDone[build.Builder] = finished{build.Number, build.Result}
+	}
+	needed := false
+	for _, c := range b.contacts {
+		needed = needed || c.wantsTransitions()
+	}
+	b.mu.Unlock()
+	if !needed {
+		return nil, nil
+	}
+	if b.o.History != nil {
+		p, err := b.o.History.PreviousBuild(ctx, build)
+		switch {
+		case err == nil && p != nil:
+			return &p.Result, nil
+		case err == nil || errors.Is(err, status.ErrNotFound):
+			return nil, nil
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("irc: %w", ctx.Err())
+		}
+		return nil, status.Retryable(fmt.Errorf("irc: looking up the build before %s #%d: %w", build.Builder, build.Number, err), 0)
+	}
+	if ok && seen.number < build.Number {
+		return &seen.result, nil
+	}
+	return nil, nil
+}
+
+// contactsWhere returns the contacts for which f holds.
+func (b *Bot) contactsWhere(f func(*contact) bool) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, c := range b.contacts {
+		if f(c) {
+			out = append(out, c.name)
+		}
+	}
+	slices.Sort(out) // a stable order, for the tests and the people reading
+	return out
+}
+
+// takeWatches removes and returns the contacts watching build.
+func (b *Bot) takeWatches(build *status.Build) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var who []string
+	b.watches = slices.DeleteFunc(b.watches, func(w watch) bool {
+		if w.builder == build.Builder && w.number == build.Number {
+			if c := b.contacts[w.contact]; c != nil {
+				who = append(who, c.name)
+			}
+			return true
+		}
+		return false
+	})
+	return who
+}
+
+// visible applies Options.Tags and Options.Builders.
+func (b *Bot) visible(builder string, tags []string) bool {
+	switch {
+	case len(b.o.Builders) > 0:
+		return slices.Contains(b.o.Builders, builder)
+	case len(b.o.Tags) > 0:
+		return slices.ContainsFunc(tags, func(t string) bool { return slices.Contains(b.o.Tags, t) })
+	}
+	return true
+}
+
+// say queues text for a channel or nick, split to fit the server's line
+// limit. Announcements (announce) are coalesced; answers are not, since
+// people may ask twice on purpose.
+func (b *Bot) say(to, text string, announce bool) error {
+	cmd := "PRIVMSG"
+	if b.o.NoticeOnChannel && isChannel(to) {
+		cmd = "NOTICE"
+	}
+	// \x01 would turn build data into CTCP requests to every listener.
+	text = strings.ReplaceAll(clean(text), "\x01", "")
+	room := b.room(to)
+	var lines []string
+	for _, chunk := range splitText(text, room) {
+		lines = append(lines, formatLine(cmd, to, chunk))
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	if !announce {
+		if err := b.out.pushAnswer(lines); err != nil {
+			b.log.Warn("irc: dropping an answer: the send queue is full", "to", to, "lines", len(lines))
+			return err
+		}
+		return nil
+	}
+	queued, err := b.out.pushAnnouncement(lines, fold(to)+"\x00"+text, b.o.Now())
+	if err != nil {
+		b.log.Warn("irc: dropping an announcement: the send queue is full", "to", to, "lines", len(lines), "queued", b.out.pending())
+		return err
+	}
+	if !queued {
+		b.log.Debug("irc: coalesced a repeated announcement", "to", to)
+	}
+	return nil
+}
+
+// prefixLen is the length of ":nick!user@host " the server puts before what
+// we say when relaying it: exact once the welcome told us our mask, else a
+// bound (user name "~herald", host name up to 63 bytes). b.mu is held.
+func (b *Bot) prefixLen() int {
+	if b.mask != "" {
+		return 1 + len(b.mask) + 1
+	}
+	return 1 + len(b.nick) + 1 + len("~"+userName) + 1 + 63 + 1
+}
+
+// moduleVersion is Herald's version as the Go toolchain recorded it.
+func moduleVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/heraldci/herald" {
+				return strings.TrimPrefix(d.Version, "v")
+			}
+		}
+		if bi.Main.Path == "github.com/heraldci/herald" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return strings.TrimPrefix(bi.Main.Version, "v")
+		}
+	}
+	return "devel"
+}
