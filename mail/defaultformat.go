@@ -155,7 +155,9 @@ Started:    {{.Started}}{{if .Duration}}, took {{.Duration}}{{end}}
 {{- range .Sources}}
 Source:     {{if .Codebase}}{{.Codebase}}: {{end}}{{if .Branch}}[branch {{.Branch}}] {{end}}{{.Revision}}{{if .Patch}} ({{.Patch}}){{end}}
 {{- end}}
+{{- if .Blamelist}}
 Blamelist:  {{.Blamelist}}
+{{- end}}
 
 {{.Verdict}}
 {{- if .Changes}}
@@ -164,7 +166,7 @@ Changes:
 {{- range .Changes}}
   * {{.Revision}} by {{.Author}}{{if .Branch}} on {{.Branch}}{{end}}
 {{- range .Comments}}
-      {{.}}
+{{if .}}      {{.}}{{end}}
 {{- end}}
 {{- if .Files}}
     Files: {{range $i, $f := .Files}}{{if $i}}, {{end}}{{$f}}{{end}}
@@ -175,7 +177,7 @@ Changes:
 
 Steps:
 {{- range .Steps}}
-  {{if .Bad}}✗{{else}}-{{end}} {{.Name}}: {{.Result}}{{if .Text}} ({{.Text}}){{end}}
+  {{if .Bad}}x{{else}}-{{end}} {{.Name}}: {{.Result}}{{if .Text}} ({{.Text}}){{end}}
 {{- end}}
 {{- end}}
 {{- if .LogLines}}
@@ -208,7 +210,9 @@ var htmlTemplate = htmltemplate.Must(htmltemplate.New("html").Parse(`<!DOCTYPE h
 {{- range .Sources}}
 <tr><td>Source</td><td>{{if .Codebase}}{{.Codebase}}: {{end}}{{if .Branch}}[branch {{.Branch}}] {{end}}<code>{{.Revision}}</code>{{if .Patch}} ({{.Patch}}){{end}}</td></tr>
 {{- end}}
+{{- if .Blamelist}}
 <tr><td>Blamelist</td><td>{{.Blamelist}}</td></tr>
+{{- end}}
 </table>
 <p><b>{{.Verdict}}</b></p>
 {{- if .Changes}}

@@ -244,4 +244,3 @@ func isNet(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne)
 }
-
