@@ -134,14 +134,14 @@ func (s *smtpSender) Send(ctx context.Context, env *Envelope) (err error) {
 		}
 	}
 	stage = "MAIL FROM"
-	if err = c.Mail(env.From); err != nil {
+	if err = c.Mail("<" + env.From + ">"); err != nil {
 		return err
 	}
 	var accepted []string
 	var rejected []string
 	for _, to := range env.To {
 		stage = "RCPT TO " + to
-		if err = c.Rcpt(to); err != nil {
+		if err = c.Rcpt("<" + to + ">"); err != nil {
 			var te *textproto.Error
 			if errors.As(err, &te) && te.Code >= 500 {
 				// Permanent for this recipient only: mail the others.
@@ -210,11 +210,13 @@ func (s *smtpSender) auth(c *smtp.Client) error {
 // (Retryable), 5xx replies, TLS verification and protocol misconfiguration
 // (permanent).
 func classify(ctx context.Context, stage string, err error) error {
-	if ctx.Err() != nil {
-		if errors.Is(ctx.Err(), context.Canceled) {
-			return fmt.Errorf("mail: %s: %w", stage, ctx.Err())
-		}
-		return status.Retryable(fmt.Errorf("mail: %s: timed out: %w", stage, ctx.Err()), 0)
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return fmt.Errorf("mail: %s: %w", stage, ctx.Err())
+	}
+	// The connection's deadline is the context's: whichever fires first,
+	// the session ran out of time.
+	if dl, ok := ctx.Deadline(); ctx.Err() != nil || ok && !time.Now().Before(dl) {
+		return status.Retryable(fmt.Errorf("mail: %s: timed out: %w (%v)", stage, context.DeadlineExceeded, err), 0)
 	}
 	if status.IsRetryable(err) || strings.HasPrefix(err.Error(), "mail: ") && !isNet(err) {
 		return err
