@@ -2,10 +2,8 @@ package mail
 
 import (
 	"context"
-	htmltemplate "html/template"
 	"strconv"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/heraldci/herald/status"
@@ -54,14 +52,7 @@ type view struct {
 
 func defaultFormat(ctx context.Context, in *FormatInput) (*Content, error) {
 	v := buildView(ctx, in)
-	var text, html strings.Builder
-	if err := textTemplate.Execute(&text, v); err != nil {
-		return nil, err
-	}
-	if err := htmlTemplate.Execute(&html, v); err != nil {
-		return nil, err
-	}
-	return &Content{Text: text.String(), HTML: html.String()}, nil
+	return &Content{Text: v.text(), HTML: v.html()}, nil
 }
 
 func buildView(ctx context.Context, in *FormatInput) *view {
@@ -138,110 +129,3 @@ func firstLine(s string) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-var textTemplate = template.Must(template.New("text").Parse(`{{.Headline}}
-{{if .BuildURL}}Full details are available at:
-  {{.BuildURL}}
-{{end}}
-{{- if .BuildbotURL}}{{.Title}}: {{.BuildbotURL}}
-{{end}}
-Builder:    {{.Builder}} #{{.Number}}
-Result:     {{.Result}}{{if .Previous}} (previous build {{.Previous}}){{end}}
-Reason:     {{.Reason}}
-Worker:     {{.Worker}}
-{{- if .Started}}
-Started:    {{.Started}}{{if .Duration}}, took {{.Duration}}{{end}}
-{{- end}}
-{{- range .Sources}}
-Source:     {{if .Codebase}}{{.Codebase}}: {{end}}{{if .Branch}}[branch {{.Branch}}] {{end}}{{.Revision}}{{if .Patch}} ({{.Patch}}){{end}}
-{{- end}}
-{{- if .Blamelist}}
-Blamelist:  {{.Blamelist}}
-{{- end}}
-
-{{.Verdict}}
-{{- if .Changes}}
-
-Changes:
-{{- range .Changes}}
-  * {{.Revision}} by {{.Author}}{{if .Branch}} on {{.Branch}}{{end}}
-{{- range .Comments}}
-{{if .}}      {{.}}{{end}}
-{{- end}}
-{{- if .Files}}
-    Files: {{range $i, $f := .Files}}{{if $i}}, {{end}}{{$f}}{{end}}
-{{- end}}
-{{- end}}
-{{- end}}
-{{- if .Steps}}
-
-Steps:
-{{- range .Steps}}
-  {{if .Bad}}x{{else}}-{{end}} {{.Name}}: {{.Result}}{{if .Text}} ({{.Text}}){{end}}
-{{- end}}
-{{- end}}
-{{- if .LogLines}}
-
-Last {{len .LogLines}} lines of {{.LogName}}{{if .LogURL}} ({{.LogURL}}){{end}}:
-{{- range .LogLines}}
-  | {{.}}
-{{- end}}
-{{- end}}
-
--- 
-{{.Title}}
-`))
-
-var htmlTemplate = htmltemplate.Must(htmltemplate.New("html").Parse(`<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{{.Builder}} #{{.Number}}: {{.Result}}</title></head>
-<body style="font-family: sans-serif">
-<p>{{.Headline}}</p>
-{{- if .BuildURL}}
-<p><a href="{{.BuildURL}}">Full details of {{.Builder}} #{{.Number}}</a></p>
-{{- end}}
-<table cellspacing="4">
-<tr><td>Builder</td><td><b>{{.Builder}}</b> #{{.Number}}</td></tr>
-<tr><td>Result</td><td><b>{{.Result}}</b>{{if .Previous}} (previous build {{.Previous}}){{end}}</td></tr>
-<tr><td>Reason</td><td>{{.Reason}}</td></tr>
-<tr><td>Worker</td><td>{{.Worker}}</td></tr>
-{{- if .Started}}
-<tr><td>Started</td><td>{{.Started}}{{if .Duration}}, took {{.Duration}}{{end}}</td></tr>
-{{- end}}
-{{- range .Sources}}
-<tr><td>Source</td><td>{{if .Codebase}}{{.Codebase}}: {{end}}{{if .Branch}}[branch {{.Branch}}] {{end}}<code>{{.Revision}}</code>{{if .Patch}} ({{.Patch}}){{end}}</td></tr>
-{{- end}}
-{{- if .Blamelist}}
-<tr><td>Blamelist</td><td>{{.Blamelist}}</td></tr>
-{{- end}}
-</table>
-<p><b>{{.Verdict}}</b></p>
-{{- if .Changes}}
-<h4>Changes</h4>
-<ul>
-{{- range .Changes}}
-<li>{{if .RevLink}}<a href="{{.RevLink}}"><code>{{.Revision}}</code></a>{{else}}<code>{{.Revision}}</code>{{end}} by {{.Author}}{{if .Branch}} on {{.Branch}}{{end}}
-<pre>{{range $i, $l := .Comments}}{{if $i}}
-{{end}}{{$l}}{{end}}</pre>
-{{- if .Files}}
-Files: {{range $i, $f := .Files}}{{if $i}}, {{end}}<code>{{$f}}</code>{{end}}
-{{- end}}
-</li>
-{{- end}}
-</ul>
-{{- end}}
-{{- if .Steps}}
-<h4>Steps</h4>
-<ul>
-{{- range .Steps}}
-<li>{{if .Bad}}<b style="color: #c00">{{.Name}}: {{.Result}}</b>{{else}}{{.Name}}: {{.Result}}{{end}}{{if .Text}} ({{.Text}}){{end}}</li>
-{{- end}}
-</ul>
-{{- end}}
-{{- if .LogLines}}
-<h4>Last {{len .LogLines}} lines of {{if .LogURL}}<a href="{{.LogURL}}">{{.LogName}}</a>{{else}}{{.LogName}}{{end}}</h4>
-<pre>{{range $i, $l := .LogLines}}{{if $i}}
-{{end}}{{$l}}{{end}}</pre>
-{{- end}}
-<p>-- <br>{{if .BuildbotURL}}<a href="{{.BuildbotURL}}">{{.Title}}</a>{{else}}{{.Title}}{{end}}</p>
-</body></html>
-`))

@@ -161,8 +161,8 @@ func tailLines(r io.Reader, n, window int) ([]string, error) {
 	if n <= 0 {
 		return nil, nil
 	}
-	buf := make([]byte, 0, min(window, 64<<10))
-	chunk := make([]byte, 32<<10)
+	buf := make([]byte, 0, min(window, 8<<10))
+	chunk := make([]byte, min(window, 8<<10))
 	cut := false
 	for {
 		k, err := r.Read(chunk)

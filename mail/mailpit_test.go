@@ -103,7 +103,7 @@ func TestMailpitSTARTTLS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := statustest.NewBuild("tls-"+mech).Number(i + 1).Failed().Build()
+		b := statustest.NewBuild("tls-" + mech).Number(i + 1).Failed().Build()
 		if err := n.Report(context.Background(), finished(b)); err != nil {
 			t.Fatalf("AUTH %q over STARTTLS: %v", mech, err)
 		}

@@ -315,3 +315,20 @@ func TestTailLines(t *testing.T) {
 		}
 	}
 }
+
+// TestHTMLEscaping: change comments, authors and links from the VCS are
+// escaped in the HTML body; only http(s) links become anchors.
+func TestHTMLEscaping(t *testing.T) {
+	b := statustest.NewBuild("b<i>").Change(status.Change{ID: 1, Author: `Eve "<script>"`, Comments: "<script>alert(1)</script> & co",
+		RevLink: "javascript:alert(1)", Files: []string{"<b>.go"}}).Failed().Build()
+	b.URL = `https://ci.example.org/b?x="><script>`
+	m := composeFor(t, Options{From: "ci@example.org"}, b)
+	for _, bad := range []string{"<script>", "javascript:", "<i>", "<b>.go", `x="`} {
+		if strings.Contains(m.HTML, bad) {
+			t.Errorf("HTML body contains %q:\n%s", bad, m.HTML)
+		}
+	}
+	if !strings.Contains(m.HTML, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co") {
+		t.Errorf("comment not escaped as expected:\n%s", m.HTML)
+	}
+}
