@@ -1,0 +1,27 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestDemoRunsFiveBuilds(t *testing.T) {
+	var out, errs bytes.Buffer
+	err := run(context.Background(), []string{"-builds", "5", "-speed", "50", "-seed", "7", "-addr", "127.0.0.1:0"}, &out, &errs)
+	if err != nil {
+		t.Fatalf("run: %v\nstderr:\n%s", err, errs.String())
+	}
+	buildLine := regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d (linux|windows|docs) +#\d+ +(success|warnings|failure|exception|cancelled) `)
+	if n := len(buildLine.FindAllString(out.String(), -1)); n != 5 {
+		t.Errorf("got %d build lines, want 5:\n%s", n, out.String())
+	}
+	if !strings.Contains(out.String(), "console: 5 delivered, 0 failed, 0 dropped") {
+		t.Errorf("stats line missing or wrong:\n%s", out.String())
+	}
+	if strings.Contains(errs.String(), "level=ERROR") {
+		t.Errorf("errors logged:\n%s", errs.String())
+	}
+}
