@@ -45,6 +45,7 @@ type target interface {
 func targets() []target {
 	return []target{
 		&console{},
+		&mailTarget{},
 	}
 }
 
