@@ -240,9 +240,16 @@ func startMailpit(t *testing.T, extra ...string) *mailpit {
 		}
 		ready <- io.EOF
 	}()
+	exited := make(chan struct{})
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
+		go func() { _ = cmd.Wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
 	})
 	select {
 	case err := <-ready:
@@ -372,10 +379,6 @@ func selfSigned(t testing.TB) (certFile, keyFile string, cfg *tls.Config) {
 
 // ---- recording senders and loggers
 
-type sentMail struct {
-	env *Envelope
-}
-
 // recorder is a Sender that keeps what it is given.
 type recorder struct {
 	mu   sync.Mutex
@@ -497,4 +500,16 @@ func listenSilent(t testing.TB) int {
 		mu.Unlock()
 	})
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// receive waits for a value on ch, failing the test after 10s.
+func receive[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: nothing after 10s", what)
+		panic("unreachable")
+	}
 }

@@ -2,7 +2,6 @@ package mail
 
 import (
 	"fmt"
-	"math/bits"
 	"strings"
 
 	"github.com/heraldci/herald/status"
@@ -135,9 +134,6 @@ func (m *Mode) UnmarshalText(b []byte) error {
 func (m Mode) needsPrevious() bool {
 	return m&(Change|Problem|Fixed|FirstFailure|StillFailing) != 0
 }
-
-// single reports whether m is exactly one mode.
-func (m Mode) single() bool { return bits.OnesCount16(uint16(m)) == 1 }
 
 // Fired returns the subset of m that fires for a build with result cur, after
 // prev (nil when the builder has no previous build, or the PreviousBuild

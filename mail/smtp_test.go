@@ -168,10 +168,6 @@ func TestRequiredSTARTTLS(t *testing.T) {
 // TestCancelMidSession: cancelling ctx while the server stalls returns at
 // once with an error wrapping context.Canceled that is not retryable.
 func TestCancelMidSession(t *testing.T) {
-	stall := make(chan struct{})
-	defer close(stall)
-	rec := &recorder{}
-	_ = rec
 	f := newFakeSMTP(t)
 	o := smtpOptions(f)
 	arrived := make(chan struct{})
@@ -188,9 +184,9 @@ func TestCancelMidSession(t *testing.T) {
 	go func() {
 		done <- n.Report(ctx, finished(statustest.NewBuild("b").Blame("alice").Failed().Build()))
 	}()
-	<-arrived
+	receive(t, arrived, "lookup called")
 	cancel()
-	err := <-done
+	err := receive(t, done, "Report returns after cancel")
 	if !errors.Is(err, context.Canceled) || status.IsRetryable(err) {
 		t.Errorf("err = %v, want context.Canceled, not retryable", err)
 	}
@@ -217,7 +213,7 @@ func TestTimeoutOnSilentServer(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- n.Report(ctx, finished(statustest.NewBuild("b").Failed().Build())) }()
 	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) || status.IsRetryable(err) {
+	if err := receive(t, done, "Report returns after cancel"); !errors.Is(err, context.Canceled) || status.IsRetryable(err) {
 		t.Errorf("cancel: err = %v", err)
 	}
 }
