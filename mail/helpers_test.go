@@ -84,7 +84,9 @@ func newFakeSMTP(t testing.TB, faults ...fault) *fakeSMTP {
 	f.Addr = l.Addr().String()
 	done := make(chan struct{})
 	go func() { defer close(done); _ = f.srv.Serve(l) }()
-	t.Cleanup(func() { f.srv.Close(); <-done })
+	// Close the listener too: Server.Close only closes listeners that
+	// Serve has registered, and Serve may not have started yet.
+	t.Cleanup(func() { f.srv.Close(); l.Close(); <-done })
 	return f
 }
 
@@ -261,8 +263,24 @@ func startMailpit(t *testing.T, extra ...string) *mailpit {
 	case <-time.After(20 * time.Second):
 		t.Fatal("mailpit not ready after 20s")
 	}
+	// Mailpit logs "starting" just before it listens: wait for the port.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", sp), time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mailpit SMTP port %d not accepting after 10s: %v", sp, err)
+		}
+		time.Sleep(10 * time.Millisecond) // polling another process's port
+	}
 	return &mailpit{SMTPHost: "127.0.0.1", SMTPPort: sp, API: fmt.Sprintf("http://127.0.0.1:%d/api/v1", hp)}
 }
+
+// apiClient bounds every call to mailpit's API.
+var apiClient = &http.Client{Timeout: 10 * time.Second}
 
 type mpAddr struct{ Name, Address string }
 
@@ -286,7 +304,7 @@ type mpMessage struct {
 
 func (m *mailpit) getJSON(t testing.TB, path string, v any) {
 	t.Helper()
-	resp, err := http.Get(m.API + path)
+	resp, err := apiClient.Get(m.API + path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +320,7 @@ func (m *mailpit) getJSON(t testing.TB, path string, v any) {
 
 func (m *mailpit) get(t testing.TB, path string) []byte {
 	t.Helper()
-	resp, err := http.Get(m.API + path)
+	resp, err := apiClient.Get(m.API + path)
 	if err != nil {
 		t.Fatal(err)
 	}
