@@ -9,12 +9,6 @@ import (
 	"github.com/heraldci/herald/status"
 )
 
-// DefaultFormatter renders Herald's default mail: a plain-text body and an
-// HTML alternative with the builder, result, build URL, reason, worker,
-// source stamps (codebase, branch, revision, patch), blamelist, changes
-// (author, comments, files), steps and the last lines of the failing step's
-// log (Options.LogLines).
-var DefaultFormatter MessageFormatter = FormatterFunc(defaultFormat)
 
 type sourceView struct {
 	Codebase, Repository, Branch, Revision, Patch string
@@ -50,7 +44,13 @@ type view struct {
 	LogTruncatedAt, LogLineCount int
 }
 
-func defaultFormat(ctx context.Context, in *FormatInput) (*Content, error) {
+// DefaultFormat renders Herald's default mail: a plain-text body and an
+// HTML alternative with the builder, result, build URL, reason, worker,
+// source stamps (codebase, branch, revision, patch), blamelist, changes
+// (author, comments, files), steps and the last lines of the failing step's
+// log (FormatInput.LogLines). A MessageFormatter may call it and adjust the
+// result.
+func DefaultFormat(ctx context.Context, in *FormatInput) (*Content, error) {
 	v := buildView(ctx, in)
 	return &Content{Text: v.text(), HTML: v.html()}, nil
 }

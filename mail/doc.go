@@ -4,8 +4,8 @@
 // A Notifier is a status.Reporter. On every finished build (or, with
 // Options.BuildSetSummary, every finished build set) it decides from its
 // Mode and the previous build whether the build deserves a mail, renders one
-// with a MessageFormatter (DefaultFormatter: plain text plus HTML), finds the
-// recipients (the blamelist and the "owners" property through an
+// with a MessageFormatter (default: DefaultFormat, plain text plus HTML),
+// finds the recipients (the blamelist and the "owners" property through an
 // EmailLookup such as Domain, plus Options.ExtraRecipients), and sends it
 // through a Sender (default: one SMTP session per mail, with STARTTLS,
 // implicit TLS and AUTH as configured).

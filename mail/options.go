@@ -92,7 +92,7 @@ type Options struct {
 	// above). Plug in another transport here.
 	Sender Sender
 
-	// MessageFormatter renders the content (default: DefaultFormatter).
+	// MessageFormatter renders the content (default: DefaultFormat).
 	MessageFormatter MessageFormatter
 	// ExtraHeaders are added to every mail; values may use Interpolate.
 	// Names must be valid header names and not ones Herald sets itself.
@@ -119,9 +119,10 @@ type Options struct {
 	Now func() time.Time
 }
 
-// DefaultSubject is Herald's wording of Buildbot's "buildbot %(result)s in
-// %(title)s on %(builder)s", e.g. "Herald failure: linux #7 on main".
-var DefaultSubject = status.MustInterpolate("%(kw:title)s %(kw:result)s: %(kw:builder)s%(kw:number:+ #%(kw:number)s)s%(kw:branch:+ on %(kw:branch)s)s")
+// DefaultSubject is the format of the default subject: Herald's wording of
+// Buildbot's "buildbot %(result)s in %(title)s on %(builder)s", e.g.
+// "Herald failure: linux #7 on main".
+const DefaultSubject = "%(kw:title)s %(kw:result)s: %(kw:builder)s%(kw:number:+ #%(kw:number)s)s%(kw:branch:+ on %(kw:branch)s)s"
 
 const (
 	defaultMaxAttachment = 1 << 20
@@ -237,10 +238,10 @@ func (o Options) withDefaults() (Options, error) {
 		}
 	}
 	if o.Subject == nil {
-		o.Subject = DefaultSubject
+		o.Subject = status.MustInterpolate(DefaultSubject)
 	}
 	if o.MessageFormatter == nil {
-		o.MessageFormatter = DefaultFormatter
+		o.MessageFormatter = FormatterFunc(DefaultFormat)
 	}
 	if o.Title == "" {
 		o.Title = "Herald"
