@@ -9,7 +9,6 @@ import (
 	"github.com/heraldci/herald/status"
 )
 
-
 type sourceView struct {
 	Codebase, Repository, Branch, Revision, Patch string
 }
