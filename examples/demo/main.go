@@ -50,6 +50,7 @@ func targets() []target {
 		&changeHooks{},
 		&webStatus{},
 		&ircTarget{},
+		&mailTarget{},
 	}
 }
 
