@@ -103,7 +103,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Report feeds the live views.
-func (s *Server) Report(ctx context.Context, e status.Event) error { return s.views.live.Report(ctx, e) }
+func (s *Server) Report(ctx context.Context, e status.Event) error {
+	return s.views.live.Report(ctx, e)
+}
 
 // Name names the server in Hub statistics.
 func (s *Server) Name() string { return "web" }

@@ -15,8 +15,8 @@ import (
 
 // The waterfall: one column per builder (and one for changes), time running
 // down the page, newest on top. Every box sits in the row of the time it
-// started and stretches up to the next box above it in its column, so a
-// step's box covers the time it ran. Rows are the distinct times at which
+// started; a step's box stretches up to the next box above it in its
+// column, so it covers the time the step ran. Rows are the distinct times at which
 // something happened, at most num_events of them.
 
 type waterfallData struct {
@@ -322,13 +322,12 @@ func layoutWaterfall(cols [][]wfEntry, wq waterfallQuery, q url.Values, prefix s
 			for k, e := range group {
 				boxes[k] = e.box
 			}
+			// A step (or a build's start) lasts until the next box above
+			// it, so its box stretches up to there; a build's result, a
+			// change and an event are moments, with a gap above them.
 			start := top
-			if top == 0 && !runningTop(boxes) {
-				// Nothing above the newest box: an empty cell up to it,
-				// unless it is still running and so lasts until now.
-				if ri > 0 {
-					rows[0].Cells = append(rows[0].Cells, wfCell{Span: ri})
-				}
+			if k := boxes[0].Kind; k != "step" && k != "start" && ri > top {
+				rows[top].Cells = append(rows[top].Cells, wfCell{Span: ri - top})
 				start = ri
 			}
 			rows[start].Cells = append(rows[start].Cells, wfCell{Span: ri - start + 1, Boxes: boxes})
@@ -353,13 +352,6 @@ func rank(kind string) int {
 		return 2
 	}
 	return 1
-}
-
-// runningTop reports whether the newest boxes of a column are a running
-// step or build start, which then stretch up to the top of the page.
-func runningTop(boxes []wfBox) bool {
-	b := boxes[0]
-	return b.Build != nil && !b.Build.Done() && (b.Kind == "step" || b.Kind == "start")
 }
 
 // authorName is the name part of "Name <email>", or the address.
