@@ -216,8 +216,8 @@ func newRevOrder(cs []status.Change, byTime bool) *revOrder {
 	if o.numeric {
 		o.nums = make([]int64, 0, len(cs))
 		for _, c := range cs {
-			n, err := strconv.ParseInt(c.Revision, 10, 64)
-			if err != nil {
+			n, isNum := numericRev(c.Revision)
+			if !isNum {
 				o.numeric = false
 				break
 			}
@@ -226,8 +226,8 @@ func newRevOrder(cs []status.Change, byTime bool) *revOrder {
 	}
 	if o.numeric {
 		slices.SortFunc(o.changes, func(a, b status.Change) int {
-			x, _ := strconv.ParseInt(a.Revision, 10, 64)
-			y, _ := strconv.ParseInt(b.Revision, 10, 64)
+			x, _ := numericRev(a.Revision)
+			y, _ := numericRev(b.Revision)
 			return cmp.Or(cmp.Compare(x, y), cmp.Compare(a.ID, b.ID))
 		})
 		slices.Sort(o.nums)
@@ -252,9 +252,12 @@ func (o *revOrder) buildPos(b *status.Build) int {
 	best := -1
 	for _, src := range b.Sources {
 		p, ok := o.pos[src.Revision]
+		if !ok {
+			p = -1
+		}
 		if !ok && src.Revision != "" {
 			if o.numeric {
-				if n, err := strconv.ParseInt(src.Revision, 10, 64); err == nil {
+				if n, isNum := numericRev(src.Revision); isNum {
 					p, ok = upperIndex(o.nums, n), true
 				}
 			}
@@ -306,4 +309,14 @@ func upperIndexTime(cs []status.Change, t time.Time) int {
 		return -1
 	})
 	return i - 1
+}
+
+// numericRev parses a revision number (Subversion, Perforce): short decimal
+// digits without a leading zero, so a hash made only of digits is not one.
+func numericRev(rev string) (int64, bool) {
+	if rev == "" || len(rev) > 15 || rev[0] == '0' && rev != "0" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(rev, 10, 64)
+	return n, err == nil && n >= 0
 }
