@@ -1,12 +1,9 @@
 package web
 
 import (
-	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,18 +12,16 @@ import (
 	"github.com/heraldci/herald/status/statustest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
-
 // t0 is the start of the fixture's history.
 var t0 = statustest.Epoch
 
-// fixture is a small history covering what failures_only distinguishes:
+// viewsFixture is a small history covering what failures_only distinguishes:
 //   - linux: last finished build failed;
 //   - windows: last finished passed, the running build has a failed step;
 //   - docs: passing, with a build on branch release;
 //   - arm: offline, no builds;
 //   - mac: passing.
-func fixture() *statustest.History {
+func viewsFixture() *statustest.History {
 	h := statustest.NewHistory(
 		statustest.NewBuild("linux").Number(1).Tags("ci", "unix").Started(t0).
 			Step("compile", status.Success).Step("test", status.Success).Succeeded().Build(),
@@ -71,6 +66,9 @@ func newServer(t testing.TB, h status.History, o Options) *Server {
 	if o.Title == "" {
 		o.Title = "Fixture"
 	}
+	if o.Logger == nil {
+		o.Logger = discardLogger()
+	}
 	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
@@ -80,8 +78,8 @@ func newServer(t testing.TB, h status.History, o Options) *Server {
 	return s
 }
 
-// get serves one GET and returns the response and its body.
-func get(t testing.TB, h http.Handler, target string) (*http.Response, string) {
+// fetch serves one GET and returns the response and its body.
+func fetch(t testing.TB, h http.Handler, target string) (*http.Response, string) {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
@@ -93,7 +91,7 @@ func get(t testing.TB, h http.Handler, target string) (*http.Response, string) {
 // mustGet is get expecting 200.
 func mustGet(t testing.TB, h http.Handler, target string) string {
 	t.Helper()
-	resp, body := get(t, h, target)
+	resp, body := fetch(t, h, target)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %s\n%s", target, resp.Status, body)
 	}
@@ -110,26 +108,4 @@ func liveRegion(t testing.TB, page string) string {
 		t.Fatalf("no live region in page:\n%s", page)
 	}
 	return page[i:j] + "\n"
-}
-
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(t testing.TB, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
 }

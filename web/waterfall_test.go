@@ -14,7 +14,7 @@ import (
 )
 
 func TestWaterfallGolden(t *testing.T) {
-	s := newServer(t, fixture(), Options{})
+	s := newServer(t, viewsFixture(), Options{})
 	golden(t, "waterfall.golden.html", liveRegion(t, mustGet(t, s, "/waterfall")))
 }
 
@@ -32,7 +32,7 @@ func columns(page string) []string {
 }
 
 func TestWaterfallBuilderFilters(t *testing.T) {
-	s := newServer(t, fixture(), Options{})
+	s := newServer(t, viewsFixture(), Options{})
 	for _, tc := range []struct {
 		query string
 		want  string
@@ -57,7 +57,7 @@ func TestWaterfallBuilderFilters(t *testing.T) {
 }
 
 func TestWaterfallBoxes(t *testing.T) {
-	s := newServer(t, fixture(), Options{})
+	s := newServer(t, viewsFixture(), Options{})
 	page := mustGet(t, s, "/waterfall")
 	for _, want := range []string{
 		// the running step of the running build, and its failed step
@@ -89,7 +89,7 @@ func TestWaterfallBoxes(t *testing.T) {
 }
 
 func TestWaterfallBranch(t *testing.T) {
-	s := newServer(t, fixture(), Options{})
+	s := newServer(t, viewsFixture(), Options{})
 	page := mustGet(t, s, "/waterfall?branch=release")
 	if !strings.Contains(page, `data-kind="build" data-builder="docs" data-number="2"`) {
 		t.Error("branch=release lacks docs #2")
@@ -102,7 +102,7 @@ func TestWaterfallBranch(t *testing.T) {
 }
 
 func TestWaterfallEvents(t *testing.T) {
-	s := newServer(t, fixture(), Options{})
+	s := newServer(t, viewsFixture(), Options{})
 	at := t0.Add(5 * time.Minute)
 	for _, e := range []status.Event{
 		{Kind: status.WorkerConnected, Time: at, Worker: &status.Worker{Name: "w-arm", Builders: []string{"arm"}}},
@@ -147,7 +147,7 @@ func rowTimes(page string) []string {
 }
 
 func TestWaterfallTimeWindow(t *testing.T) {
-	s := newServer(t, fixture(), Options{NumEvents: 5, NumEventsMax: 8})
+	s := newServer(t, viewsFixture(), Options{NumEvents: 5, NumEventsMax: 8})
 	unix := func(d time.Duration) string { return fmt.Sprint(t0.Add(d).Unix()) }
 
 	page := mustGet(t, s, "/waterfall")
@@ -252,7 +252,7 @@ func checkTable(t *testing.T, rows []wfRow, ncols int) {
 }
 
 func TestWaterfallLayoutTiles(t *testing.T) {
-	s := newServer(t, fixture(), Options{})
+	s := newServer(t, viewsFixture(), Options{})
 	for _, q := range []string{"", "num_events=3", "failures_only=true", "branch=release", "builder=arm"} {
 		v, _ := url.ParseQuery(q)
 		d, err := s.waterfall(t.Context(), v)
@@ -307,7 +307,7 @@ func FuzzWaterfallQuery(f *testing.F) {
 		"failures_only=true&show_events=false&builder=linux", "last_time=2026-01-02T15:10:00Z&tag=%00", "num_events=-5"} {
 		f.Add(q)
 	}
-	s := newServer(f, fixture(), Options{NumEvents: 20, NumEventsMax: 50})
+	s := newServer(f, viewsFixture(), Options{NumEvents: 20, NumEventsMax: 50})
 	f.Fuzz(func(t *testing.T, q string) {
 		v, err := url.ParseQuery(q)
 		if err != nil {
@@ -321,6 +321,6 @@ func FuzzWaterfallQuery(f *testing.F) {
 			t.Fatalf("%d rows above NumEventsMax", len(d.Rows))
 		}
 		checkTable(t, d.Rows, len(d.Columns)+1)
-		get(t, s, "/waterfall?"+q)
+		fetch(t, s, "/waterfall?"+q)
 	})
 }
