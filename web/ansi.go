@@ -35,28 +35,31 @@ func (a *ansiHTML) open() {
 	w := a.w
 	w.WriteString(`<span class="`)
 	sep := ""
-	class := func(c string) {
+	class := func(c string, n int) {
 		w.WriteString(sep)
 		w.WriteString(c)
+		if n >= 0 {
+			w.WriteString(strconv.Itoa(n)) // small numbers: no allocation
+		}
 		sep = " "
 	}
 	if a.sgr.fg >= 0 {
-		class("fg" + strconv.Itoa(a.sgr.fg))
+		class("fg", a.sgr.fg)
 	}
 	if a.sgr.bg >= 0 {
-		class("bg" + strconv.Itoa(a.sgr.bg))
+		class("bg", a.sgr.bg)
 	}
 	if a.sgr.bold {
-		class("bold")
+		class("bold", -1)
 	}
 	if a.sgr.faint {
-		class("faint")
+		class("faint", -1)
 	}
 	if a.sgr.italic {
-		class("italic")
+		class("italic", -1)
 	}
 	if a.sgr.under {
-		class("under")
+		class("under", -1)
 	}
 	w.WriteString(`">`)
 }
@@ -132,10 +135,16 @@ func (a *ansiHTML) escape(b []byte, i int) int {
 }
 
 func (a *ansiHTML) apply(params []byte) {
-	var codes []int
+	// Parameters go into a fixed array: logs are full of colour codes and
+	// this runs for each one.
+	var buf [16]int
+	codes := buf[:0]
 	n, have := 0, false
 	for _, c := range params {
 		if c == ';' {
+			if len(codes) == cap(codes) {
+				break
+			}
 			codes = append(codes, n)
 			n, have = 0, false
 			continue
@@ -145,7 +154,7 @@ func (a *ansiHTML) apply(params []byte) {
 		}
 		have = true
 	}
-	if have || len(codes) == 0 {
+	if (have || len(codes) == 0) && len(codes) < cap(codes) {
 		codes = append(codes, n)
 	}
 	st := &a.sgr

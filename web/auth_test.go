@@ -41,8 +41,8 @@ func TestHTPasswdAuth(t *testing.T) {
 		"bcrypt:"+string(bc),
 		"bcrypty:"+bcy,
 		"apr:$apr1$xyz12345$bxLmEouUBDFf31KcNvjU70", // openssl passwd -apr1 -salt xyz12345 hunter2
-		"sha:{SHA}87u9ZqY9S/F0eUBXjsPQEDUw4h0=",       // htpasswd -s
-		"des:abJnggxhB/yWI",                          // crypt(3): refused
+		"sha:{SHA}87u9ZqY9S/F0eUBXjsPQEDUw4h0=",     // htpasswd -s
+		"des:abJnggxhB/yWI",                         // crypt(3): refused
 	)
 	a, err := HTPasswdAuth(path)
 	if err != nil {

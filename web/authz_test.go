@@ -131,6 +131,13 @@ func TestShowUsersPage(t *testing.T) {
 		if tt.user != "" {
 			cookies = append(cookies, s.sessions.cookie(tt.user, time.Now(), false, "/"))
 		}
+		w := serve(s, withCookies(httptest.NewRequest("GET", "/users", nil), cookies))
+		if tt.code == 200 && (w.Code != http.StatusFound || w.Header().Get("Location") != "/users/table") {
+			t.Errorf("user %q: /users = %d to %q, want a redirect to the table", tt.user, w.Code, w.Header().Get("Location"))
+		}
+		if tt.code == 403 && w.Code != http.StatusForbidden {
+			t.Errorf("user %q: /users = %d, want 403", tt.user, w.Code)
+		}
 		code, body := get(t, s, "/users/table", cookies...)
 		if code != tt.code {
 			t.Errorf("user %q: /users/table = %d, want %d", tt.user, code, tt.code)

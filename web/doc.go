@@ -9,11 +9,16 @@
 //
 // # Pages
 //
-// Every page is an entry in the page table of routes.go, rendered through
-// one shared layout (templates/layout.html) and parsed with the query
-// helpers of query.go. A new view is a new file with its handler and
-// template plus one line in that table; robots.txt and the navigation pick
-// it up from there.
+// Every page is an entry in the page table of routes.go: a handler that
+// returns a view (template file and data). Templates wrap their content in
+// the shared layout ({{template "top" .}} ... {{template "bottom" .}}, in
+// templates/layout.html) and reach the request through layoutData (user,
+// Can for authorization, Here). Query arguments go through the helpers of
+// query.go (queryList, queryInt, queryBool, queryTime, queryProperties) so
+// builder=, branch=, numbuilds= mean the same everywhere. A new view is a
+// new Go file and template plus one line in the page table; robots.txt and
+// the navigation bar follow. Views that update live get the host's events
+// through Server.Report.
 //
 // # Authorization
 //

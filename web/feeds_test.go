@@ -126,9 +126,9 @@ func parseAtom(t *testing.T, body string) atomBack {
 
 func TestFeeds(t *testing.T) {
 	h := viewsFixture()
-	h.AddBuild(statustest.NewBuild("linux").Number(3).Tags("ci", "unix").Started(t0.Add(20 * time.Minute)).
+	h.AddBuild(statustest.NewBuild("linux").Number(3).Tags("ci", "unix").Started(t0.Add(20*time.Minute)).
 		Step("deploy", status.Exception).Result(status.Exception).Build())
-	h.AddBuild(statustest.NewBuild("docs").Number(3).Tags("docs").Branch("release").Started(t0.Add(21 * time.Minute)).
+	h.AddBuild(statustest.NewBuild("docs").Number(3).Tags("docs").Branch("release").Started(t0.Add(21*time.Minute)).
 		Step("sphinx", status.Failure).Failed().Build())
 	s := newServer(t, h, Options{BuildbotURL: "https://ci.example.org/herald/"})
 

@@ -176,3 +176,10 @@ type controlRecorder struct{ statustest.Control }
 func (c *controlRecorder) calls() []statustest.Call { return c.Calls() }
 
 func parseQuery(raw string) (url.Values, error) { return url.ParseQuery(raw) }
+
+func withCookies(r *http.Request, cs []*http.Cookie) *http.Request {
+	for _, c := range cs {
+		r.AddCookie(c)
+	}
+	return r
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -128,11 +129,18 @@ func (l *rotatingLog) request(r *http.Request, code int, size int64, start, end 
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	u := user(r)
+	// The user is a bare token in the Combined Log Format: anything odd in
+	// a name from a front end's header is replaced.
+	u := strings.Map(func(c rune) rune {
+		if c <= ' ' || c == '"' || c == 0x7f {
+			return '_'
+		}
+		return c
+	}, user(r))
 	if u == "" {
 		u = "-"
 	}
-	line := fmt.Sprintf("%s - %s [%s] %s %d %d %s %s %dms\n", host, strconv.Quote(u),
+	line := fmt.Sprintf("%s - %s [%s] %s %d %d %s %s %dms\n", host, u,
 		start.Format("02/Jan/2006:15:04:05 -0700"),
 		strconv.Quote(r.Method+" "+r.URL.RequestURI()+" "+r.Proto), code, size,
 		strconv.Quote(r.Referer()), strconv.Quote(r.UserAgent()), end.Sub(start).Milliseconds())

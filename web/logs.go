@@ -59,7 +59,7 @@ func (s *Server) serveLogHTML(w http.ResponseWriter, r *http.Request) {
 	t := s.pages["log.html"]
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set("X-Content-Type-Options", "nosniff")
 	bw := bufio.NewWriterSize(w, logBuffer)
 	defer bw.Flush()

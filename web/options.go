@@ -119,9 +119,11 @@ func (o *Options) validate() error {
 		o.Logger = slog.Default()
 	}
 	if o.HTTPLog != nil {
-		if err := o.HTTPLog.validate(); err != nil {
+		h := *o.HTTPLog // defaults go into a copy, not the caller's struct
+		if err := h.validate(); err != nil {
 			return err
 		}
+		o.HTTPLog = &h
 	}
 	if err := o.validateDisplay(); err != nil {
 		return err

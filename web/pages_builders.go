@@ -103,6 +103,8 @@ func (s *Server) builderPage(r *http.Request) (*view, error) {
 	return &view{Template: "builder.html", Title: "Builder " + b.Name, Data: d}, nil
 }
 
+// propertiesMatch applies property.NAME=VALUE filters to a request's
+// properties with the same comparison History uses for builds.
 func propertiesMatch(props map[string]any, want map[string]string) bool {
 	b := status.Build{Properties: props}
 	q := status.BuildQuery{Properties: want}

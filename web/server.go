@@ -28,6 +28,7 @@ type Server struct {
 	csrf     *http.CrossOriginProtection
 	now      func() time.Time
 	version  string
+	nav      []navLink  // the navigation bar, from the page table
 	views    *viewState // waterfall, console, images, live updates
 
 	mu      sync.Mutex
@@ -56,6 +57,11 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.static = s.staticFS()
+	for _, p := range s.pageTable() {
+		if p.nav != "" {
+			s.nav = append(s.nav, navLink{p.nav, p.pattern})
+		}
+	}
 	if o.HTTPLog != nil {
 		if s.httpLog, err = openRotatingLog(o.HTTPLog, o.Logger); err != nil {
 			return nil, err
@@ -98,7 +104,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r2 := *r
 		u := *r.URL
-		u.Path, u.RawPath = rest, ""
+		u.Path, u.RawPath = rest, strings.TrimPrefix(r.URL.RawPath, p) // keeps %2F in names
 		r2.URL = &u
 		r = &r2
 	}
@@ -194,7 +200,7 @@ func (s *Server) newHTTPServer() (*http.Server, error) {
 	if s.closed {
 		return nil, http.ErrServerClosed
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	s.servers = append(s.servers, srv)
 	return srv, nil
 }
