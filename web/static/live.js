@@ -18,6 +18,7 @@
   var busy = false;
   var again = false;
   var updates = 0;
+  var retried = false;
 
   function refresh() {
     if (busy) {
@@ -35,11 +36,22 @@
       .then(function (html) {
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("live-root");
         var cur = document.getElementById("live-root");
-        if (fresh && cur) {
-          cur.replaceWith(document.importNode(fresh, true));
-          updates++;
-          document.documentElement.setAttribute("data-live-updates", String(updates));
+        if (!fresh || !cur) {
+          return;
         }
+        if (fresh.innerHTML === cur.innerHTML) {
+          // The host's history may record an event a moment after this
+          // page hears of it: look once more before settling.
+          if (!retried) {
+            retried = true;
+            setTimeout(schedule, 1000);
+          }
+          return;
+        }
+        retried = false;
+        cur.replaceWith(document.importNode(fresh, true));
+        updates++;
+        document.documentElement.setAttribute("data-live-updates", String(updates));
       })
       .catch(function () {
         // Keep the page as it is; the next event tries again.
@@ -65,7 +77,10 @@
   }
 
   var es = new EventSource(src);
-  es.onmessage = schedule;
+  es.onmessage = function () {
+    retried = false;
+    schedule();
+  };
   es.onopen = function () {
     document.documentElement.setAttribute("data-live", "open");
   };
