@@ -3,6 +3,7 @@ package web
 import (
 	"cmp"
 	"context"
+	"html/template"
 	"maps"
 	"net/http"
 	"net/url"
@@ -22,6 +23,7 @@ import (
 type waterfallData struct {
 	Columns []wfColumn
 	Rows    []wfRow
+	Body    template.HTML // the rows, rendered (markup.go)
 	// Older links to the next page back in time; "" when nothing is older.
 	Older  string
 	Events string // the live stream URL
@@ -148,11 +150,13 @@ func (s *Server) waterfall(ctx context.Context, q url.Values) (*waterfallData, e
 	for i, c := range d.Columns {
 		index[c.Builder.Name] = i + 1
 	}
+	more := false // History has builds older than those read
 	if len(builders) > 0 {
 		builds, err := s.waterfallBuilds(ctx, wq, builderNames(builders, all))
 		if err != nil {
 			return nil, err
 		}
+		more = len(builds) >= wq.numEvents
 		for _, b := range builds {
 			if i, ok := index[b.Builder]; ok {
 				cols[i] = appendBuildEntries(cols[i], b)
@@ -187,7 +191,8 @@ func (s *Server) waterfall(ctx context.Context, q url.Values) (*waterfallData, e
 			}
 		}
 	}
-	d.Rows, d.Older = layoutWaterfall(cols, wq, q, s.opts.Prefix)
+	d.Rows, d.Older = layoutWaterfall(cols, wq, q, s.opts.Prefix, more)
+	d.Body = s.waterfallBody(d.Rows)
 	return d, nil
 }
 
@@ -260,8 +265,9 @@ func appendBuildEntries(es []wfEntry, b *status.Build) []wfEntry {
 
 // layoutWaterfall turns the columns' entries into table rows with row
 // spans, keeping the newest numEvents distinct times within the window. It
-// returns the rows and the link to the page before them.
-func layoutWaterfall(cols [][]wfEntry, wq waterfallQuery, q url.Values, prefix string) ([]wfRow, string) {
+// returns the rows and the link to the page before them, if the rows were
+// cut or more is set (there is older history than the columns hold).
+func layoutWaterfall(cols [][]wfEntry, wq waterfallQuery, q url.Values, prefix string, more bool) ([]wfRow, string) {
 	inWindow := func(t time.Time) bool {
 		return (wq.first.IsZero() || !t.Before(wq.first)) && (wq.last.IsZero() || !t.After(wq.last))
 	}
@@ -278,6 +284,9 @@ func layoutWaterfall(cols [][]wfEntry, wq waterfallQuery, q url.Values, prefix s
 	older := ""
 	if len(times) > wq.numEvents {
 		times = times[:wq.numEvents]
+		more = true
+	}
+	if more && len(times) > 0 {
 		next := url.Values{}
 		for k, v := range q {
 			next[k] = v

@@ -324,3 +324,28 @@ func FuzzWaterfallQuery(f *testing.F) {
 		fetch(t, s, "/waterfall?"+q)
 	})
 }
+
+// The waterfall's and console's cells are written by hand (markup.go):
+// hostile names must come out escaped, foreign URLs defanged.
+func TestViewsEscapeHostileNames(t *testing.T) {
+	const evil = `<script>alert("x")</script>'`
+	b := statustest.NewBuild(evil).Number(1).Reason(evil).Step(evil, status.Failure).Failed().Build()
+	b.Steps[0].URLs = []status.Link{{Name: evil, URL: "javascript:alert(1)"}}
+	b.Steps[0].Text = []string{evil}
+	b.Text = []string{evil}
+	h := statustest.NewHistory(b)
+	c := statustest.NewChange(1, evil)
+	c.Comments = evil
+	c.Revision = b.Sources[0].Revision
+	h.AddChange(c)
+	s := newServer(t, h, Options{})
+	for _, path := range []string{"/waterfall", "/console", "/grid", "/tgrid", "/buildstatus?builder=" + url.QueryEscape(evil) + "&number=1"} {
+		page := mustGet(t, s, path)
+		if strings.Contains(page, "<script>") || strings.Contains(page, "javascript:") {
+			t.Errorf("%s lets a hostile name through:\n%s", path, liveRegion(t, page))
+		}
+		if !strings.Contains(page, "&lt;script&gt;") {
+			t.Errorf("%s does not show the escaped name", path)
+		}
+	}
+}
