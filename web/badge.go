@@ -190,12 +190,15 @@ type fonts struct {
 	parse func() (*opentype.Font, error)
 	mu    sync.Mutex
 	pools map[float64]*sync.Pool
+	// pngBuffers is reused PNG encoder state.
+	pngBuffers *pngBuffers
 }
 
 func newFonts() *fonts {
 	return &fonts{
-		parse: sync.OnceValues(func() (*opentype.Font, error) { return opentype.Parse(goregular.TTF) }),
-		pools: map[float64]*sync.Pool{},
+		parse:      sync.OnceValues(func() (*opentype.Font, error) { return opentype.Parse(goregular.TTF) }),
+		pools:      map[float64]*sync.Pool{},
+		pngBuffers: &pngBuffers{},
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"image/draw"
 	"image/png"
 	"net/http"
+	"sync"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/math/fixed"
@@ -74,7 +75,7 @@ func (f *fonts) statusPNG(st badgeStatus, size pngSize) ([]byte, error) {
 	d.DrawString(st.Message)
 
 	var buf bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	enc := png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: f.pngBuffers}
 	if err := enc.Encode(&buf, img); err != nil {
 		return nil, err
 	}
@@ -95,3 +96,16 @@ func palette(c color.RGBA) color.Palette {
 	}
 	return p
 }
+
+// pngBuffers lends PNG encoders' state (the zlib writer is most of what an
+// image costs) from one request to the next.
+type pngBuffers struct{ p sync.Pool }
+
+func (b *pngBuffers) Get() *png.EncoderBuffer {
+	if e, ok := b.p.Get().(*png.EncoderBuffer); ok {
+		return e
+	}
+	return nil
+}
+
+func (b *pngBuffers) Put(e *png.EncoderBuffer) { b.p.Put(e) }
