@@ -5,11 +5,13 @@ go 1.25.0
 require (
 	github.com/andygrunwald/go-gerrit v1.0.0
 	github.com/chromedp/chromedp v0.23.0
+	github.com/google/go-github/v60 v60.0.0
 	github.com/nats-io/nats-server/v2 v2.14.5
 	github.com/nats-io/nats.go v1.51.0
 	github.com/nats-io/nuid v1.0.1
 	golang.org/x/crypto v0.55.0
 	golang.org/x/image v0.32.0
+	golang.org/x/oauth2 v0.30.0
 )
 
 require (

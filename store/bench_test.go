@@ -68,4 +68,3 @@ func renumber(b *status.Build, n int) *status.Build {
 	c.Number = n
 	return &c
 }
-

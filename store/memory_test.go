@@ -29,7 +29,7 @@ func feed(t testing.TB, m *store.Memory, evs ...status.Event) {
 func TestMemoryBuildsFromEvents(t *testing.T) {
 	m := store.NewMemory(store.MemoryOptions{})
 	for i := 1; i <= 3; i++ {
-		bb := statustest.NewBuild("linux").Number(i).Tags("ci").Started(statustest.Epoch.Add(time.Duration(i) * time.Hour)).
+		bb := statustest.NewBuild("linux").Number(i).Tags("ci").Started(statustest.Epoch.Add(time.Duration(i)*time.Hour)).
 			Step("compile", status.Success).Step("test", status.Result(i%2*2)) // 1, 3 fail
 		if i%2 == 1 {
 			bb.Failed()

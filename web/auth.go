@@ -137,7 +137,7 @@ func (s *Server) userOf(r *http.Request) string {
 			return u
 		}
 	}
-	if u := s.sessions.user(r, time.Now()); u != "" {
+	if u := s.sessions.user(r, s.now()); u != "" {
 		return u
 	}
 	if u, p, ok := r.BasicAuth(); ok && a.Auth != nil && !a.UseHTTPHeader {

@@ -252,3 +252,32 @@ func requestWith(c *http.Cookie) *http.Request {
 	r.AddCookie(c)
 	return r
 }
+
+// TestLoginThrottle: ten failures from one address lock it out for the
+// window, even with the right password; other addresses still log in.
+func TestLoginThrottle(t *testing.T) {
+	s, _ := newTestServer(t, Options{Authz: Authz{Auth: BasicAuth(map[string]status.Secret{"alice": "pw"})}})
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return now }
+	try := func(addr, pw string) int {
+		r := httptestPost("/login", url.Values{"username": {"alice"}, "passwd": {pw}})
+		r.Header.Set("Sec-Fetch-Site", "same-origin")
+		r.RemoteAddr = addr + ":1234"
+		return serve(s, r).Code
+	}
+	for i := range 10 {
+		if c := try("192.0.2.1", "guess"); c != http.StatusUnauthorized {
+			t.Fatalf("failure %d = %d", i+1, c)
+		}
+	}
+	if c := try("192.0.2.1", "pw"); c != http.StatusTooManyRequests {
+		t.Errorf("11th attempt = %d, want 429", c)
+	}
+	if c := try("192.0.2.2", "pw"); c != http.StatusSeeOther {
+		t.Errorf("another address = %d, want a login", c)
+	}
+	now = now.Add(11 * time.Minute)
+	if c := try("192.0.2.1", "pw"); c != http.StatusSeeOther {
+		t.Errorf("after the window = %d, want a login", c)
+	}
+}

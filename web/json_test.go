@@ -2,6 +2,8 @@ package web
 
 import (
 	"encoding/json"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -101,4 +103,37 @@ func TestJSONFlags(t *testing.T) {
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"nope":{"error":"Not available"}`) {
 		t.Errorf("select of a missing path: %d %s", w.Code, w.Body)
 	}
+}
+
+// FuzzJSONPath: any path and select= list gives valid JSON, 200 or 404,
+// never a panic.
+func FuzzJSONPath(f *testing.F) {
+	s, _ := newTestServer(f, Options{})
+	for _, seed := range [][2]string{
+		{"builders/linux/builds/-1/steps/test/logs/stdio", ""},
+		{"builders/linux/builds", "select=-1&select=2/steps&select="},
+		{"", "select=builders/linux/builds/_all&select=slaves/worker1&filter=1"},
+		{"changes/1", "as_text=1"},
+		{"builders/%2F/builds/x", "select=%252F"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, path, query string) {
+		u := &url.URL{Path: "/json/" + path, RawQuery: query}
+		r := httptest.NewRequest("GET", "/", nil)
+		r.URL = u
+		r.RequestURI = u.RequestURI()
+		w := serve(s, r)
+		if w.Code != 200 && w.Code != 404 && w.Code != 301 && w.Code != 307 {
+			t.Fatalf("GET %s = %d", u, w.Code)
+		}
+		if w.Code == 200 || w.Code == 404 {
+			var v any
+			if ct := w.Header().Get("Content-Type"); strings.Contains(ct, "json") || strings.Contains(ct, "text/plain") {
+				if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {
+					t.Fatalf("GET %s: invalid JSON %q", u, w.Body)
+				}
+			}
+		}
+	})
 }

@@ -28,10 +28,17 @@ func (s *Server) loginAction(w http.ResponseWriter, r *http.Request) {
 	}
 	name, password := r.PostFormValue("username"), r.PostFormValue("passwd")
 	next := sameSite(r.PostFormValue("next"), "/")
+	addr := clientAddr(r)
+	if !s.throttle.allowed(addr, s.now()) {
+		s.render(w, r, http.StatusTooManyRequests, &view{Template: "login.html", Title: "Log in",
+			Data: loginData{Next: next, Error: "Too many failed logins from your address: try again in a few minutes."}})
+		return
+	}
 	ok, err := a.Authenticate(r.Context(), name, password)
 	if err != nil {
 		s.opts.Logger.Error("web: login", "user", name, "err", err)
 	}
+	s.throttle.record(addr, ok && name != "", s.now())
 	if !ok || name == "" {
 		s.render(w, r, http.StatusUnauthorized, &view{Template: "login.html", Title: "Log in",
 			Data: loginData{Next: next, Error: "Wrong user name or password."}})

@@ -33,12 +33,14 @@ type Options struct {
 	Authz Authz
 
 	// PublicHTML is served beside the built-in pages (CSS, images, an
-	// index.html replacing the welcome page). The embedded default.css,
-	// robots.txt and favicon are used for files it lacks.
+	// index.html replacing the welcome page); os.DirFS(dir) serves a
+	// directory. The embedded default.css and robots.txt are used for files
+	// it lacks.
 	PublicHTML fs.FS
 	// Templates overrides built-in templates by file name (layout.html,
-	// builder.html...). A template here also wins over a PublicHTML file for
-	// the same page, as in Buildbot.
+	// builder.html...); os.DirFS(dir) reads a directory. A template here
+	// also wins over a PublicHTML file for the same page, as in Buildbot.
+	// Templates are parsed once, in New.
 	Templates fs.FS
 
 	// ChangeHook, when set, is mounted at /change_hook/ (a hooks.Handler).

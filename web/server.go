@@ -28,7 +28,8 @@ type Server struct {
 	csrf     *http.CrossOriginProtection
 	now      func() time.Time
 	version  string
-	nav      []navLink  // the navigation bar, from the page table
+	nav      []navLink // the navigation bar, from the page table
+	throttle *loginThrottle
 	views    *viewState // waterfall, console, images, live updates
 
 	mu      sync.Mutex
@@ -47,7 +48,8 @@ func New(o Options) (*Server, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: o, now: time.Now, csrf: http.NewCrossOriginProtection(), version: version()}
+	s := &Server{opts: o, now: time.Now, csrf: http.NewCrossOriginProtection(), version: version(),
+		throttle: newLoginThrottle(10, 10*time.Minute)}
 	s.views = newViewState(&s.opts)
 	var err error
 	if s.sessions, err = newSessions(&s.opts.Authz); err != nil {

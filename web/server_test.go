@@ -114,7 +114,7 @@ func TestHTTPLogRotation(t *testing.T) {
 	for range 12 {
 		get(t, s, "/builders?builder=linux")
 	}
-	get(t, s, "/nope")
+	get(t, s, "/nope", s.sessions.cookie("alice bob", time.Now(), false, "/"))
 	s.Close(context.Background())
 	names, _ := filepath.Glob(path + "*")
 	if len(names) != 3 {
@@ -127,7 +127,7 @@ func TestHTTPLogRotation(t *testing.T) {
 		}
 	}
 	last, _ := os.ReadFile(path)
-	if !strings.Contains(string(last), `"GET /nope HTTP/1.1" 404`) {
+	if !strings.Contains(string(last), ` - alice_bob [`) || !strings.Contains(string(last), `"GET /nope HTTP/1.1" 404`) {
 		t.Errorf("last request not logged: %s", last)
 	}
 	rotated, _ := os.ReadFile(path + ".1")

@@ -46,6 +46,7 @@ func targets() []target {
 	return []target{
 		&console{},
 		&gerritTarget{},
+		&githubTarget{}, &stashTarget{},
 		&webStatus{},
 	}
 }
