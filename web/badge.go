@@ -179,6 +179,8 @@ func (s *Server) serveBadge(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// Opened on its own, an SVG is a document: it may do nothing active.
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	writeImage(w, r, code, "image/svg+xml; charset=utf-8", "svg\x00"+st.Label+"\x00"+st.Message, func() ([]byte, error) {
 		return s.views.fonts.badgeSVG(st)
 	})

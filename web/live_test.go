@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -300,4 +302,43 @@ func FuzzLastEventID(f *testing.F) {
 			t.Errorf("%q parsed as %d", v, id)
 		}
 	})
+}
+
+// A Server listening itself closes with live pages open: the streams end
+// first, so Shutdown does not wait for them.
+func TestServerCloseEndsStreams(t *testing.T) {
+	s, err := New(Options{History: viewsFixture(), Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	resp, err := http.Get("http://" + ln.Addr().String() + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	if line, err := br.ReadString('\n'); err != nil || line != "retry: 3000\n" {
+		t.Fatalf("stream greeting %q, %v", line, err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := s.Close(ctx); err != nil {
+		t.Fatalf("Close with a live page open: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	if err := <-served; err != http.ErrServerClosed {
+		t.Errorf("Serve returned %v", err)
+	}
+	if _, err := io.ReadAll(br); err != nil {
+		t.Logf("stream ended with %v", err)
+	}
 }

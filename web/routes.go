@@ -178,6 +178,7 @@ func (s *Server) serveRobots(w http.ResponseWriter, r *http.Request) {
 		disallow("/" + first)
 	}
 	disallow("/json")
+	disallow("/events") // endless live streams
 	disallow("/change_hook")
 	w.Write([]byte(b.String()))
 }

@@ -214,12 +214,13 @@ func (s *Server) Close(ctx context.Context) error {
 	servers := s.servers
 	s.servers, s.closed = nil, true
 	s.mu.Unlock()
-	var err error
+	// Live streams first: http.Server.Shutdown waits for them otherwise.
+	err := s.views.live.Close(ctx)
 	for _, srv := range servers {
 		err = errors.Join(err, srv.Shutdown(ctx))
 	}
 	if s.httpLog != nil {
 		err = errors.Join(err, s.httpLog.Close())
 	}
-	return errors.Join(err, s.views.live.Close(ctx))
+	return err
 }
