@@ -321,7 +321,7 @@ func FuzzWaterfallQuery(f *testing.F) {
 			t.Fatalf("%d rows above NumEventsMax", len(d.Rows))
 		}
 		checkTable(t, d.Rows, len(d.Columns)+1)
-		fetch(t, s, "/waterfall?"+q)
+		fetch(t, s, "/waterfall?"+v.Encode())
 	})
 }
 
