@@ -25,7 +25,7 @@ func consoleHistory(revs []string) *statustest.History {
 		c.When = t0.Add(time.Duration(i) * time.Hour)
 		c.Repository = "https://example.org/repo.git"
 		if i == 3 {
-			c.Repository = "https://example.org/other.git"
+			c.Repository, c.Project, c.Codebase = "https://example.org/other.git", "other", "extra"
 		}
 		h.AddChange(c)
 	}
@@ -127,6 +127,10 @@ func TestConsoleFilters(t *testing.T) {
 		{"name=Bob", []string{"999: regression success"}},
 		{"name=carol@example.org&name=Alice", []string{"1000: still-failing success", "998: success success"}},
 		{"repository=https://example.org/other.git", []string{"1001: running notstarted"}},
+		{"project=other", []string{"1001: running notstarted"}},
+		{"project=repo&revs=1", []string{"1000: still-failing success"}},
+		{"codebase=extra", []string{"1001: running notstarted"}},
+		{"codebase=none", nil},
 		{"branch=release", nil},
 		{"revs=2", []string{"1001: running notstarted", "1000: still-failing success"}},
 	} {

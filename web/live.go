@@ -56,8 +56,9 @@ type liveFeed struct {
 	activity []activity // oldest first, at most opts.Activity
 	nextID   uint64
 	closed   bool
-	done     chan struct{}
-	handlers sync.WaitGroup
+	done     chan struct{} // closed by Close: streams end
+	streams  int           // handlers running
+	drained  chan struct{} // closed once closed and no handler runs
 
 	dropped atomic.Uint64
 }
@@ -123,7 +124,7 @@ func newLiveFeed(o liveOptions) *liveFeed {
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 10 * time.Second
 	}
-	return &liveFeed{opts: o, clients: map[*liveClient]struct{}{}, done: make(chan struct{})}
+	return &liveFeed{opts: o, clients: map[*liveClient]struct{}{}, done: make(chan struct{}), drained: make(chan struct{})}
 }
 
 // Report offers e to every connected browser. It never blocks on them.
@@ -303,13 +304,16 @@ func (f *liveFeed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f.clients[c] = struct{}{}
-	f.handlers.Add(1)
+	f.streams++
 	f.mu.Unlock()
 	defer func() {
 		f.mu.Lock()
 		delete(f.clients, c)
+		f.streams--
+		if f.closed && f.streams == 0 {
+			close(f.drained)
+		}
 		f.mu.Unlock()
-		f.handlers.Done()
 	}()
 
 	rc := http.NewResponseController(w)
@@ -384,12 +388,13 @@ func (f *liveFeed) Close(ctx context.Context) error {
 	if !f.closed {
 		f.closed = true
 		close(f.done)
+		if f.streams == 0 {
+			close(f.drained)
+		}
 	}
 	f.mu.Unlock()
-	idle := make(chan struct{})
-	go func() { f.handlers.Wait(); close(idle) }()
 	select {
-	case <-idle:
+	case <-f.drained:
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("web: closing live streams: %w", ctx.Err())
