@@ -121,6 +121,9 @@ func (s *Server) waterfall(ctx context.Context, q url.Values) (*waterfallData, e
 	}
 	d := &waterfallData{Branches: wq.branches, FailuresOnly: wq.failuresOnly, ShowEvents: wq.showEvents,
 		Events: s.eventsURL(wq.filter), ToggleEvents: withArg(q, "show_events", strconv.FormatBool(!wq.showEvents))}
+	if !wq.last.IsZero() {
+		d.Events = "" // a page of the past does not change: no live updates
+	}
 	var builders []status.Builder
 	for _, b := range wq.filter.selected(all) {
 		col := wfColumn{Builder: b, State: b.State.String()}

@@ -163,8 +163,11 @@ func TestWaterfallTimeWindow(t *testing.T) {
 	if older == nil {
 		t.Fatal("no link to older events")
 	}
-	// The older page continues where this one ends.
+	// The older page continues where this one ends, and stays still.
 	next := mustGet(t, s, strings.ReplaceAll(older[1], "&amp;", "&"))
+	if !strings.Contains(page, `data-events="/events"`) || !strings.Contains(next, `data-events=""`) {
+		t.Error("the latest page should update live and an older one not")
+	}
 	nrows := rowTimes(next)
 	if len(nrows) == 0 || strings.Compare(lastClock(nrows[0]), lastClock(rows[4])) >= 0 {
 		t.Errorf("older page starts at %v, after this page's end %q", nrows, rows[4])
