@@ -156,3 +156,33 @@ func TestConsoleBuildPlacement(t *testing.T) {
 		t.Errorf("rows %q, want [%q]", got, want)
 	}
 }
+
+// Revisions come from webhooks: whatever they are, the order is total and
+// every change's own revision places a build at that change.
+func FuzzRevOrder(f *testing.F) {
+	f.Add("998", "999", "1000", false)
+	f.Add("0123", "abc", "123456789012345678901", true)
+	f.Add("", "-1", "+7", false)
+	f.Fuzz(func(t *testing.T, a, b, c string, byTime bool) {
+		var cs []status.Change
+		for i, rev := range []string{a, b, c} {
+			ch := statustest.NewChange(int64(i+1), "A <a@example.org>")
+			ch.Revision, ch.When = rev, t0.Add(time.Duration(i)*time.Minute)
+			cs = append(cs, ch)
+		}
+		o := newRevOrder(cs, byTime)
+		if len(o.changes) != 3 {
+			t.Fatalf("%d changes", len(o.changes))
+		}
+		for i, ch := range o.changes {
+			if ch.Revision == "" {
+				continue
+			}
+			b := statustest.NewBuild("x").Revision(ch.Revision).Started(t0.Add(time.Hour)).Build()
+			// Equal revisions share the position of the newest of them.
+			if p := o.buildPos(b); p < i {
+				t.Errorf("build at %q placed at %d, before its change at %d (%q)", ch.Revision, p, i, o.changes)
+			}
+		}
+	})
+}
