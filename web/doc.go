@@ -17,8 +17,19 @@
 // query.go (queryList, queryInt, queryBool, queryTime, queryProperties) so
 // builder=, branch=, numbuilds= mean the same everywhere. A new view is a
 // new Go file and template plus one line in the page table; robots.txt and
-// the navigation bar follow. Views that update live get the host's events
-// through Server.Report.
+// the navigation bar follow.
+//
+// # Views and live updates
+//
+// The waterfall, /grid and /tgrid, /console, /buildstatus, the /rss and
+// /atom feeds of failed builds, and the /png and /badge.svg status images
+// (views.go lists them; Options.NumEvents, NumEventsMax, OrderConsoleByTime
+// and FeedResults tune them) read History like every page. Add the Server
+// to the Hub after the store, ideally as status.Multi(store, server) so each
+// event reaches the store first: its events go out at /events as
+// Server-Sent Events, and open pages redraw their live region in place
+// (static/live.js). Each browser has a bounded buffer; one that falls behind
+// loses events and is told to resynchronise, never slowing the Hub.
 //
 // # Authorization
 //

@@ -66,6 +66,16 @@ type Options struct {
 	HTTPLog *HTTPLog
 	// Logger receives errors (default slog.Default()).
 	Logger *slog.Logger
+
+	// Display options of the waterfall, console and feeds (views.go).
+	// NumEvents is how many time rows the waterfall shows (200), up to
+	// NumEventsMax (2000) when ?num_events= asks for more.
+	NumEvents, NumEventsMax int
+	// OrderConsoleByTime orders the console's changes by commit time;
+	// otherwise numeric revisions sort as numbers and others by time.
+	OrderConsoleByTime bool
+	// FeedResults are the results /rss and /atom list (failure, exception).
+	FeedResults []status.Result
 }
 
 const (
@@ -116,6 +126,9 @@ func (o *Options) validate() error {
 			return err
 		}
 		o.HTTPLog = &h
+	}
+	if err := o.validateDisplay(); err != nil {
+		return err
 	}
 	return o.Authz.validate()
 }

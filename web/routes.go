@@ -29,7 +29,7 @@ type view struct {
 // console, feeds...) adds its file and one line here; the navigation bar
 // and robots.txt follow.
 func (s *Server) pageTable() []page {
-	return []page{
+	return append(s.viewPages(), []page{
 		{pattern: "/builders", serve: s.buildersPage, nav: "Builders"},
 		{pattern: "/builders/{builder}", serve: s.builderPage},
 		{pattern: "/builders/{builder}/builds/{number}", serve: s.buildPage},
@@ -44,7 +44,7 @@ func (s *Server) pageTable() []page {
 		{pattern: "/about", serve: s.aboutPage, nav: "About", static: true},
 		{pattern: "/login", serve: s.loginPage, static: true},
 		{pattern: "/json/help", serve: s.jsonHelpPage},
-	}
+	}...)
 }
 
 // action is one POST endpoint changing the master through Control.
@@ -85,6 +85,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /json", s.viewOnly(s.serveJSON))
 	mux.Handle("GET /json/{path...}", s.viewOnly(s.serveJSON))
 	mux.HandleFunc("GET /users", s.usersRedirect)
+	for _, h := range s.viewHandlers() {
+		mux.Handle("GET "+h.pattern, s.viewOnly(h.serve))
+	}
 	mux.HandleFunc("GET /robots.txt", s.serveRobots)
 	mux.HandleFunc("GET /", s.serveStatic)
 
@@ -175,6 +178,7 @@ func (s *Server) serveRobots(w http.ResponseWriter, r *http.Request) {
 		disallow("/" + first)
 	}
 	disallow("/json")
+	disallow("/events") // endless live streams
 	disallow("/change_hook")
 	w.Write([]byte(b.String()))
 }

@@ -30,6 +30,7 @@ type Server struct {
 	version  string
 	nav      []navLink // the navigation bar, from the page table
 	throttle *loginThrottle
+	views    *viewState // waterfall, console, images, live updates
 
 	mu      sync.Mutex
 	servers []*http.Server
@@ -49,6 +50,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{opts: o, now: time.Now, csrf: http.NewCrossOriginProtection(), version: version(),
 		throttle: newLoginThrottle(10, 10*time.Minute)}
+	s.views = newViewState(&s.opts)
 	var err error
 	if s.sessions, err = newSessions(&s.opts.Authz); err != nil {
 		return nil, err
@@ -137,10 +139,10 @@ func (r *recorder) Write(p []byte) (int, error) {
 // Unwrap lets http.ResponseController reach Flush on the real writer.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// Report receives the host's events. The pages of this package read
-// History and need none; the hook is here for views that update live.
+// Report receives the host's events. The pages read History; the events
+// go to the pages open in browsers, which update live (live.go).
 func (s *Server) Report(ctx context.Context, e status.Event) error {
-	return ctx.Err()
+	return s.views.live.Report(ctx, e)
 }
 
 // Name names the server in Hub statistics.
@@ -212,7 +214,8 @@ func (s *Server) Close(ctx context.Context) error {
 	servers := s.servers
 	s.servers, s.closed = nil, true
 	s.mu.Unlock()
-	var err error
+	// Live streams first: http.Server.Shutdown waits for them otherwise.
+	err := s.views.live.Close(ctx)
 	for _, srv := range servers {
 		err = errors.Join(err, srv.Shutdown(ctx))
 	}
