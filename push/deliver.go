@@ -217,12 +217,20 @@ func (p *Pusher) ack(upTo uint64) {
 	}
 }
 
+// syncDisk commits spilled packets and fsyncs the disk queue, once per
+// send cycle rather than per packet.
 func (p *Pusher) syncDisk() {
 	if p.q.disk == nil || !p.dirty.Swap(false) {
 		return
 	}
-	if err := p.q.disk.sync(); err != nil {
+	p.mu.Lock()
+	err := p.q.disk.flush()
+	p.mu.Unlock()
+	if err == nil {
+		err = p.q.disk.db.Sync() // bbolt allows Sync beside writers
+	}
+	if err != nil {
 		p.noteError(err)
-		p.log.Error("push: fsync of the disk queue failed", "err", err)
+		p.log.Error("push: writing the disk queue failed", "err", err)
 	}
 }

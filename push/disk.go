@@ -18,7 +18,8 @@ import (
 // receiver acknowledged is one transaction. Commits skip fsync (NoSync) and
 // the Pusher syncs once per send cycle and at Close: a crashed process loses
 // nothing written (the kernel has it), a crashed machine at most the last
-// cycle.
+// cycle. Spilled packets are written in groups of up to spillBatch per
+// transaction, since one commit per packet would bound the spill rate.
 
 var (
 	bucketPackets = []byte("packets")
@@ -29,9 +30,13 @@ var (
 // DiskFile is the name of the queue file in Options.Dir.
 const DiskFile = "queue.db"
 
+// spillBatch is how many spilled packets wait in memory for one commit.
+const spillBatch = 256
+
 type disk struct {
 	db        *bolt.DB
-	n         int    // packets queued on disk and not yet read
+	buf       []rec  // spilled packets not yet committed, newest last
+	n         int    // packets queued on disk (or in buf) and not yet read
 	readAfter uint64 // packets with ids <= readAfter were read (or deleted)
 	ackedTo   uint64 // packets with ids <= ackedTo are deleted
 }
@@ -83,18 +88,43 @@ func openDisk(dir string) (*disk, uint64, error) {
 func key(id uint64) []byte { return binary.BigEndian.AppendUint64(nil, id) }
 
 func (d *disk) put(r rec) error {
+	d.buf = append(d.buf, r)
+	d.n++
+	if len(d.buf) >= spillBatch {
+		return d.flush()
+	}
+	return nil
+}
+
+// flush commits the spilled packets waiting in buf.
+func (d *disk) flush() error {
+	if len(d.buf) == 0 {
+		return nil
+	}
 	err := d.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketPackets).Put(key(r.id), r.data)
+		b := tx.Bucket(bucketPackets)
+		for _, r := range d.buf {
+			if err := b.Put(key(r.id), r.data); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
+		d.n -= len(d.buf)
+		d.buf = nil
 		return fmt.Errorf("push: write queue: %w", err)
 	}
-	d.n++
+	clear(d.buf)
+	d.buf = d.buf[:0]
 	return nil
 }
 
 // read returns up to n of the oldest unread packets, leaving them in the file.
 func (d *disk) read(n int) ([]rec, error) {
+	if err := d.flush(); err != nil {
+		return nil, err
+	}
 	var out []rec
 	err := d.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketPackets).Cursor()
@@ -115,6 +145,9 @@ func (d *disk) read(n int) ([]rec, error) {
 
 // take removes and returns the oldest unread packet.
 func (d *disk) take() (rec, error) {
+	if err := d.flush(); err != nil {
+		return rec{}, err
+	}
 	var r rec
 	err := d.db.Update(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketPackets).Cursor()
@@ -163,6 +196,9 @@ func (d *disk) ack(upTo, lastID uint64) error {
 // save puts packets back (the batch in flight and memory at Close): their
 // ids sort them in front of the packets already on disk.
 func (d *disk) save(rs []rec, lastID uint64) error {
+	if err := d.flush(); err != nil {
+		return err
+	}
 	err := d.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketPackets)
 		for _, r := range rs {
@@ -178,8 +214,6 @@ func (d *disk) save(rs []rec, lastID uint64) error {
 	return nil
 }
 
-func (d *disk) sync() error { return d.db.Sync() }
-
 func (d *disk) close() error {
-	return errors.Join(d.db.Sync(), d.db.Close())
+	return errors.Join(d.flush(), d.db.Sync(), d.db.Close())
 }

@@ -134,8 +134,10 @@ func (p *Pusher) Report(ctx context.Context, e status.Event) error {
 		return ErrClosed
 	}
 	p.nextID++
+	before := p.q.len()
 	dropped, err := p.q.push(rec{id: p.nextID, data: packetBytes(p.nextID, tail)})
 	queued := p.q.len()
+	lost := before + 1 - dropped - queued // packets a failed disk write took with it
 	if p.q.diskLen() > 0 {
 		p.dirty.Store(true)
 	}
@@ -145,7 +147,7 @@ func (p *Pusher) Report(ctx context.Context, e status.Event) error {
 		p.countDropped(uint64(dropped), "queue full")
 	}
 	if err != nil {
-		p.countDropped(1, "disk write failed")
+		p.countDropped(uint64(max(lost, 1)), "disk write failed")
 		p.noteError(err)
 		return err
 	}
