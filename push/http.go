@@ -89,6 +89,7 @@ func HTTP(serverURL string, o HTTPOptions) (*Pusher, error) {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = o.TLS
 		t.client = &http.Client{Transport: tr, Timeout: orDefault(o.Timeout, 30*time.Second)}
+		t.own = true
 	}
 	if t.agent == "" {
 		t.agent = "herald-push"
@@ -122,6 +123,13 @@ type httpTransport struct {
 	header http.Header
 	client *http.Client
 	agent  string
+	own    bool // client is ours: Close closes its idle connections
+}
+
+func (t *httpTransport) close() {
+	if t.own {
+		t.client.CloseIdleConnections()
+	}
 }
 
 const formKey = "packets="

@@ -129,36 +129,56 @@ func propertyList(props map[string]any) [][3]any {
 }
 
 // encodePayload marshals the payload of e, without empty values when filter
-// is set.
+// is set. Results are numbers, as Buildbot's (0 success ... 6 cancelled),
+// so receivers comparing them keep working.
 func encodePayload(e *status.Event, filter bool) (json.RawMessage, error) {
 	b, err := json.Marshal(payload(e))
 	if err != nil {
 		return nil, fmt.Errorf("push: encode %v payload: %w", e.Kind, err)
 	}
-	if !filter {
-		return b, nil
-	}
-	return filterEmpty(b)
-}
-
-// filterEmpty removes empty values from every object in the JSON document b,
-// as Buildbot's FilterOut did: null, "", false, [], {} and, Go's zero
-// value for "not yet", the zero time. Unlike FilterOut it keeps the number
-// 0: Python dropped it by accident (0 == False), losing results=success.
-func filterEmpty(b []byte) (json.RawMessage, error) {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var v any
 	if err := d.Decode(&v); err != nil {
-		return nil, fmt.Errorf("push: filter payload: %w", err)
+		return nil, fmt.Errorf("push: encode %v payload: %w", e.Kind, err)
 	}
-	v, _ = prune(v)
+	v = numericResults(v)
+	if filter {
+		v, _ = prune(v)
+	}
 	out, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("push: filter payload: %w", err)
+		return nil, fmt.Errorf("push: encode %v payload: %w", e.Kind, err)
 	}
 	return out, nil
 }
+
+// numericResults replaces every "results" member naming a result by its
+// number.
+func numericResults(v any) any {
+	switch x := v.(type) {
+	case []any:
+		for i, e := range x {
+			x[i] = numericResults(e)
+		}
+	case map[string]any:
+		for k, e := range x {
+			if s, ok := e.(string); ok && k == "results" {
+				if r, err := status.ParseResult(s); err == nil {
+					x[k] = int(r)
+					continue
+				}
+			}
+			x[k] = numericResults(e)
+		}
+	}
+	return v
+}
+
+// prune (below) removes empty values from every object, as Buildbot's
+// FilterOut did: null, "", false, [], {} and, Go's zero value for "not
+// yet", the zero time. Unlike FilterOut it keeps the number 0: Python
+// dropped it by accident (0 == False), losing results=success.
 
 const zeroTime = "0001-01-01T00:00:00Z"
 

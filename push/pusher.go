@@ -244,6 +244,9 @@ func (p *Pusher) close(ctx context.Context) error {
 		<-p.done // sends honour runCtx, so this is prompt
 	}
 	p.cancelRun()
+	if c, ok := p.tr.(interface{ close() }); ok {
+		c.close() // no keep-alive connection outlives Close
+	}
 
 	p.mu.Lock()
 	defer p.mu.Unlock()

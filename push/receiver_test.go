@@ -32,6 +32,7 @@ type receiver struct {
 	refused int
 	changed chan struct{} // closed and replaced on every request
 	errs    []string
+	bodies  [][]byte
 }
 
 func newReceiver(t testing.TB, format Format, maxCount, maxBytes int) *receiver {
@@ -39,8 +40,9 @@ func newReceiver(t testing.TB, format Format, maxCount, maxBytes int) *receiver 
 }
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ps, err := rc.decode(r)
+	ps, body, err := rc.decode(r)
 	rc.mu.Lock()
+	rc.bodies = append(rc.bodies, body)
 	defer func() {
 		close(rc.changed)
 		rc.changed = make(chan struct{})
@@ -65,54 +67,54 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // decode reads a request as a 0.8.12 receiver: packets=<JSON> from the form.
-func (rc *receiver) decode(r *http.Request) ([]Packet, error) {
+func (rc *receiver) decode(r *http.Request) ([]Packet, []byte, error) {
 	if r.Method != http.MethodPost {
-		return nil, fmt.Errorf("method %s, want POST", r.Method)
+		return nil, nil, fmt.Errorf("method %s, want POST", r.Method)
 	}
 	if rc.wantAuth != "" && r.Header.Get("Authorization") != rc.wantAuth {
-		return nil, fmt.Errorf("authorization header %q is wrong", r.Header.Get("Authorization"))
+		return nil, nil, fmt.Errorf("authorization header %q is wrong", r.Header.Get("Authorization"))
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if rc.maxBytes > 0 && len(body) > rc.maxBytes {
-		return nil, fmt.Errorf("body of %d bytes exceeds %d", len(body), rc.maxBytes)
+		return nil, nil, fmt.Errorf("body of %d bytes exceeds %d", len(body), rc.maxBytes)
 	}
 	if r.ContentLength != int64(len(body)) {
-		return nil, fmt.Errorf("Content-Length %d, body %d", r.ContentLength, len(body))
+		return nil, nil, fmt.Errorf("Content-Length %d, body %d", r.ContentLength, len(body))
 	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	var raw []byte
 	switch rc.format {
 	case Form:
 		if ct != "application/x-www-form-urlencoded" {
-			return nil, fmt.Errorf("content type %q", ct)
+			return nil, nil, fmt.Errorf("content type %q", ct)
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if err := r.ParseForm(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		raw = []byte(r.PostForm.Get("packets"))
 		for k, v := range rc.wantExtra {
 			if got := r.PostForm.Get(k); got != v {
-				return nil, fmt.Errorf("form %s=%q, want %q", k, got, v)
+				return nil, nil, fmt.Errorf("form %s=%q, want %q", k, got, v)
 			}
 		}
 	case JSON:
 		if ct != "application/json" {
-			return nil, fmt.Errorf("content type %q", ct)
+			return nil, nil, fmt.Errorf("content type %q", ct)
 		}
 		raw = body
 	}
 	var ps []Packet
 	if err := json.Unmarshal(raw, &ps); err != nil {
-		return nil, fmt.Errorf("packets: %w", err)
+		return nil, nil, fmt.Errorf("packets: %w", err)
 	}
 	if len(ps) == 0 || rc.maxCount > 0 && len(ps) > rc.maxCount {
-		return nil, fmt.Errorf("%d packets in a batch, want 1..%d", len(ps), rc.maxCount)
+		return nil, nil, fmt.Errorf("%d packets in a batch, want 1..%d", len(ps), rc.maxCount)
 	}
-	return ps, nil
+	return ps, body, nil
 }
 
 // wait blocks until cond holds for the receiver's state.
