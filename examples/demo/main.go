@@ -44,6 +44,8 @@ type target interface {
 func targets() []target {
 	return []target{
 		&console{},
+		&pushTarget{},
+		&streamTarget{},
 	}
 }
 
