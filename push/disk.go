@@ -39,6 +39,7 @@ type disk struct {
 	n         int    // packets queued on disk (or in buf) and not yet read
 	readAfter uint64 // packets with ids <= readAfter were read (or deleted)
 	ackedTo   uint64 // packets with ids <= ackedTo are deleted
+	savedID   uint64 // the last id recorded in the meta bucket
 }
 
 // openDisk opens or creates the queue in dir and returns it with the last
@@ -165,23 +166,27 @@ func (d *disk) take() (rec, error) {
 	return r, nil
 }
 
-// ack deletes the packets read with ids <= upTo, and records nextID so ids
-// are never reused.
+// ack deletes the packets read with ids <= upTo, and records lastID, the
+// highest id handed out, so ids the receiver has seen are never reused
+// after a crash.
 func (d *disk) ack(upTo, lastID uint64) error {
 	upTo = min(upTo, d.readAfter)
-	if upTo <= d.ackedTo {
+	del := upTo > d.ackedTo
+	if !del && lastID == d.savedID {
 		return nil
 	}
 	err := d.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketPackets)
-		c := b.Cursor()
-		var del [][]byte
-		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= upTo; k, _ = c.Next() {
-			del = append(del, k)
-		}
-		for _, k := range del {
-			if err := b.Delete(k); err != nil {
-				return err
+		if del {
+			b := tx.Bucket(bucketPackets)
+			c := b.Cursor()
+			var keys [][]byte
+			for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= upTo; k, _ = c.Next() {
+				keys = append(keys, k)
+			}
+			for _, k := range keys {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
 			}
 		}
 		return tx.Bucket(bucketMeta).Put(keyNextID, key(lastID))
@@ -189,7 +194,10 @@ func (d *disk) ack(upTo, lastID uint64) error {
 	if err != nil {
 		return fmt.Errorf("push: acknowledge in queue: %w", err)
 	}
-	d.ackedTo = upTo
+	if del {
+		d.ackedTo = upTo
+	}
+	d.savedID = lastID
 	return nil
 }
 

@@ -12,8 +12,10 @@
 // counted in Stats and logged.
 //
 // Delivery is at least once: a packet is removed from the queue only after
-// the receiver acknowledged its batch. After a clean Close nothing is lost or
-// repeated; after a crash the packets held in memory are lost (as in
-// Buildbot), and packets read from disk but not yet acknowledged are sent
-// again, so receivers should ignore ids they have already seen.
+// the receiver acknowledged its batch. After a clean Close nothing is lost
+// or repeated. After a crash, the packets that were in memory are lost (as
+// in Buildbot): the queued ones, those of the batch being sent that came
+// from memory, and the last group of up to 256 spilled packets not yet
+// committed; packets read from disk but not acknowledged are sent again, so
+// receivers should ignore ids they have already seen.
 package push

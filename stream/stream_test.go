@@ -511,3 +511,32 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
+
+// TestKeepAlive: an idle stream gets keep-alive comments.
+func TestKeepAlive(t *testing.T) {
+	_, hs := newTestServer(t, Options{KeepAlive: 10 * time.Millisecond})
+	r := get(t, hs.URL, basic(user, password))
+	br := bufio.NewReader(r.Body)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == ": keep-alive\n" {
+			return
+		}
+	}
+}
+
+func TestOptions(t *testing.T) {
+	for _, o := range []Options{
+		{Anonymous: true, Replay: -1},
+		{Anonymous: true, ClientBuffer: -1},
+		{Anonymous: true, KeepAlive: -time.Second},
+		{Users: map[string]status.Secret{"": "pw"}},
+	} {
+		if _, err := NewServer(o); err == nil || !strings.Contains(err.Error(), "stream: Options.") {
+			t.Errorf("NewServer(%+v) = %v, want an Options error", o, err)
+		}
+	}
+}
