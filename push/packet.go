@@ -1,7 +1,6 @@
 package push
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -129,87 +128,123 @@ func propertyList(props map[string]any) [][3]any {
 }
 
 // encodePayload marshals the payload of e, without empty values when filter
-// is set. Results are numbers, as Buildbot's (0 success ... 6 cancelled),
-// so receivers comparing them keep working.
+// is set (see rewriter). Results are numbers, as Buildbot's (0 success ...
+// 6 cancelled), so receivers comparing them keep working.
 func encodePayload(e *status.Event, filter bool) (json.RawMessage, error) {
 	b, err := json.Marshal(payload(e))
 	if err != nil {
 		return nil, fmt.Errorf("push: encode %v payload: %w", e.Kind, err)
 	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		return nil, fmt.Errorf("push: encode %v payload: %w", e.Kind, err)
-	}
-	v = numericResults(v)
-	if filter {
-		v, _ = prune(v)
-	}
-	out, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("push: encode %v payload: %w", e.Kind, err)
-	}
-	return out, nil
+	r := rewriter{in: b, out: make([]byte, 0, len(b)), filter: filter}
+	r.value()
+	return r.out, nil
 }
 
-// numericResults replaces every "results" member naming a result by its
-// number.
-func numericResults(v any) any {
-	switch x := v.(type) {
-	case []any:
-		for i, e := range x {
-			x[i] = numericResults(e)
-		}
-	case map[string]any:
-		for k, e := range x {
-			if s, ok := e.(string); ok && k == "results" {
-				if r, err := status.ParseResult(s); err == nil {
-					x[k] = int(r)
-					continue
-				}
-			}
-			x[k] = numericResults(e)
-		}
-	}
-	return v
+const zeroTime = `"0001-01-01T00:00:00Z"`
+
+// rewriter copies JSON that encoding/json produced (valid, no spaces) in
+// one pass, turning "results" names into numbers and, with filter, leaving
+// out empty object members as Buildbot's FilterOut did: null, "", false, [],
+// {} and, Go's zero value for "not yet", the zero time. Unlike FilterOut it
+// keeps the number 0: Python dropped it by accident (0 == False), losing
+// results=success. Array members are kept (pruned inside), so positions
+// keep their meaning. Decoding into maps and encoding again did the same at
+// three times the cost; the tests keep that version to check this one.
+type rewriter struct {
+	in, out []byte
+	i       int
+	filter  bool
 }
 
-// prune (below) removes empty values from every object, as Buildbot's
-// FilterOut did: null, "", false, [], {} and, Go's zero value for "not
-// yet", the zero time. Unlike FilterOut it keeps the number 0: Python
-// dropped it by accident (0 == False), losing results=success.
+// value copies one value and reports whether it is empty.
+func (r *rewriter) value() (empty bool) {
+	switch r.in[r.i] {
+	case '{':
+		return r.object()
+	case '[':
+		return r.array()
+	case '"':
+		s := r.str()
+		r.out = append(r.out, s...)
+		return len(s) == 2 || string(s) == zeroTime
+	}
+	start := r.i
+	for r.i < len(r.in) && r.in[r.i] != ',' && r.in[r.i] != '}' && r.in[r.i] != ']' {
+		r.i++
+	}
+	lit := r.in[start:r.i]
+	r.out = append(r.out, lit...)
+	return string(lit) == "null" || string(lit) == "false"
+}
 
-const zeroTime = "0001-01-01T00:00:00Z"
-
-// prune returns v without empty members, and whether v itself is empty.
-func prune(v any) (any, bool) {
-	switch x := v.(type) {
-	case nil:
-		return nil, true
-	case bool:
-		return x, !x
-	case string:
-		return x, x == "" || x == zeroTime
-	case []any:
-		out := x[:0]
-		for _, e := range x {
-			e, _ = prune(e) // list members stay, so positions keep their meaning
-			out = append(out, e)
+// str skips a string and returns it with its quotes.
+func (r *rewriter) str() []byte {
+	start := r.i
+	for r.i++; r.in[r.i] != '"'; r.i++ {
+		if r.in[r.i] == '\\' {
+			r.i++
 		}
-		return out, len(out) == 0
-	case map[string]any:
-		for k, e := range x {
-			e, empty := prune(e)
-			if empty {
-				delete(x, k)
+	}
+	r.i++
+	return r.in[start:r.i]
+}
+
+func (r *rewriter) object() (empty bool) {
+	r.i++
+	r.out = append(r.out, '{')
+	kept := 0
+	for r.in[r.i] != '}' {
+		mark := len(r.out)
+		if kept > 0 {
+			r.out = append(r.out, ',')
+		}
+		key := r.str()
+		r.out = append(r.out, key...)
+		r.out = append(r.out, ':')
+		r.i++ // ':'
+		drop := false
+		if string(key) == `"results"` && r.in[r.i] == '"' {
+			s := r.str()
+			if res, err := status.ParseResult(string(s[1 : len(s)-1])); err == nil {
+				r.out = strconv.AppendInt(r.out, int64(res), 10)
 			} else {
-				x[k] = e
+				r.out = append(r.out, s...)
+				drop = r.filter && (len(s) == 2 || string(s) == zeroTime)
 			}
+		} else {
+			drop = r.value() && r.filter
 		}
-		return x, len(x) == 0
+		if drop {
+			r.out = r.out[:mark]
+		} else {
+			kept++
+		}
+		if r.in[r.i] == ',' {
+			r.i++
+		}
 	}
-	return v, false
+	r.i++
+	r.out = append(r.out, '}')
+	return kept == 0
+}
+
+func (r *rewriter) array() (empty bool) {
+	r.i++
+	r.out = append(r.out, '[')
+	n := 0
+	for r.in[r.i] != ']' {
+		if n > 0 {
+			r.out = append(r.out, ',')
+		}
+		r.value()
+		n++
+		if r.in[r.i] == ',' {
+			r.i++
+		}
+	}
+	r.i++
+	r.out = append(r.out, ']')
+	return n == 0
 }
 
 // packetTail is the encoded packet after its id: everything Report can
