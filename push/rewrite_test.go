@@ -119,7 +119,6 @@ func numericResults(v any) any {
 	return v
 }
 
-
 const zeroTimeValue = "0001-01-01T00:00:00Z"
 
 // prune returns v without empty members, and whether v itself is empty.
@@ -151,4 +150,3 @@ func prune(v any) (any, bool) {
 	}
 	return v, false
 }
-
