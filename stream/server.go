@@ -28,7 +28,9 @@ type Options struct {
 	Anonymous bool
 	// History, when set, is where a new client's snapshot comes from (the
 	// builders and their latest builds); otherwise the Server's own view,
-	// built from the events it has seen.
+	// built from the events it has seen. The own view is exact as of the
+	// snapshot's Seq; History is read just after the client subscribed, so
+	// it may already include some of the events that follow.
 	History status.History
 
 	// Replay is how many recent events a reconnecting client can resume
