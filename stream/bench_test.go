@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -130,4 +132,55 @@ func BenchmarkFanOutLatency(b *testing.B) {
 	for _, c := range cs {
 		c.Close()
 	}
+}
+
+// BenchmarkFanOutServer is BenchmarkFanOut with clients that only count
+// frames, not decode them: the server's own fan-out capacity.
+func BenchmarkFanOutServer(b *testing.B) {
+	const clients = 100
+	s, err := NewServer(Options{Anonymous: true, ClientBuffer: 1 << 18, Replay: 100_000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := httptest.NewServer(s)
+	defer hs.Close()
+	defer s.Close(context.Background())
+	tr := &http.Transport{MaxIdleConnsPerHost: clients}
+	defer tr.CloseIdleConnections()
+	var wg sync.WaitGroup
+	for range clients {
+		resp, err := (&http.Client{Transport: tr}).Get(hs.URL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			br := bufio.NewReaderSize(resp.Body, 64<<10)
+			n := 0
+			for n < b.N {
+				line, err := br.ReadSlice('\n')
+				if err != nil {
+					return
+				}
+				if bytes.HasPrefix(line, []byte("event: builderChanged")) {
+					n++
+				}
+			}
+		}()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 1; i <= b.N; i++ {
+		e := status.Event{Kind: status.BuilderChanged, Time: time.Now(), Seq: uint64(i),
+			Builder: &status.Builder{Name: "linux", State: status.Building, Pending: i}}
+		if err := s.Report(context.Background(), e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+	b.ReportMetric(float64(s.Stats().Cut), "cuts")
 }
