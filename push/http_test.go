@@ -34,11 +34,13 @@ func TestRetryAfter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close(context.Background())
 	if err := p.Report(context.Background(), buildEvent(1)); err != nil {
 		t.Fatal(err)
 	}
 	rc.wait("the retried packet", 10*time.Second, func(rc *receiver) bool { return len(rc.got) == 1 })
+	if err := p.Close(context.Background()); err != nil { // the answer is counted once Close returns
+		t.Fatal(err)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if gap := at[1].Sub(at[0]); gap < time.Second {

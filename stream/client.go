@@ -242,12 +242,14 @@ func (c *Client) read(ctx context.Context, body io.Reader) error {
 		if m.Event != nil && seq <= c.lastSeq.Load() {
 			continue // already delivered
 		}
+		// Recorded before the hand-over, so Stats agrees with what the
+		// receiver has seen; if ctx ends instead, the client is done anyway.
+		c.lastSeq.Store(max(seq, c.lastSeq.Load()))
 		select {
 		case c.msgs <- *m:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		c.lastSeq.Store(max(seq, c.lastSeq.Load()))
 	}
 }
 
