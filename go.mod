@@ -1,7 +1,29 @@
 module github.com/heraldci/herald
 
-go 1.25
+go 1.25.0
 
-require go.etcd.io/bbolt v1.4.3
+require (
+	github.com/andygrunwald/go-gerrit v1.0.0
+	github.com/chromedp/chromedp v0.23.0
+	github.com/google/go-github/v60 v60.0.0
+	github.com/nats-io/nats-server/v2 v2.14.5
+	github.com/nats-io/nats.go v1.51.0
+	github.com/nats-io/nuid v1.0.1
+	go.etcd.io/bbolt v1.4.3
+	golang.org/x/crypto v0.55.0
+	golang.org/x/oauth2 v0.30.0
+)
 
-require golang.org/x/sys v0.29.0 // indirect
+require (
+	github.com/antithesishq/antithesis-sdk-go v0.7.2-default-no-op // indirect
+	github.com/chromedp/cdproto v0.159.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/google/go-querystring v1.1.0 // indirect
+	github.com/google/go-tpm v0.9.8 // indirect
+	github.com/klauspost/compress v1.19.2 // indirect
+	github.com/minio/highwayhash v1.0.4 // indirect
+	github.com/nats-io/jwt/v2 v2.8.2 // indirect
+	github.com/nats-io/nkeys v0.4.16 // indirect
+	golang.org/x/sys v0.47.0 // indirect
+	golang.org/x/time v0.15.0 // indirect
+)

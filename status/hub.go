@@ -209,9 +209,14 @@ func (h *Hub) Publish(e Event) {
 	}
 	h.seq++
 	e.Seq = h.seq
+	var shared *Event // one copy shared by every queue: events are immutable
 	for _, s := range h.sinks {
 		if s.match == nil || s.match(e) {
-			s.push(&e)
+			if shared == nil {
+				shared = new(Event)
+				*shared = e
+			}
+			s.push(shared)
 		}
 	}
 	h.mu.Unlock()
@@ -307,10 +312,20 @@ type sink struct {
 	wake   chan struct{}
 
 	mu      sync.Mutex
-	buf     []Event // ring buffer, grown up to limit
+	buf     []*Event // ring buffer, grown up to limit
 	head, n int
 	limit   int
 	closing bool
+	waiting bool // the worker is (about to be) blocked on wake
+
+	// Per-attempt timeouts without allocating per attempt: the attempt
+	// context is reused until cancelled, and a reusable timer cancels it
+	// when an attempt runs longer than the Hub's AttemptTimeout.
+	actx     context.Context
+	acancel  context.CancelFunc
+	timer    *time.Timer
+	timedOut atomic.Bool
+	cancelMu sync.Mutex // guards acancel against the timer
 
 	published, delivered, retried, failed, dropped, panics atomic.Uint64
 	lastMu                                                 sync.Mutex
@@ -321,7 +336,7 @@ type sink struct {
 func (s *sink) push(e *Event) {
 	s.mu.Lock()
 	if s.n == s.limit {
-		s.buf[s.head] = Event{}
+		s.buf[s.head] = nil
 		s.head = (s.head + 1) % len(s.buf)
 		s.n--
 		if d := s.dropped.Add(1); d&(d-1) == 0 { // log the 1st, 2nd, 4th, 8th... drop
@@ -331,16 +346,20 @@ func (s *sink) push(e *Event) {
 	if s.n == len(s.buf) {
 		s.grow()
 	}
-	s.buf[(s.head+s.n)%len(s.buf)] = *e
+	s.buf[(s.head+s.n)%len(s.buf)] = e
 	s.n++
+	wake := s.waiting
+	s.waiting = false
 	s.mu.Unlock()
 	s.published.Add(1)
-	s.signal()
+	if wake {
+		s.signal()
+	}
 }
 
 func (s *sink) grow() {
 	c := min(max(2*len(s.buf), 16), s.limit)
-	nb := make([]Event, c)
+	nb := make([]*Event, c)
 	for i := range s.n {
 		nb[i] = s.buf[(s.head+i)%len(s.buf)]
 	}
@@ -356,26 +375,27 @@ func (s *sink) signal() {
 
 // next waits for the next event; false when the sink is closing and drained,
 // or the hub aborted.
-func (s *sink) next() (Event, bool) {
+func (s *sink) next() (*Event, bool) {
 	for {
 		s.mu.Lock()
 		if s.n > 0 {
 			e := s.buf[s.head]
-			s.buf[s.head] = Event{} // let the GC have the subjects
+			s.buf[s.head] = nil // let the GC have the event once reported
 			s.head = (s.head + 1) % len(s.buf)
 			s.n--
 			s.mu.Unlock()
 			return e, true
 		}
 		closing := s.closing
+		s.waiting = !closing
 		s.mu.Unlock()
 		if closing {
-			return Event{}, false
+			return nil, false
 		}
 		select {
 		case <-s.wake:
 		case <-s.hub.ctx.Done():
-			return Event{}, false
+			return nil, false
 		}
 	}
 }
@@ -392,6 +412,10 @@ func (s *sink) run() {
 		}
 		s.deliver(e)
 	}
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.cancelAttempt()
 	s.mu.Lock()
 	if s.n > 0 {
 		s.dropped.Add(uint64(s.n))
@@ -402,11 +426,11 @@ func (s *sink) run() {
 	s.mu.Unlock()
 }
 
-func (s *sink) deliver(e Event) {
+func (s *sink) deliver(e *Event) {
 	ctx := s.hub.ctx
 	start := time.Now()
 	for attempt := 0; ; attempt++ {
-		err, panicked := s.call(ctx, e)
+		err, panicked := s.call(e)
 		if err == nil {
 			s.delivered.Add(1)
 			return
@@ -422,7 +446,7 @@ func (s *sink) deliver(e Event) {
 			return
 		}
 		after, retry := RetryAfter(err)
-		if !retry && errors.Is(err, context.DeadlineExceeded) {
+		if s.timedOut.Load() {
 			retry = true // our attempt timeout, not the reporter's verdict
 		}
 		if !retry {
@@ -453,17 +477,52 @@ func (s *sink) deliver(e Event) {
 	}
 }
 
-// call runs one Report, turning a panic into an error.
-func (s *sink) call(ctx context.Context, e Event) (err error, panicked bool) {
-	ctx, cancel := context.WithTimeout(ctx, s.hub.attemptTimeout)
-	defer cancel()
+// call runs one Report within the attempt timeout, turning a panic into an
+// error.
+func (s *sink) call(e *Event) (err error, panicked bool) {
+	s.timedOut.Store(false)
+	actx := s.attemptCtx()
+	if s.timer == nil {
+		s.timer = time.AfterFunc(s.hub.attemptTimeout, s.expire)
+	} else {
+		s.timer.Reset(s.hub.attemptTimeout)
+	}
 	defer func() {
+		if !s.timer.Stop() {
+			s.cancelAttempt() // the timer fired: this context is spent
+		}
 		if v := recover(); v != nil {
 			err, panicked = fmt.Errorf("status: reporter %s panicked: %v", s.name, v), true
 			s.log.Error("status: reporter panicked", "kind", e.Kind, "seq", e.Seq, "panic", v)
 		}
 	}()
-	return s.r.Report(ctx, e), false
+	return s.r.Report(actx, *e), false
+}
+
+// attemptCtx returns the context for the next attempt: the previous one
+// unless it was cancelled.
+func (s *sink) attemptCtx() context.Context {
+	if s.actx == nil || s.actx.Err() != nil {
+		ctx, cancel := context.WithCancel(s.hub.ctx)
+		s.cancelMu.Lock()
+		s.actx, s.acancel = ctx, cancel
+		s.cancelMu.Unlock()
+	}
+	return s.actx
+}
+
+// expire runs on the timer's goroutine when an attempt takes too long.
+func (s *sink) expire() {
+	s.timedOut.Store(true)
+	s.cancelAttempt()
+}
+
+func (s *sink) cancelAttempt() {
+	s.cancelMu.Lock()
+	if s.acancel != nil {
+		s.acancel()
+	}
+	s.cancelMu.Unlock()
 }
 
 func (s *sink) noteError(err error) {

@@ -224,7 +224,7 @@ func (p *part) parseMod(m string) error {
 		}
 		d := m[1:2]
 		alts := strings.Split(m[2:], d)
-		if len(alts) != 3 || alts[2] != "" {
+		if len(alts) != 2 {
 			return fmt.Errorf("want ?%syes%sno", d, d)
 		}
 		a, err := Interpolate(alts[0])

@@ -30,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/heraldci/herald/examples/internal/sim"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/store"
 )
@@ -44,6 +45,10 @@ type target interface {
 func targets() []target {
 	return []target{
 		&console{},
+		&gerritTarget{},
+		&githubTarget{}, &stashTarget{},
+		&changeHooks{},
+		&webStatus{},
 		&pushTarget{},
 		&streamTarget{},
 	}
@@ -126,8 +131,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	hub := status.NewHub(status.HubOptions{Logger: log, Master: "demo"})
 	mem := store.NewMemory(store.MemoryOptions{})
 	hub.Add(mem)
-	sim := newSim(hub, *seed, *speed)
-	d := &demo{hub: hub, store: mem, control: sim, onChanges: sim.OnChanges, mux: http.NewServeMux(), log: log, out: stdout}
+	master := sim.New(hub, sim.Options{Seed: *seed, Speed: *speed})
+	d := &demo{hub: hub, store: mem, control: master, onChanges: master.OnChanges, mux: http.NewServeMux(), log: log, out: stdout}
 
 	var ln net.Listener
 	if *addr != "" {
@@ -165,7 +170,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, w := range d.wheres {
 		fmt.Fprintln(stdout, "  "+w)
 	}
-	sim.run(ctx, *builds, nil)
+	master.Run(ctx, *builds, nil)
 
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -13,18 +13,18 @@ import (
 // on the demo's loopback address unless -stream-user is set. Watch it with
 // examples/watch or curl -N.
 type streamTarget struct {
-	off            bool
+	on             bool
 	user, password string
 }
 
 func (t *streamTarget) Flags(fs *flag.FlagSet) {
-	fs.BoolVar(&t.off, "no-stream", false, "do not serve the live event stream at /stream")
+	fs.BoolVar(&t.on, "stream", true, "serve the live event stream (PBListener) at /stream (needs -addr)")
 	fs.StringVar(&t.user, "stream-user", "", "require this user (Basic auth) on /stream")
 	fs.StringVar(&t.password, "stream-password", "", "the password of -stream-user")
 }
 
 func (t *streamTarget) Start(ctx context.Context, d *demo) error {
-	if t.off || d.url == "" {
+	if !t.on || d.url == "" {
 		return nil
 	}
 	o := stream.Options{History: d.store, Logger: d.log, Anonymous: t.user == ""}

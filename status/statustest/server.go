@@ -13,7 +13,8 @@ const RequireServersEnv = "HERALD_REQUIRE_SERVERS"
 
 // NeedBinary returns the path of an executable a test needs (a real server:
 // ngircd, mailpit, chromium), looking in PATH, then in $GOBIN and
-// $GOPATH/bin (for go-installed tools). When it is missing the test is
+// $GOPATH/bin (for go-installed tools), then in /usr/sbin and /sbin (daemons
+// installed by apt, outside a normal user's PATH). When it is missing the test is
 // skipped with install, the command that installs it, unless
 // HERALD_REQUIRE_SERVERS=1, where the test fails.
 func NeedBinary(t testing.TB, name, install string) string {
@@ -55,5 +56,5 @@ func goBinDirs() []string {
 	for _, p := range filepath.SplitList(gopath) {
 		dirs = append(dirs, filepath.Join(p, "bin"))
 	}
-	return dirs
+	return append(dirs, "/usr/sbin", "/sbin")
 }

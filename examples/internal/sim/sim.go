@@ -1,4 +1,8 @@
-package main
+// Package sim is a simulated CI master for Herald's examples: builders run
+// builds whose steps grow logs line by line, with random results and changes
+// by random authors, publishing every event to a status.Hub. A Master is also
+// a status.Control, and takes webhook changes through OnChanges.
+package sim
 
 import (
 	"cmp"
@@ -12,10 +16,9 @@ import (
 	"github.com/heraldci/herald/status"
 )
 
-// sim is the simulated CI master: it runs builds one after another, each
-// with steps whose logs grow line by line, and publishes every event. It is
-// also the demo's status.Control.
-type sim struct {
+// Master is the simulated CI master: it runs builds one after another and
+// publishes every event. Its methods are safe for concurrent use.
+type Master struct {
 	hub   *status.Hub
 	rng   *rand.Rand
 	speed float64
@@ -53,8 +56,22 @@ var (
 	steps = []string{"checkout", "compile", "test", "lint", "package", "upload"}
 )
 
-func newSim(hub *status.Hub, seed uint64, speed float64) *sim {
-	s := &sim{
+// Options configures a Master.
+type Options struct {
+	Seed  uint64  // random seed: the same seed gives the same builds
+	Speed float64 // time factor (2: twice as fast; default 1)
+	// Builders names the builders (default linux, windows, docs); each gets
+	// the tags ci (and unix for linux) or docs.
+	Builders []string
+}
+
+// New returns a Master publishing to hub.
+func New(hub *status.Hub, o Options) *Master {
+	if o.Speed <= 0 {
+		o.Speed = 1
+	}
+	seed, speed := o.Seed, o.Speed
+	s := &Master{
 		hub:     hub,
 		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		speed:   speed,
@@ -72,12 +89,22 @@ func newSim(hub *status.Hub, seed uint64, speed float64) *sim {
 		{Name: "worker-a", Host: "debian-12 amd64", Admin: "ops@example.org", Version: "herald-demo", Builders: []string{"linux", "docs"}},
 		{Name: "worker-b", Host: "windows-2022 amd64", Admin: "ops@example.org", Version: "herald-demo", Builders: []string{"linux", "windows"}},
 	}
+	if len(o.Builders) > 0 {
+		s.builders = s.builders[:0]
+		for i, name := range o.Builders {
+			w := s.workers[i%len(s.workers)].Name
+			s.builders = append(s.builders, status.Builder{Name: name, Tags: []string{"ci"}, Workers: []string{w}})
+		}
+		for i := range s.workers {
+			s.workers[i].Builders = nil
+		}
+	}
 	return s
 }
 
-// run publishes the master's start, then runs builds until ctx ends, the
+// Run publishes the master's start, then runs builds until ctx ends, the
 // master is shut down, or n builds finished (n 0: forever).
-func (s *sim) run(ctx context.Context, n int, onBuild func(*status.Build)) {
+func (s *Master) Run(ctx context.Context, n int, onBuild func(*status.Build)) {
 	s.hub.Publish(status.Event{Kind: status.MasterStarted})
 	for i := range s.builders {
 		b := s.builders[i]
@@ -103,7 +130,7 @@ func (s *sim) run(ctx context.Context, n int, onBuild func(*status.Build)) {
 
 // next returns the next request: a queued one, else a fresh change on a
 // random builder after an idle pause.
-func (s *sim) next(ctx context.Context) (request, bool) {
+func (s *Master) next(ctx context.Context) (request, bool) {
 	s.mu.Lock()
 	if s.shutdown {
 		s.mu.Unlock()
@@ -134,7 +161,7 @@ func (s *sim) next(ctx context.Context) (request, bool) {
 	return request{builder: b.Name, reason: "scheduler: change " + fmt.Sprint(c.ID), changes: []status.Change{c}}, true
 }
 
-func (s *sim) newChangeLocked() status.Change {
+func (s *Master) newChangeLocked() status.Change {
 	s.changeID++
 	c := status.Change{
 		ID:         s.changeID,
@@ -154,7 +181,7 @@ func (s *sim) newChangeLocked() status.Change {
 }
 
 // sleep waits d scaled by speed; false when ctx ended first.
-func (s *sim) sleep(ctx context.Context, d time.Duration) bool {
+func (s *Master) sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(time.Duration(float64(d) / s.speed))
 	defer t.Stop()
 	select {
@@ -168,7 +195,7 @@ func (s *sim) sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // build runs one build through its steps and returns it finished.
-func (s *sim) build(ctx context.Context, r request) *status.Build {
+func (s *Master) build(ctx context.Context, r request) *status.Build {
 	s.mu.Lock()
 	s.numbers[r.builder]++
 	num := s.numbers[r.builder]
@@ -221,9 +248,9 @@ func (s *sim) build(ctx context.Context, r request) *status.Build {
 	for i := range nsteps {
 		st := status.Step{Name: steps[i], Number: i, Started: time.Now(), Text: []string{steps[i]}}
 		b = s.withStep(b, st)
-		s.publishBuild(status.StepStarted, b, &st)
+		s.publishBuild(status.StepStarted, b, ptr(st))
 		ref := status.LogRef{Builder: b.Builder, Build: b.Number, Step: st.Name, Name: "stdio"}
-		s.hub.Publish(status.Event{Kind: status.LogStarted, Build: b, Step: &st, Log: &ref})
+		s.hub.Publish(status.Event{Kind: status.LogStarted, Build: b, Step: ptr(st), Log: ptr(ref)})
 		lines := 3 + s.rng.IntN(6)
 		stopped := ""
 		for l := range lines {
@@ -237,8 +264,7 @@ func (s *sim) build(ctx context.Context, r request) *status.Build {
 			}
 			chunk := fmt.Sprintf("[%s] %s: line %d of %d\n", time.Now().Format("15:04:05.000"), st.Name, l+1, lines)
 			ref.Size += int64(len(chunk))
-			r := ref
-			s.hub.Publish(status.Event{Kind: status.LogAppended, Build: b, Step: &st, Log: &r, Chunk: chunk})
+			s.hub.Publish(status.Event{Kind: status.LogAppended, Build: b, Step: ptr(st), Log: ptr(ref), Chunk: chunk})
 		}
 		st.Result = status.Success
 		switch {
@@ -253,11 +279,10 @@ func (s *sim) build(ctx context.Context, r request) *status.Build {
 		}
 		st.Finished = time.Now()
 		st.Text = []string{st.Name, st.Result.String()}
-		fin := ref
-		s.hub.Publish(status.Event{Kind: status.LogFinished, Build: b, Step: &st, Log: &fin})
-		st.Logs = []status.LogRef{fin}
+		s.hub.Publish(status.Event{Kind: status.LogFinished, Build: b, Step: ptr(st), Log: ptr(ref)})
+		st.Logs = []status.LogRef{ref}
 		b = s.withStep(b, st)
-		s.publishBuild(status.StepFinished, b, &st)
+		s.publishBuild(status.StepFinished, b, ptr(st))
 		result = status.Worst(result, st.Result)
 		if stopped != "" {
 			b = b.Clone()
@@ -284,7 +309,7 @@ func (s *sim) build(ctx context.Context, r request) *status.Build {
 
 // withStep returns a copy of b with st replacing its step of the same number
 // (or appended): published builds are never modified.
-func (s *sim) withStep(b *status.Build, st status.Step) *status.Build {
+func (s *Master) withStep(b *status.Build, st status.Step) *status.Build {
 	nb := b.Clone()
 	if st.Number < len(nb.Steps) {
 		nb.Steps[st.Number] = st
@@ -294,11 +319,11 @@ func (s *sim) withStep(b *status.Build, st status.Step) *status.Build {
 	return nb
 }
 
-func (s *sim) publishBuild(k status.Kind, b *status.Build, st *status.Step) {
+func (s *Master) publishBuild(k status.Kind, b *status.Build, st *status.Step) {
 	s.hub.Publish(status.Event{Kind: k, Build: b, Step: st})
 }
 
-func (s *sim) takeStop(builder string) string {
+func (s *Master) takeStop(builder string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	why, ok := s.stop[builder]
@@ -308,7 +333,7 @@ func (s *sim) takeStop(builder string) string {
 	return why
 }
 
-func (s *sim) enqueue(r request) {
+func (s *Master) enqueue(r request) {
 	s.mu.Lock()
 	s.queue = append(s.queue, r)
 	s.mu.Unlock()
@@ -320,7 +345,7 @@ func (s *sim) enqueue(r request) {
 
 // OnChanges takes changes from webhooks: one build per change on every
 // builder, as a scheduler would.
-func (s *sim) OnChanges(ctx context.Context, dialect string, cs []status.Change) error {
+func (s *Master) OnChanges(ctx context.Context, dialect string, cs []status.Change) error {
 	for _, c := range cs {
 		s.mu.Lock()
 		s.changeID++
@@ -334,7 +359,7 @@ func (s *sim) OnChanges(ctx context.Context, dialect string, cs []status.Change)
 	return nil
 }
 
-func (s *sim) knows(builder string) bool {
+func (s *Master) knows(builder string) bool {
 	for _, b := range s.builders {
 		if b.Name == builder {
 			return true
@@ -345,7 +370,7 @@ func (s *sim) knows(builder string) bool {
 
 // The status.Control of the demo master.
 
-func (s *sim) ForceBuild(ctx context.Context, r status.ForceRequest) error {
+func (s *Master) ForceBuild(ctx context.Context, r status.ForceRequest) error {
 	if !s.knows(r.Builder) {
 		return fmt.Errorf("force build: builder %q: %w", r.Builder, status.ErrNotFound)
 	}
@@ -358,7 +383,7 @@ func (s *sim) ForceBuild(ctx context.Context, r status.ForceRequest) error {
 	return nil
 }
 
-func (s *sim) StopBuild(ctx context.Context, builder string, number int, who, reason string) error {
+func (s *Master) StopBuild(ctx context.Context, builder string, number int, who, reason string) error {
 	if !s.knows(builder) {
 		return status.ErrNotFound
 	}
@@ -368,25 +393,27 @@ func (s *sim) StopBuild(ctx context.Context, builder string, number int, who, re
 	return nil
 }
 
-func (s *sim) Rebuild(ctx context.Context, builder string, number int, who, reason string) error {
+func (s *Master) Rebuild(ctx context.Context, builder string, number int, who, reason string) error {
 	return s.ForceBuild(ctx, status.ForceRequest{Builder: builder, Who: who, Reason: fmt.Sprintf("rebuild of #%d: %s", number, reason)})
 }
 
-func (s *sim) PingBuilder(ctx context.Context, builder string) error {
+func (s *Master) PingBuilder(ctx context.Context, builder string) error {
 	if !s.knows(builder) {
 		return status.ErrNotFound
 	}
 	return nil
 }
 
-func (s *sim) CancelRequest(ctx context.Context, id, who string) error { return status.ErrNotFound }
-func (s *sim) StopChange(ctx context.Context, change int64, who string) error {
+func (s *Master) CancelRequest(ctx context.Context, id, who string) error { return status.ErrNotFound }
+func (s *Master) StopChange(ctx context.Context, change int64, who string) error {
 	return status.ErrUnsupported
 }
 
-func (s *sim) ShutdownWorker(ctx context.Context, worker string) error { return status.ErrUnsupported }
+func (s *Master) ShutdownWorker(ctx context.Context, worker string) error {
+	return status.ErrUnsupported
+}
 
-func (s *sim) PauseWorker(ctx context.Context, worker string, paused bool) error {
+func (s *Master) PauseWorker(ctx context.Context, worker string, paused bool) error {
 	for _, w := range s.workers {
 		if w.Name == worker {
 			s.mu.Lock()
@@ -398,22 +425,26 @@ func (s *sim) PauseWorker(ctx context.Context, worker string, paused bool) error
 	return status.ErrNotFound
 }
 
-func (s *sim) ShutdownMaster(ctx context.Context, clean bool) error {
+func (s *Master) ShutdownMaster(ctx context.Context, clean bool) error {
 	s.mu.Lock()
 	s.shutdown = true
 	s.mu.Unlock()
 	return nil
 }
 
-func (s *sim) CancelShutdown(ctx context.Context) error {
+func (s *Master) CancelShutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.shutdown = false
 	s.mu.Unlock()
 	return nil
 }
 
-func (s *sim) ShutdownState(ctx context.Context) (bool, error) {
+func (s *Master) ShutdownState(ctx context.Context) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.shutdown, nil
 }
+
+// ptr returns a pointer to a copy of v: published values are never modified
+// afterwards, so every event gets its own.
+func ptr[T any](v T) *T { return &v }

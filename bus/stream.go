@@ -1,0 +1,72 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// StreamOptions describes the JetStream stream events go to.
+type StreamOptions struct {
+	Name     string        // default "HERALD"
+	Prefix   string        // subject prefix, default "herald"
+	MaxAge   time.Duration // how long events are kept (default 7 days)
+	MaxBytes int64         // size cap, oldest dropped first (default: none)
+	Replicas int           // default 1
+	// Duplicates is the window in which a re-published event (same master
+	// and sequence) is dropped by the server (default 10 minutes: longer
+	// than a Hub keeps retrying a publish in the usual outage).
+	Duplicates time.Duration
+	Memory     bool // memory storage instead of files
+}
+
+func (o StreamOptions) withDefaults() StreamOptions {
+	if o.Name == "" {
+		o.Name = "HERALD"
+	}
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = 7 * 24 * time.Hour
+	}
+	if o.Replicas <= 0 {
+		o.Replicas = 1
+	}
+	if o.Duplicates <= 0 {
+		o.Duplicates = 10 * time.Minute
+	}
+	return o
+}
+
+// EnsureStream creates the stream, or updates it to o, and returns it.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, o StreamOptions) (jetstream.Stream, error) {
+	if js == nil {
+		return nil, errors.New("bus: EnsureStream: nil JetStream: make one with jetstream.New(nc)")
+	}
+	o = o.withDefaults()
+	cfg := jetstream.StreamConfig{
+		Name:       o.Name,
+		Subjects:   []string{o.Prefix + ".>"},
+		MaxAge:     o.MaxAge,
+		MaxBytes:   o.MaxBytes,
+		Replicas:   o.Replicas,
+		Duplicates: o.Duplicates,
+		Storage:    jetstream.FileStorage,
+		Discard:    jetstream.DiscardOld,
+	}
+	if o.MaxBytes == 0 {
+		cfg.MaxBytes = -1
+	}
+	if o.Memory {
+		cfg.Storage = jetstream.MemoryStorage
+	}
+	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("bus: create stream %s: %w", o.Name, err)
+	}
+	return s, nil
+}

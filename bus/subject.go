@@ -1,0 +1,84 @@
+package bus
+
+import (
+	"strings"
+
+	"github.com/heraldci/herald/status"
+)
+
+// DefaultPrefix is the first token of every subject.
+const DefaultPrefix = "herald"
+
+// noBuilder is the subject token of events about no builder.
+const noBuilder = "_"
+
+// Subject returns the subject of e under prefix: prefix.<kind>.<builder>.
+func Subject(prefix string, e *status.Event) string {
+	b := e.BuilderName()
+	if b == "" {
+		return prefix + "." + e.Kind.String() + "." + noBuilder
+	}
+	return prefix + "." + e.Kind.String() + "." + EscapeToken(b)
+}
+
+// EscapeToken makes s one valid subject token: '%' and every byte that is
+// special in NATS subjects ('.', '*', '>', white space, control bytes) are
+// written as %XX. A lone "_" is escaped too, so it cannot be mistaken for
+// "no builder". UnescapeToken reverses it.
+func EscapeToken(s string) string {
+	if s == noBuilder {
+		return "%5F"
+	}
+	if !strings.ContainsFunc(s, special) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if special(rune(c)) {
+			b.WriteByte('%')
+			b.WriteByte("0123456789ABCDEF"[c>>4])
+			b.WriteByte("0123456789ABCDEF"[c&15])
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func special(r rune) bool {
+	return r == '%' || r == '.' || r == '*' || r == '>' || r <= ' ' || r == 0x7f
+}
+
+// UnescapeToken reverses EscapeToken; malformed escapes are kept as they are.
+func UnescapeToken(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			if hi, ok1 := unhex(s[i+1]); ok1 {
+				if lo, ok2 := unhex(s[i+2]); ok2 {
+					b.WriteByte(hi<<4 | lo)
+					i += 2
+					continue
+				}
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}

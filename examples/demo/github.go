@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/heraldci/herald/github"
+	"github.com/heraldci/herald/status"
+)
+
+// githubTarget sets commit statuses on GitHub, GitHub Enterprise, or an
+// in-process stand-in of the API (-github-api local).
+type githubTarget struct {
+	tokenFile, api string
+}
+
+func (g *githubTarget) Flags(fs *flag.FlagSet) {
+	fs.StringVar(&g.tokenFile, "github-token-file", "", "file holding a GitHub token: set commit statuses (on api.github.com unless -github-api)")
+	fs.StringVar(&g.api, "github-api", "", `GitHub API base URL (Enterprise: https://HOST/api/v3/), or "local" for an in-process API double`)
+}
+
+func (g *githubTarget) Start(ctx context.Context, d *demo) error {
+	if g.tokenFile == "" && g.api == "" {
+		return nil
+	}
+	o := github.Options{BaseURL: g.api, Logger: d.log}
+	if g.api == "local" {
+		api, err := startStatusDouble(d, "github", "/api/v3/repos/", http.StatusCreated)
+		if err != nil {
+			return err
+		}
+		o.BaseURL, o.Token = api+"/api/v3/", "demo-token"
+		d.where("github: statuses to a local API double, listed at %s/", api)
+	}
+	if g.tokenFile != "" {
+		b, err := os.ReadFile(g.tokenFile)
+		if err != nil {
+			return fmt.Errorf("-github-token-file: %w", err)
+		}
+		o.Token = status.Secret(strings.TrimSpace(string(b)))
+	}
+	if o.Token.IsZero() {
+		return errors.New("-github-api needs -github-token-file (or -github-api local)")
+	}
+	r, err := github.New(o)
+	if err != nil {
+		return err
+	}
+	if g.api != "local" {
+		d.where("github: commit statuses via %s", r)
+	}
+	d.hub.Add(r)
+	return nil
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/heraldci/herald/stash"
+	"github.com/heraldci/herald/status"
+)
+
+// stashTarget posts build statuses to Bitbucket Server, or to an
+// in-process stand-in of its API (-stash-url local).
+type stashTarget struct {
+	url, tokenFile string
+}
+
+func (s *stashTarget) Flags(fs *flag.FlagSet) {
+	fs.StringVar(&s.url, "stash-url", "", `Bitbucket Server base URL for build statuses, or "local" for an in-process API double`)
+	fs.StringVar(&s.tokenFile, "stash-token-file", "", "file holding a Bitbucket Server personal access token")
+}
+
+func (s *stashTarget) Start(ctx context.Context, d *demo) error {
+	if s.url == "" {
+		if s.tokenFile != "" {
+			return errors.New("-stash-token-file needs -stash-url")
+		}
+		return nil
+	}
+	o := stash.Options{BaseURL: s.url, Logger: d.log,
+		// The simulated builds have no pages unless a web target serves them.
+		URL: status.TextFunc(func(b *status.Build) string {
+			if b.URL != "" {
+				return b.URL
+			}
+			return fmt.Sprintf("%s/builders/%s/builds/%d", strings.TrimSuffix(d.url, "/"), b.Builder, b.Number)
+		})}
+	if s.url == "local" {
+		api, err := startStatusDouble(d, "stash", "/rest/build-status/1.0/commits/", http.StatusNoContent)
+		if err != nil {
+			return err
+		}
+		o.BaseURL, o.Token = api, "demo-token"
+		d.where("stash: build statuses to a local API double, listed at %s/", api)
+	}
+	if s.tokenFile != "" {
+		b, err := os.ReadFile(s.tokenFile)
+		if err != nil {
+			return fmt.Errorf("-stash-token-file: %w", err)
+		}
+		o.Token = status.Secret(strings.TrimSpace(string(b)))
+	}
+	r, err := stash.New(o)
+	if err != nil {
+		return err
+	}
+	if s.url != "local" {
+		d.where("stash: build statuses via %s", r)
+	}
+	d.hub.Add(r)
+	return nil
+}

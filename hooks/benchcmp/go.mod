@@ -1,0 +1,12 @@
+module github.com/heraldci/herald/hooks/benchcmp
+
+go 1.25.0
+
+require github.com/heraldci/herald v0.0.0
+
+require (
+	github.com/go-playground/webhooks/v6 v6.4.0
+	golang.org/x/crypto v0.55.0 // indirect
+)
+
+replace github.com/heraldci/herald => ../..

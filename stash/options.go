@@ -1,0 +1,144 @@
+package stash
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/heraldci/herald/status"
+)
+
+// Options configures a Reporter. BaseURL and one way to authenticate are
+// required; every other field has a default.
+//
+// The text fields take a status.Template (status.Interpolate) or a
+// status.TextFunc. They are rendered once per source stamp, with these
+// keywords for %(kw:NAME)s: codebase, repository, branch, revision and
+// project (of that source stamp), state (the Bitbucket state being set),
+// result (once the build has finished) and number (the build number).
+type Options struct {
+	// BaseURL is the server's address, with its context path if it has
+	// one: https://bitbucket.example.com or https://example.com/bitbucket/.
+	BaseURL string
+
+	// Username and Password authenticate with HTTP Basic.
+	Username string
+	Password status.Secret
+	// Token is a personal access token, sent as a Bearer token: the way
+	// Bitbucket Server 5.5 and later recommend. Set it or Username and
+	// Password, not both.
+	Token status.Secret
+	// HTTPClient sends the requests. Default: a client of the Reporter's
+	// own, whose idle connections Close closes. A client that
+	// authenticates by itself may stand in for the credentials.
+	HTTPClient *http.Client
+
+	// Key identifies the build plan on each commit; Bitbucket keeps one
+	// status per commit and key. Default: the builder name. Keys longer
+	// than 40 bytes are cut and end in a hash of the whole key, so they
+	// stay distinct and the same key always shortens the same way.
+	Key status.Text
+	// Name is shown in Bitbucket's build list. Default: "<builder> #<number>".
+	Name status.Text
+	// Description is shown under the name. Default: "Build #7 started." at
+	// the start, "Build #7 failed: <build text>" and the like at the end.
+	Description status.Text
+	// URL is the link of the status, which Bitbucket requires. Default: the
+	// build's URL; a build without one is reported with an error.
+	URL status.Text
+
+	// Logger receives skipped statuses (debug) and the warning about
+	// credentials sent over plain http to another machine. Default:
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// validate checks o, fills in the defaults and returns the parsed base URL.
+func (o *Options) validate() (*url.URL, error) {
+	if o.BaseURL == "" {
+		return nil, errors.New("stash: Options.BaseURL is empty: set the server's address, e.g. https://bitbucket.example.com")
+	}
+	u, err := url.Parse(o.BaseURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("stash: Options.BaseURL %q is not an http(s) URL: want e.g. https://bitbucket.example.com/", o.BaseURL)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("stash: Options.BaseURL must be a plain address, without user, query or fragment: set Options.Username and Options.Password for credentials")
+	}
+	basic := o.Username != "" || !o.Password.IsZero()
+	switch {
+	case basic && !o.Token.IsZero():
+		return nil, errors.New("stash: both Options.Token and Options.Username/Password are set: use one (a token is preferred)")
+	case o.Username != "" && o.Password.IsZero():
+		return nil, errors.New("stash: Options.Password is empty: set the password of Options.Username, or use Options.Token")
+	case o.Username == "" && !o.Password.IsZero():
+		return nil, errors.New("stash: Options.Username is empty: set the user the password belongs to")
+	case strings.ContainsAny(o.Token.Reveal(), " \t\r\n"):
+		return nil, errors.New("stash: Options.Token contains white space: check how it was read (a trailing newline from a file?)")
+	case !basic && o.Token.IsZero() && o.HTTPClient == nil:
+		return nil, errors.New("stash: no credentials: set Options.Token (a personal access token) or Options.Username and Options.Password, or pass an authenticating Options.HTTPClient")
+	}
+	if o.Key == nil {
+		o.Key = status.MustInterpolate("%(prop:buildername)s")
+	}
+	if o.Name == nil {
+		o.Name = status.MustInterpolate("%(prop:buildername)s #%(prop:buildnumber)s")
+	}
+	if o.Description == nil {
+		o.Description = status.TextFunc(description)
+	}
+	if o.URL == nil {
+		o.URL = status.TextFunc(func(b *status.Build) string { return b.URL })
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if u.Scheme == "http" && (basic || !o.Token.IsZero()) && !loopback(u.Hostname()) {
+		o.Logger.Warn("stash: Options.BaseURL is plain http: the credentials travel unencrypted; use https", "base_url", u.Redacted())
+	}
+	return u, nil
+}
+
+// loopback reports whether host never leaves the machine, where plain http
+// exposes nothing.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func description(b *status.Build) string {
+	if !b.Done() {
+		return fmt.Sprintf("Build #%d started.", b.Number)
+	}
+	var verb string
+	switch b.Result {
+	case status.Success:
+		verb = "succeeded"
+	case status.Warnings:
+		verb = "succeeded with warnings"
+	case status.Failure:
+		verb = "failed"
+	case status.Skipped:
+		verb = "was skipped"
+	case status.Exception:
+		verb = "hit an exception"
+	case status.Retry:
+		verb = "will be retried"
+	case status.Cancelled:
+		verb = "was cancelled"
+	default:
+		verb = "finished: " + b.Result.String()
+	}
+	d := fmt.Sprintf("Build #%d %s", b.Number, verb)
+	if b.Result != status.Success && len(b.Text) > 0 {
+		return d + ": " + strings.Join(b.Text, " ")
+	}
+	return d + "."
+}

@@ -1,0 +1,70 @@
+package store_test
+
+import (
+	"testing"
+
+	"github.com/heraldci/herald/status"
+	"github.com/heraldci/herald/status/statustest"
+	"github.com/heraldci/herald/store"
+)
+
+// BenchmarkMemoryStore ingests the events of 10,000 builds (9 events each:
+// start, 2 steps with a log each, finish) and answers history queries.
+func BenchmarkMemoryStore(b *testing.B) {
+	const builds = 10000
+	builders := []string{"linux", "windows", "docs", "mac"}
+	evs := make([][]status.Event, len(builders))
+	for i, name := range builders {
+		evs[i] = statustest.NewBuild(name).Step("compile", status.Success).Step("test", status.Failure).Failed().Events()
+	}
+	ingest := func(m *store.Memory, n int) {
+		for i := range n {
+			for _, e := range evs[i%len(builders)] {
+				e.Build = renumber(e.Build, i/len(builders)+1)
+				if e.Log != nil {
+					l := *e.Log
+					l.Build = e.Build.Number
+					e.Log = &l
+				}
+				_ = m.Report(ctx, e)
+			}
+		}
+	}
+	b.Run("ingest-10000-builds", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			m := store.NewMemory(store.MemoryOptions{BuildsPerBuilder: builds})
+			ingest(m, builds)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*builds*len(evs[0])), "ns/event")
+	})
+	m := store.NewMemory(store.MemoryOptions{BuildsPerBuilder: builds})
+	ingest(m, builds)
+	for _, q := range []struct {
+		name string
+		q    status.BuildQuery
+	}{
+		{"query-builder-last-20", status.BuildQuery{Builders: []string{"linux"}, Limit: 20}},
+		{"query-all-failed-last-20", status.BuildQuery{Results: []status.Result{status.Failure}, Limit: 20}},
+		{"query-property-miss-scan", status.BuildQuery{Properties: map[string]string{"owner": "nobody"}, Limit: 20}},
+	} {
+		b.Run(q.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := m.Builds(ctx, q.q); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// renumber returns a copy of b numbered n (events share their builds).
+func renumber(b *status.Build, n int) *status.Build {
+	if b == nil {
+		return nil
+	}
+	c := *b
+	c.Number = n
+	return &c
+}

@@ -1,0 +1,121 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/heraldci/herald/status"
+)
+
+// Options configure a Server. History is required; everything else has a
+// working default.
+type Options struct {
+	// Title names the project in page headers; TitleURL links it.
+	Title, TitleURL string
+	// BuildbotURL is the absolute URL of this server ("https://ci.example.org/"),
+	// used where links leave the browser (feeds, mails). Optional.
+	BuildbotURL string
+	// Prefix is the path the server is mounted under ("/ci"), when the host
+	// mounts it below the root. The server strips it and prefixes its links.
+	Prefix string
+
+	// History is read by every page. Required.
+	History status.History
+	// Control performs actions. Nil: the server is read-only and shows no
+	// action forms.
+	Control status.Control
+	// Authz decides who may do what; the zero value allows viewing only.
+	Authz Authz
+
+	// PublicHTML is served beside the built-in pages (CSS, images, an
+	// index.html replacing the welcome page); os.DirFS(dir) serves a
+	// directory. The embedded default.css and robots.txt are used for files
+	// it lacks.
+	PublicHTML fs.FS
+	// Templates overrides built-in templates by file name (layout.html,
+	// builder.html...); os.DirFS(dir) reads a directory. A template here
+	// also wins over a PublicHTML file for the same page, as in Buildbot.
+	// Templates are parsed once, in New.
+	Templates fs.FS
+
+	// ChangeHook, when set, is mounted at /change_hook/ (a hooks.Handler).
+	ChangeHook http.Handler
+	// Handlers mounts extra handlers inside the web space, by path
+	// ("/custom/"): Buildbot's putChild.
+	Handlers map[string]http.Handler
+
+	// RevLink turns a revision into a URL (RevLinkFormat, RevLinkMap or a
+	// func). Nil: a change's own RevLink, if any.
+	RevLink RevLink
+	// ChangeCommentLink decorates change comments with links (CommentLink,
+	// CommentLinkMap or a func).
+	ChangeCommentLink CommentLinker
+	// Projects and Repositories map names to URLs (URLMap or a func).
+	Projects, Repositories URLFunc
+
+	// NumBuilds is how many builds pages show by default (20); ?numbuilds=
+	// overrides it.
+	NumBuilds int
+	// HTTPLog, when set, receives one line per request, like Buildbot's
+	// http.log.
+	HTTPLog *HTTPLog
+	// Logger receives errors (default slog.Default()).
+	Logger *slog.Logger
+}
+
+const (
+	defaultNumBuilds = 20
+	// maxNumBuilds bounds ?numbuilds= so one request cannot ask for the
+	// whole history.
+	maxNumBuilds = 1000
+)
+
+func (o *Options) validate() error {
+	if o.History == nil {
+		return errors.New("web: Options.History is nil: pass the host's status.History (store.Memory or your own)")
+	}
+	if o.NumBuilds < 0 {
+		return fmt.Errorf("web: Options.NumBuilds is %d: use a positive number, or 0 for %d", o.NumBuilds, defaultNumBuilds)
+	}
+	if o.NumBuilds == 0 {
+		o.NumBuilds = defaultNumBuilds
+	}
+	if o.NumBuilds > maxNumBuilds {
+		o.NumBuilds = maxNumBuilds
+	}
+	if o.Prefix != "" {
+		if !strings.HasPrefix(o.Prefix, "/") || strings.HasSuffix(o.Prefix, "/") {
+			return fmt.Errorf("web: Options.Prefix %q must start with / and not end with one, like \"/ci\"", o.Prefix)
+		}
+	}
+	if o.BuildbotURL != "" {
+		u, err := url.Parse(o.BuildbotURL)
+		if err != nil || !u.IsAbs() || u.Host == "" {
+			return fmt.Errorf("web: Options.BuildbotURL %q is not an absolute URL: use one like https://ci.example.org/", o.BuildbotURL)
+		}
+	}
+	for path := range o.Handlers {
+		if !strings.HasPrefix(path, "/") {
+			return fmt.Errorf("web: Options.Handlers path %q must start with /", path)
+		}
+	}
+	if o.Title == "" {
+		o.Title = "Herald"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.HTTPLog != nil {
+		h := *o.HTTPLog // defaults go into a copy, not the caller's struct
+		if err := h.validate(); err != nil {
+			return err
+		}
+		o.HTTPLog = &h
+	}
+	return o.Authz.validate()
+}
