@@ -11,6 +11,7 @@ require (
 	github.com/nats-io/nats.go v1.51.0
 	github.com/nats-io/nuid v1.0.1
 	github.com/wneessen/go-mail v0.7.2
+	go.etcd.io/bbolt v1.4.3
 	golang.org/x/crypto v0.55.0
 	golang.org/x/image v0.32.0
 	golang.org/x/oauth2 v0.30.0

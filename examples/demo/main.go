@@ -51,6 +51,8 @@ func targets() []target {
 		&webStatus{},
 		&ircTarget{},
 		&mailTarget{},
+		&pushTarget{},
+		&streamTarget{},
 	}
 }
 
