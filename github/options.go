@@ -129,33 +129,17 @@ func (o *Options) validate() error {
 	return nil
 }
 
+// startDescription and endDescription are the default descriptions; the
+// end one is the build's one-sentence summary of how it ended.
 func startDescription(b *status.Build) string {
 	return fmt.Sprintf("Build #%d started.", b.Number)
 }
 
 func endDescription(b *status.Build) string {
-	var verb string
-	switch b.Result {
-	case status.Success:
-		verb = "succeeded"
-	case status.Warnings:
-		verb = "succeeded with warnings"
-	case status.Failure:
-		verb = "failed"
-	case status.Skipped:
-		verb = "was skipped"
-	case status.Exception:
-		verb = "hit an exception"
-	case status.Retry:
-		verb = "will be retried"
-	case status.Cancelled:
-		verb = "was cancelled"
-	default:
-		verb = "finished: " + b.Result.String()
+	if !b.Done() { // a status rendered for a build whose event says finished
+		nb := *b
+		nb.Finished = nb.Started
+		return nb.Summary()
 	}
-	d := fmt.Sprintf("Build #%d %s", b.Number, verb)
-	if b.Result != status.Success && len(b.Text) > 0 {
-		return d + ": " + strings.Join(b.Text, " ")
-	}
-	return d + "."
+	return b.Summary()
 }

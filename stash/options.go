@@ -113,32 +113,4 @@ func loopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func description(b *status.Build) string {
-	if !b.Done() {
-		return fmt.Sprintf("Build #%d started.", b.Number)
-	}
-	var verb string
-	switch b.Result {
-	case status.Success:
-		verb = "succeeded"
-	case status.Warnings:
-		verb = "succeeded with warnings"
-	case status.Failure:
-		verb = "failed"
-	case status.Skipped:
-		verb = "was skipped"
-	case status.Exception:
-		verb = "hit an exception"
-	case status.Retry:
-		verb = "will be retried"
-	case status.Cancelled:
-		verb = "was cancelled"
-	default:
-		verb = "finished: " + b.Result.String()
-	}
-	d := fmt.Sprintf("Build #%d %s", b.Number, verb)
-	if b.Result != status.Success && len(b.Text) > 0 {
-		return d + ": " + strings.Join(b.Text, " ")
-	}
-	return d + "."
-}
+func description(b *status.Build) string { return b.Summary() }

@@ -1,8 +1,10 @@
 package status
 
 import (
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -131,6 +133,39 @@ type Build struct {
 
 // Done reports whether the build has finished.
 func (b *Build) Done() bool { return !b.Finished.IsZero() }
+
+// Summary describes the build in one sentence for commit statuses and
+// notifications: "Build #7 started.", "Build #7 succeeded." or, for other
+// results, "Build #7 failed: failed test" with the build's text.
+func (b *Build) Summary() string {
+	if !b.Done() {
+		return fmt.Sprintf("Build #%d started.", b.Number)
+	}
+	var verb string
+	switch b.Result {
+	case Success:
+		verb = "succeeded"
+	case Warnings:
+		verb = "succeeded with warnings"
+	case Failure:
+		verb = "failed"
+	case Skipped:
+		verb = "was skipped"
+	case Exception:
+		verb = "hit an exception"
+	case Retry:
+		verb = "will be retried"
+	case Cancelled:
+		verb = "was cancelled"
+	default:
+		verb = "finished: " + b.Result.String()
+	}
+	d := fmt.Sprintf("Build #%d %s", b.Number, verb)
+	if b.Result != Success && len(b.Text) > 0 {
+		return d + ": " + strings.Join(b.Text, " ")
+	}
+	return d + "."
+}
 
 // Source returns the source stamp of the given codebase ("" is the default
 // codebase, which matches the first stamp when none is named ""), or nil.

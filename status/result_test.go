@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/heraldci/herald/status"
+	"github.com/heraldci/herald/status/statustest"
 )
 
 func TestResultNamesAndOrder(t *testing.T) {
@@ -89,5 +90,22 @@ func TestKindNames(t *testing.T) {
 	}
 	if _, err := status.ParseKind("buildExploded"); err == nil {
 		t.Error("ParseKind accepted an unknown name")
+	}
+}
+
+func TestBuildSummary(t *testing.T) {
+	for _, tc := range []struct {
+		b    *status.Build
+		want string
+	}{
+		{statustest.NewBuild("linux").Number(7).Build(), "Build #7 started."},
+		{statustest.NewBuild("linux").Number(7).Succeeded().Build(), "Build #7 succeeded."},
+		{statustest.NewBuild("linux").Number(7).Step("test", status.Failure).Failed().Build(), "Build #7 failed: failed test"},
+		{statustest.NewBuild("linux").Number(8).Text("lost", "worker").Result(status.Exception).Build(), "Build #8 hit an exception: lost worker"},
+		{statustest.NewBuild("linux").Number(9).Text().Result(status.Cancelled).Build(), "Build #9 was cancelled: build cancelled"},
+	} {
+		if got := tc.b.Summary(); got != tc.want {
+			t.Errorf("Summary = %q, want %q", got, tc.want)
+		}
 	}
 }
