@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
@@ -94,5 +95,39 @@ func BenchmarkInterpolate(b *testing.B) {
 	b.ReportAllocs()
 	for range b.N {
 		_ = t.Render(build, nil)
+	}
+}
+
+// BenchmarkPublishCaller measures what Publish costs the host's goroutine
+// alone: the reporters are busy (blocked on their first event), so no
+// delivery work shares the CPU and no worker needs waking.
+func BenchmarkPublishCaller(b *testing.B) {
+	for _, n := range []int{1, 10} {
+		b.Run("reporters="+strconv.Itoa(n), func(b *testing.B) {
+			h := status.NewHub(status.HubOptions{Logger: slog.New(slog.DiscardHandler), QueueSize: 1 << 20})
+			release := make(chan struct{})
+			busy := status.ReporterFunc(func(ctx context.Context, e status.Event) error {
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+				return nil
+			})
+			for range n {
+				h.Add(busy)
+			}
+			e := benchEvent()
+			h.Publish(e)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				h.Publish(e)
+			}
+			b.StopTimer()
+			close(release)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_ = h.Shutdown(ctx)
+		})
 	}
 }

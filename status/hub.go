@@ -40,7 +40,7 @@ type RetryPolicy struct {
 	Multiplier float64       // growth per attempt (default 1.5)
 	Max        time.Duration // backoff cap (default 60s)
 	// MaxElapsed gives up on an event (counted as failed) once retrying it
-	// would take longer than this since its first attempt (default 1h).
+	// would take longer than this since its first failure (default 1h).
 	MaxElapsed time.Duration
 	// Jitter spreads each backoff randomly by ± this fraction (default 0.2;
 	// negative for none).
@@ -127,6 +127,7 @@ type Hub struct {
 	attemptTimeout time.Duration
 
 	ctx    context.Context // cancelled when Shutdown runs out of time
+	clock  atomic.Int64    // UnixNano, advanced by the watchdog every AttemptTimeout/8
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
@@ -136,6 +137,8 @@ type Hub struct {
 	closed bool
 
 	shutdownDone chan struct{}
+	watchdogStop chan struct{}
+	watchdogDone chan struct{}
 	shutdownErr  error
 }
 
@@ -149,6 +152,8 @@ func NewHub(o HubOptions) *Hub {
 		policy:         o.Retry.withDefaults(),
 		attemptTimeout: o.AttemptTimeout,
 		shutdownDone:   make(chan struct{}),
+		watchdogStop:   make(chan struct{}),
+		watchdogDone:   make(chan struct{}),
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -163,7 +168,33 @@ func NewHub(o HubOptions) *Hub {
 		h.attemptTimeout = time.Minute
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.clock.Store(time.Now().UnixNano())
+	go h.watchdog()
 	return h
+}
+
+// watchdog cancels Report calls that run past AttemptTimeout, and keeps the
+// coarse clock attempts are stamped with. One goroutine per Hub is cheaper
+// than a timer, or even a time.Now, around every call.
+func (h *Hub) watchdog() {
+	defer close(h.watchdogDone)
+	tick := time.NewTicker(max(h.attemptTimeout/8, time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case now := <-tick.C:
+			h.clock.Store(now.UnixNano())
+			deadline := now.Add(-h.attemptTimeout).UnixNano()
+			h.mu.Lock()
+			sinks := h.sinks
+			h.mu.Unlock()
+			for _, s := range sinks {
+				s.expireIfLate(deadline)
+			}
+		case <-h.watchdogStop:
+			return
+		}
+	}
 }
 
 // Add starts delivering events published from now on to r. A Filter reporter
@@ -287,6 +318,8 @@ func (h *Hub) shutdown(ctx context.Context) error {
 		}
 	}
 	h.cancel()
+	close(h.watchdogStop)
+	<-h.watchdogDone
 	var errs []error
 	for _, s := range sinks {
 		if c, ok := s.r.(Closer); ok {
@@ -318,14 +351,14 @@ type sink struct {
 	closing bool
 	waiting bool // the worker is (about to be) blocked on wake
 
-	// Per-attempt timeouts without allocating per attempt: the attempt
-	// context is reused until cancelled, and a reusable timer cancels it
-	// when an attempt runs longer than the Hub's AttemptTimeout.
+	// Per-attempt timeouts without allocating or arming a timer per
+	// attempt: the attempt context is reused until cancelled, the worker
+	// notes when an attempt started, and the Hub's watchdog cancels
+	// attempts that run past AttemptTimeout.
 	actx     context.Context
 	acancel  context.CancelFunc
-	timer    *time.Timer
-	timedOut atomic.Bool
-	cancelMu sync.Mutex // guards acancel against the timer
+	started  atomic.Int64 // Hub.clock when the running attempt began; 0 idle; -1 expired by the watchdog
+	cancelMu sync.Mutex   // orders the watchdog's cancel against a new context
 
 	published, delivered, retried, failed, dropped, panics atomic.Uint64
 	lastMu                                                 sync.Mutex
@@ -412,10 +445,11 @@ func (s *sink) run() {
 		}
 		s.deliver(e)
 	}
-	if s.timer != nil {
-		s.timer.Stop()
+	s.cancelMu.Lock()
+	if s.acancel != nil {
+		s.acancel()
 	}
-	s.cancelAttempt()
+	s.cancelMu.Unlock()
 	s.mu.Lock()
 	if s.n > 0 {
 		s.dropped.Add(uint64(s.n))
@@ -428,9 +462,9 @@ func (s *sink) run() {
 
 func (s *sink) deliver(e *Event) {
 	ctx := s.hub.ctx
-	start := time.Now()
+	var firstFailure time.Time // MaxElapsed counts from here: no clock read on the happy path
 	for attempt := 0; ; attempt++ {
-		err, panicked := s.call(e)
+		err, panicked, timedOut := s.call(e)
 		if err == nil {
 			s.delivered.Add(1)
 			return
@@ -446,7 +480,7 @@ func (s *sink) deliver(e *Event) {
 			return
 		}
 		after, retry := RetryAfter(err)
-		if s.timedOut.Load() {
+		if timedOut {
 			retry = true // our attempt timeout, not the reporter's verdict
 		}
 		if !retry {
@@ -458,7 +492,10 @@ func (s *sink) deliver(e *Event) {
 		if wait <= 0 {
 			wait = s.policy.Backoff(attempt)
 		}
-		if time.Since(start)+wait > s.policy.MaxElapsed {
+		if firstFailure.IsZero() {
+			firstFailure = time.Now()
+		}
+		if time.Since(firstFailure)+wait > s.policy.MaxElapsed {
 			s.failed.Add(1)
 			s.log.Error("status: reporter failed, giving up retries", "kind", e.Kind, "seq", e.Seq,
 				"attempts", attempt+1, "err", err)
@@ -479,50 +516,50 @@ func (s *sink) deliver(e *Event) {
 
 // call runs one Report within the attempt timeout, turning a panic into an
 // error.
-func (s *sink) call(e *Event) (err error, panicked bool) {
-	s.timedOut.Store(false)
+func (s *sink) call(e *Event) (err error, panicked, timedOut bool) {
 	actx := s.attemptCtx()
-	if s.timer == nil {
-		s.timer = time.AfterFunc(s.hub.attemptTimeout, s.expire)
-	} else {
-		s.timer.Reset(s.hub.attemptTimeout)
-	}
+	s.started.Store(s.hub.clock.Load())
 	defer func() {
-		if !s.timer.Stop() {
-			s.cancelAttempt() // the timer fired: this context is spent
+		if s.started.Swap(0) == -1 {
+			timedOut = true
+			s.cancelMu.Lock() // the watchdog has cancelled actx: start afresh
+			s.actx = nil
+			s.cancelMu.Unlock()
 		}
 		if v := recover(); v != nil {
 			err, panicked = fmt.Errorf("status: reporter %s panicked: %v", s.name, v), true
 			s.log.Error("status: reporter panicked", "kind", e.Kind, "seq", e.Seq, "panic", v)
 		}
 	}()
-	return s.r.Report(actx, *e), false
+	return s.r.Report(actx, *e), false, false
 }
 
 // attemptCtx returns the context for the next attempt: the previous one
 // unless it was cancelled.
 func (s *sink) attemptCtx() context.Context {
-	if s.actx == nil || s.actx.Err() != nil {
-		ctx, cancel := context.WithCancel(s.hub.ctx)
-		s.cancelMu.Lock()
-		s.actx, s.acancel = ctx, cancel
-		s.cancelMu.Unlock()
+	// Only the worker writes actx, so it may read it unlocked; the lock
+	// orders a new acancel against the watchdog.
+	if s.actx != nil && s.actx.Err() == nil {
+		return s.actx
 	}
+	s.cancelMu.Lock()
+	defer s.cancelMu.Unlock()
+	s.actx, s.acancel = context.WithCancel(s.hub.ctx)
 	return s.actx
 }
 
-// expire runs on the timer's goroutine when an attempt takes too long.
-func (s *sink) expire() {
-	s.timedOut.Store(true)
-	s.cancelAttempt()
-}
-
-func (s *sink) cancelAttempt() {
+// expireIfLate cancels the running attempt if it started before deadline.
+// It runs on the Hub's watchdog goroutine.
+func (s *sink) expireIfLate(deadline int64) {
+	v := s.started.Load()
+	if v <= 0 || v > deadline {
+		return
+	}
 	s.cancelMu.Lock()
-	if s.acancel != nil {
+	defer s.cancelMu.Unlock()
+	if s.started.CompareAndSwap(v, -1) && s.acancel != nil {
 		s.acancel()
 	}
-	s.cancelMu.Unlock()
 }
 
 func (s *sink) noteError(err error) {
