@@ -165,13 +165,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				log.Error("demo: HTTP server", "err", err)
 			}
 		}()
-		d.where("web: %s/", d.url)
+		if !d.root {
+			d.where("hub stats: %s/", d.url)
+		}
 	}
 
 	fmt.Fprintf(stdout, "Herald demo master (seed %d, speed %g)\n", *seed, *speed)
 	for _, w := range d.wheres {
 		fmt.Fprintln(stdout, "  "+w)
 	}
+	fmt.Fprintln(stdout, "  more targets (see -h): -smtp (mail), -irc, -github-api local, -stash-url local, -gerrit-change, -push")
 	master.Run(ctx, *builds, nil)
 
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
