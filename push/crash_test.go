@@ -10,7 +10,7 @@ import (
 
 const crashDirEnv = "HERALD_PUSH_CRASH_DIR"
 
-// TestCrashChild is the process TestCrash kills: it queues 1,000 packets
+// TestCrashChild is the process TestCrash kills: it queues 2,000 packets
 // for a dead receiver, most of them spilled to disk, and exits without
 // Close.
 func TestCrashChild(t *testing.T) {
@@ -24,7 +24,7 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 1; i <= 1000; i++ {
+	for i := 1; i <= 2000; i++ {
 		if err := p.Report(context.Background(), buildEvent(i)); err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +85,7 @@ func TestCrash(t *testing.T) {
 	// New packets get ids after every surviving one. (Ids of packets lost
 	// in memory may be reused: no receiver saw them, since every
 	// acknowledgement records the highest id handed out.)
-	if err := p.Report(context.Background(), buildEvent(1001)); err != nil {
+	if err := p.Report(context.Background(), buildEvent(2001)); err != nil {
 		t.Fatal(err)
 	}
 	rc.wait("the new packet", 10*time.Second, func(rc *receiver) bool {
