@@ -200,7 +200,7 @@ func (h *Hub) watchdog() {
 // Add starts delivering events published from now on to r. A Filter reporter
 // is filtered before queueing. Adding after Shutdown is ignored and logged.
 func (h *Hub) Add(r Reporter, opts ...AddOption) {
-	s := &sink{hub: h, r: r, limit: h.queueSize, policy: h.policy, wake: make(chan struct{}, 1)}
+	s := &sink{hub: h, r: r, limit: h.queueSize, policy: h.policy}
 	if f, ok := r.(*filtered); ok {
 		s.match = f.m
 		s.r = f.r
@@ -210,6 +210,7 @@ func (h *Hub) Add(r Reporter, opts ...AddOption) {
 		o(s)
 	}
 	s.log = h.log.With("reporter", s.name)
+	s.q = newQueue(s.limit)
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -297,10 +298,8 @@ func (h *Hub) shutdown(ctx context.Context) error {
 	sinks := h.sinks
 	h.mu.Unlock()
 	for _, s := range sinks {
-		s.mu.Lock()
-		s.closing = true
-		s.mu.Unlock()
-		s.signal()
+		s.q.closing.Store(true)
+		s.q.signal()
 	}
 	drained := make(chan struct{})
 	go func() { h.wg.Wait(); close(drained) }()
@@ -342,14 +341,9 @@ type sink struct {
 	match  Match
 	policy RetryPolicy
 	log    *slog.Logger
-	wake   chan struct{}
 
-	mu      sync.Mutex
-	buf     []*Event // ring buffer, grown up to limit
-	head, n int
-	limit   int
-	closing bool
-	waiting bool // the worker is (about to be) blocked on wake
+	q     *queue
+	limit int
 
 	// Per-attempt timeouts without allocating or arming a timer per
 	// attempt: the attempt context is reused until cancelled, the worker
@@ -367,66 +361,31 @@ type sink struct {
 }
 
 func (s *sink) push(e *Event) {
-	s.mu.Lock()
-	if s.n == s.limit {
-		s.buf[s.head] = nil
-		s.head = (s.head + 1) % len(s.buf)
-		s.n--
+	if s.q.push(e) {
 		if d := s.dropped.Add(1); d&(d-1) == 0 { // log the 1st, 2nd, 4th, 8th... drop
 			s.log.Warn("status: reporter queue full, dropping oldest event", "dropped_total", d, "queue_size", s.limit)
 		}
 	}
-	if s.n == len(s.buf) {
-		s.grow()
-	}
-	s.buf[(s.head+s.n)%len(s.buf)] = e
-	s.n++
-	wake := s.waiting
-	s.waiting = false
-	s.mu.Unlock()
 	s.published.Add(1)
-	if wake {
-		s.signal()
-	}
-}
-
-func (s *sink) grow() {
-	c := min(max(2*len(s.buf), 16), s.limit)
-	nb := make([]*Event, c)
-	for i := range s.n {
-		nb[i] = s.buf[(s.head+i)%len(s.buf)]
-	}
-	s.buf, s.head = nb, 0
-}
-
-func (s *sink) signal() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
 }
 
 // next waits for the next event; false when the sink is closing and drained,
 // or the hub aborted.
 func (s *sink) next() (*Event, bool) {
 	for {
-		s.mu.Lock()
-		if s.n > 0 {
-			e := s.buf[s.head]
-			s.buf[s.head] = nil // let the GC have the event once reported
-			s.head = (s.head + 1) % len(s.buf)
-			s.n--
-			s.mu.Unlock()
+		if e := s.q.pop(); e != nil {
 			return e, true
 		}
-		closing := s.closing
-		s.waiting = !closing
-		s.mu.Unlock()
-		if closing {
+		if s.q.closing.Load() {
 			return nil, false
 		}
+		s.q.waiting.Store(true)
+		if e := s.q.pop(); e != nil { // pushed before the producer could see waiting
+			s.q.waiting.Store(false)
+			return e, true
+		}
 		select {
-		case <-s.wake:
+		case <-s.q.wake:
 		case <-s.hub.ctx.Done():
 			return nil, false
 		}
@@ -450,14 +409,10 @@ func (s *sink) run() {
 		s.acancel()
 	}
 	s.cancelMu.Unlock()
-	s.mu.Lock()
-	if s.n > 0 {
-		s.dropped.Add(uint64(s.n))
-		s.log.Warn("status: Shutdown cut the reporter's queue", "dropped", s.n)
-		s.n = 0
-		s.buf = nil
+	if n := s.q.cut(); n > 0 {
+		s.dropped.Add(uint64(n))
+		s.log.Warn("status: Shutdown cut the reporter's queue", "dropped", n)
 	}
-	s.mu.Unlock()
 }
 
 func (s *sink) deliver(e *Event) {
@@ -569,9 +524,7 @@ func (s *sink) noteError(err error) {
 }
 
 func (s *sink) stats() ReporterStats {
-	s.mu.Lock()
-	q := s.n
-	s.mu.Unlock()
+	q := s.q.len()
 	s.lastMu.Lock()
 	defer s.lastMu.Unlock()
 	return ReporterStats{

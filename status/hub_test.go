@@ -97,14 +97,14 @@ func TestHubBlockedReporterDoesNotBlockOthers(t *testing.T) {
 	if st.Published != n || st.Queued != queue || st.Dropped != n-queue-1 {
 		t.Errorf("blocked stats = %+v; want published %d, queued %d, dropped %d", st, n, queue, n-queue-1)
 	}
-	if st := statsOf(h, "a"); st.Delivered != n || st.Dropped != 0 {
-		t.Errorf("a stats = %+v", st)
-	}
 	close(blocked.release)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := h.Shutdown(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if st := statsOf(h, "a"); st.Delivered != n || st.Dropped != 0 {
+		t.Errorf("a stats = %+v", st)
 	}
 	// The queue kept the newest events: the last delivered one is the last published.
 	if st := statsOf(h, "blocked"); st.Delivered != queue+1 || st.Queued != 0 {
@@ -175,6 +175,9 @@ func TestHubBackoffGrowsAndGivesUp(t *testing.T) {
 	h.Publish(status.Event{Kind: status.MasterStopping})
 	if _, err := rec.Wait(1, 10*time.Second); err != nil {
 		t.Fatal("the next event was never delivered after giving up: ", err)
+	}
+	if err := h.Shutdown(context.Background()); err != nil { // settles the counters
+		t.Fatal(err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -420,6 +423,9 @@ func TestHubAttemptTimeoutIsRetried(t *testing.T) {
 	}), status.WithName("hangs-once"))
 	h.Publish(status.Event{Kind: status.MasterStarted})
 	if _, err := rec.Wait(1, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Shutdown(context.Background()); err != nil { // settles the counters
 		t.Fatal(err)
 	}
 	if st := statsOf(h, "hangs-once"); st.Retried != 1 || st.Delivered != 1 {
