@@ -310,6 +310,9 @@ func (h *Hub) shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 		h.cancel()
+		for _, s := range sinks {
+			s.q.signal() // a parked worker sees the abort
+		}
 		select {
 		case <-drained:
 		case <-time.After(abortGrace):
@@ -376,7 +379,7 @@ func (s *sink) next() (*Event, bool) {
 		if e := s.q.pop(); e != nil {
 			return e, true
 		}
-		if s.q.closing.Load() {
+		if s.q.closing.Load() || s.hub.ctx.Err() != nil {
 			return nil, false
 		}
 		s.q.waiting.Store(true)
@@ -384,11 +387,7 @@ func (s *sink) next() (*Event, bool) {
 			s.q.waiting.Store(false)
 			return e, true
 		}
-		select {
-		case <-s.q.wake:
-		case <-s.hub.ctx.Done():
-			return nil, false
-		}
+		<-s.q.wake // Shutdown and its abort signal every queue too
 	}
 }
 
