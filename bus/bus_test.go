@@ -140,6 +140,7 @@ func TestTwoMastersOneSubscriber(t *testing.T) {
 	if evs[0].Build == nil || evs[0].Build.Builder[:2] != "b." {
 		t.Errorf("event decoded wrong: %+v", evs[0])
 	}
+	_ = sub.Close(context.Background()) // settles the counters
 	if st := sub.Stats(); st.Delivered != 2*perMaster || st.Failed != 0 || st.Malformed != 0 {
 		t.Errorf("subscription stats = %+v", st)
 	}
@@ -331,6 +332,7 @@ func TestSubscriberRetriesInOrderAndTerminatesPermanent(t *testing.T) {
 	if got := fmt.Sprint(nums); got != "[0 1 2 3 3 3 3 4 5 6 7 8 9]" {
 		t.Errorf("delivery order = %s", got)
 	}
+	_ = sub.Close(context.Background()) // settles the counters
 	if st := sub.Stats(); st.Retried != 3 || st.Failed != 1 || st.Delivered != 9 {
 		t.Errorf("stats = %+v", st)
 	}
