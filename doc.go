@@ -15,7 +15,10 @@
 //	gerrit            reviews and votes on Gerrit over SSH or REST
 //	push              StatusPush and HttpStatusPush: events to a receiver, durably queued
 //	stream            a live, authenticated event stream (PBListener) and its client
-//	web               WebStatus: pages, JSON, feeds, badges, actions
+//	web               WebStatus: pages, JSON, waterfall, grid, console, feeds, badges, actions, live updates
+//	bus               events across machines on NATS JetStream
 //
-// examples/demo runs a simulated CI master with everything wired in.
+// examples/demo runs a simulated CI master with everything wired in;
+// examples/cluster runs two masters and a front end on NATS JetStream;
+// examples/watch is a terminal client of the live stream.
 package herald
