@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/heraldci/herald/status"
 )
 
@@ -43,6 +45,7 @@ type Memory struct {
 	pending  map[string]status.BuildRequest
 	users    map[string]*status.User // by author string
 	sets     map[string]*status.BuildSet
+	db       *bolt.DB // nil unless opened with OpenMemory
 }
 
 type logKey struct {
@@ -137,7 +140,8 @@ func (m *Memory) Report(ctx context.Context, e status.Event) error {
 		}
 	case status.ChangeAdded:
 		if e.Change != nil {
-			m.addChange(*e.Change)
+			c := m.addChange(*e.Change)
+			e.Change = &c // persist it with the ID it was given
 		}
 	case status.WorkerConnected, status.WorkerDisconnected:
 		if e.Worker != nil {
@@ -151,6 +155,9 @@ func (m *Memory) Report(ctx context.Context, e status.Event) error {
 			}
 			m.workers[w.Name] = &w
 		}
+	}
+	if m.db != nil {
+		return m.persist(e)
 	}
 	return nil
 }
@@ -282,7 +289,7 @@ func (m *Memory) replace(b *status.Build) {
 	}
 }
 
-func (m *Memory) addChange(c status.Change) {
+func (m *Memory) addChange(c status.Change) status.Change {
 	if c.ID == 0 {
 		c.ID = m.nextID + 1
 	}
@@ -302,6 +309,7 @@ func (m *Memory) addChange(c status.Change) {
 			Attributes: map[string]string{"author": c.Author}}
 		m.users[c.Author] = u
 	}
+	return c
 }
 
 // AddUser records a user (from the host's user database); users are also

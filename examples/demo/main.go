@@ -111,6 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random seed of the simulation")
 	addr := fs.String("addr", "127.0.0.1:8010", "HTTP address for pages and webhooks (empty: no HTTP)")
 	verbose := fs.Bool("v", false, "log at debug level")
+	historyFile := fs.String("history", "", "keep the build history in this file across restarts (default: in memory only)")
 	ts := targets()
 	for _, t := range ts {
 		t.Flags(fs)
@@ -132,8 +133,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	hub := status.NewHub(status.HubOptions{Logger: log, Master: "demo"})
 	mem := store.NewMemory(store.MemoryOptions{})
-	hub.Add(mem)
-	master := sim.New(hub, sim.Options{Seed: *seed, Speed: *speed})
+	if *historyFile != "" {
+		var err error
+		if mem, err = store.OpenMemory(*historyFile, store.MemoryOptions{}); err != nil {
+			return err
+		}
+	}
+	hub.Add(mem) // the Hub closes it at Shutdown
+	last := map[string]int{} // continue numbering after builds kept in -history
+	if builds, err := mem.Builds(ctx, status.BuildQuery{}); err == nil {
+		for _, b := range builds {
+			last[b.Builder] = max(last[b.Builder], b.Number)
+		}
+	}
+	master := sim.New(hub, sim.Options{Seed: *seed, Speed: *speed, LastNumbers: last})
 	d := &demo{hub: hub, store: mem, control: master, onChanges: master.OnChanges, mux: http.NewServeMux(), log: log, out: stdout}
 
 	var ln net.Listener

@@ -6,6 +6,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/heraldci/herald/status"
+	"github.com/heraldci/herald/store"
 )
 
 func TestDemoRunsFiveBuilds(t *testing.T) {
@@ -23,5 +26,28 @@ func TestDemoRunsFiveBuilds(t *testing.T) {
 	}
 	if strings.Contains(errs.String(), "level=ERROR") {
 		t.Errorf("errors logged:\n%s", errs.String())
+	}
+}
+
+func TestDemoHistoryFileSurvivesARestart(t *testing.T) {
+	path := t.TempDir() + "/history.db"
+	for round := 1; round <= 2; round++ {
+		var out, errs bytes.Buffer
+		err := run(context.Background(), []string{"-builds", "2", "-speed", "50", "-seed", "3", "-addr", "", "-history", path}, &out, &errs)
+		if err != nil {
+			t.Fatalf("round %d: %v\n%s", round, err, errs.String())
+		}
+		if !strings.Contains(out.String(), "console: 2 delivered") {
+			t.Errorf("round %d:\n%s", round, out.String())
+		}
+	}
+	m, err := store.OpenMemory(path, store.MemoryOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	builds, _ := m.Builds(context.Background(), status.BuildQuery{})
+	if len(builds) != 4 {
+		t.Errorf("the history file holds %d builds after two runs of 2, want 4 (numbering must go on)", len(builds))
 	}
 }

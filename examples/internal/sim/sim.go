@@ -7,6 +7,7 @@ package sim
 import (
 	"cmp"
 	"context"
+	"maps"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -63,6 +64,9 @@ type Options struct {
 	// Builders names the builders (default linux, windows, docs); each gets
 	// the tags ci (and unix for linux) or docs.
 	Builders []string
+	// LastNumbers continues build numbers after a restart: the last
+	// number of each builder so far.
+	LastNumbers map[string]int
 }
 
 // New returns a Master publishing to hub.
@@ -99,6 +103,7 @@ func New(hub *status.Hub, o Options) *Master {
 			s.workers[i].Builders = nil
 		}
 	}
+	maps.Copy(s.numbers, o.LastNumbers)
 	return s
 }
 
