@@ -7,8 +7,8 @@ package sim
 import (
 	"cmp"
 	"context"
-	"maps"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"strings"
 	"sync"
