@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/internal/testkit"
+
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
@@ -121,7 +123,7 @@ func report(t testing.TB, r *Reporter, e status.Event) error {
 // golden compares got with testdata/name, or rewrites it under -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	statustest.Golden(t, *update, name, []byte(got))
+	testkit.Golden(t, *update, name, []byte(got))
 }
 
 // withoutGerrit drops b's properties: a build no Gerrit change source made.

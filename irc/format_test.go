@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/internal/testkit"
+
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -19,7 +21,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	statustest.Golden(t, *update, name, []byte(got))
+	testkit.Golden(t, *update, name, []byte(got))
 }
 
 // announcements is a build history that exercises every part of the

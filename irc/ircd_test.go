@@ -15,8 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/internal/testkit"
+
 	"github.com/heraldci/herald/status"
-	"github.com/heraldci/herald/status/statustest"
 )
 
 // ircd is a real ngircd on a loopback port, for one test.
@@ -50,7 +51,7 @@ const ngircdConfig = `[Global]
 // startIRCd starts ngircd on a free port and stops it when the test ends.
 func startIRCd(t testing.TB) *ircd {
 	t.Helper()
-	bin := statustest.NeedBinary(t, "ngircd", "apt-get install -y ngircd")
+	bin := testkit.NeedBinary(t, "ngircd", "apt-get install -y ngircd")
 	d := &ircd{t: t, bin: bin, port: freePort(t)}
 	d.conf = filepath.Join(t.TempDir(), "ngircd.conf")
 	if err := os.WriteFile(d.conf, []byte(fmt.Sprintf(ngircdConfig, d.port)), 0o644); err != nil {

@@ -26,6 +26,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/internal/testkit"
+
 	smtpd "github.com/emersion/go-smtp"
 
 	"github.com/heraldci/herald/status"
@@ -207,7 +209,7 @@ func freePort(t testing.TB) int {
 // (waiting for it to exit) when the test ends.
 func startMailpit(t *testing.T, extra ...string) *mailpit {
 	t.Helper()
-	bin := statustest.NeedBinary(t, "mailpit", "go install github.com/axllent/mailpit@v1.27.11")
+	bin := testkit.NeedBinary(t, "mailpit", "go install github.com/axllent/mailpit@v1.27.11")
 	sp, hp := freePort(t), freePort(t)
 	args := append([]string{
 		"--smtp", fmt.Sprintf("127.0.0.1:%d", sp), "--listen", fmt.Sprintf("127.0.0.1:%d", hp),

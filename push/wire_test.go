@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/internal/testkit"
+
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -21,7 +23,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	statustest.Golden(t, *update, name, got)
+	testkit.Golden(t, *update, name, got)
 }
 
 // wireEvents is a build's life plus a change, a worker and the master.

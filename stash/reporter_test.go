@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/internal/testkit"
+
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -62,7 +64,7 @@ func lines(reqs []fakeRequest) string {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	statustest.Golden(t, *update, name, []byte(got))
+	testkit.Golden(t, *update, name, []byte(got))
 }
 
 // A build starts, finishes with Retry, is built again while Bitbucket

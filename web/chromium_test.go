@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/internal/testkit"
+
 	"github.com/chromedp/chromedp"
 
 	"github.com/heraldci/herald/status"
@@ -60,7 +62,7 @@ func newMiniMaster(t *testing.T) *miniMaster {
 // what the pages write to the console: errors, warnings, exceptions and
 // failed loads from the browser log.
 func browser(t *testing.T) (context.Context, func() []string) {
-	path := statustest.NeedBinary(t, "chromium", "apt-get install -y chromium")
+	path := testkit.NeedBinary(t, "chromium", "apt-get install -y chromium")
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/internal/testkit"
+
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -108,7 +110,7 @@ func post(t testing.TB, h http.Handler, path string, form url.Values, cookies ..
 // golden compares got with testdata/name, rewriting it under -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	statustest.Golden(t, *update, name, []byte(got))
+	testkit.Golden(t, *update, name, []byte(got))
 }
 
 var _ = io.Discard

@@ -10,16 +10,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
+	"github.com/heraldci/herald/internal/testkit"
 
-	"github.com/heraldci/herald/status/statustest"
+	"github.com/chromedp/chromedp"
 )
 
 // TestWebOnTheDemoMaster drives the demo's web status with headless
 // Chromium: log in as the demo user, force a build, watch it appear on the
 // builder page and open one of its logs.
 func TestWebOnTheDemoMaster(t *testing.T) {
-	chromium := statustest.NeedBinary(t, "chromium", "apt-get install -y chromium")
+	chromium := testkit.NeedBinary(t, "chromium", "apt-get install -y chromium")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 

@@ -1,4 +1,4 @@
-package statustest
+package testkit
 
 import (
 	"os"
