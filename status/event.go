@@ -108,6 +108,15 @@ type Event struct {
 	Time   time.Time `json:"time"`
 	Seq    uint64    `json:"seq"`              // set by the Hub, increasing per Hub
 	Master string    `json:"master,omitempty"` // the publishing master
+	// ID names the event for de-duplication by receivers: unique per
+	// event and stable across a durable outbox's restarts (set by the Hub
+	// as "<hub>-<seq>", where <hub> is random per Hub).
+	ID string `json:"id,omitempty"`
+	// Skipped is set on LogAppended and LogFinished when the Hub shed
+	// earlier chunks of the same log for this reporter (its queue was
+	// full): how many chunks are missing before this one. The History
+	// always has the whole log.
+	Skipped int `json:"skipped,omitempty"`
 
 	Builder  *Builder      `json:"builder,omitempty"`
 	Build    *Build        `json:"build,omitempty"`

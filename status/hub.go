@@ -14,6 +14,9 @@ import (
 
 // HubOptions configures a Hub. The zero value is usable.
 type HubOptions struct {
+	// History is the host's history (store.Memory, say): Publish applies
+	// each event to it before any reporter is queued. See Ledger.
+	History Ledger
 	// Logger receives drops, failures, retries (debug) and panics.
 	// Default: slog.Default().
 	Logger *slog.Logger
@@ -98,6 +101,11 @@ func WithRetry(p RetryPolicy) AddOption { return func(s *sink) { s.policy = p.wi
 
 // WithMatch queues only the events m accepts (the same as adding Filter(r, m)).
 func WithMatch(m Match) AddOption { return func(s *sink) { s.match = and(s.match, m) } }
+
+// WithOutbox puts a durable queue in front of the reporter: events queued
+// for it are kept in o until the reporter accepted them, across crashes and
+// restarts. See Outbox.
+func WithOutbox(o Outbox) AddOption { return func(s *sink) { s.outbox = o } }
 
 // ReporterStats counts what happened to the events of one reporter.
 type ReporterStats struct {
@@ -345,8 +353,9 @@ type sink struct {
 	policy RetryPolicy
 	log    *slog.Logger
 
-	q     *queue
-	limit int
+	q      *queue
+	limit  int
+	outbox Outbox
 
 	// Per-attempt timeouts without allocating or arming a timer per
 	// attempt: the attempt context is reused until cancelled, the worker

@@ -137,13 +137,8 @@ func Tags(tags ...string) Match {
 
 // Kinds matches events of the given kinds.
 func Kinds(kinds ...Kind) Match {
-	var set uint64
-	for _, k := range kinds {
-		if k > 0 && k < 64 {
-			set |= 1 << uint(k)
-		}
-	}
-	return func(e Event) bool { return e.Kind > 0 && e.Kind < 64 && set&(1<<uint(e.Kind)) != 0 }
+	set := KindsOf(kinds...)
+	return func(e Event) bool { return set.Has(e.Kind) }
 }
 
 // Results matches finished builds (BuildFinished), finished steps
