@@ -10,6 +10,7 @@ require (
 	github.com/nats-io/nats-server/v2 v2.14.5
 	github.com/nats-io/nats.go v1.51.0
 	github.com/nats-io/nuid v1.0.1
+	github.com/stretchr/testify v1.12.1
 	github.com/wneessen/go-mail v0.7.2
 	go.etcd.io/bbolt v1.4.3
 	golang.org/x/crypto v0.55.0
@@ -28,6 +29,7 @@ require (
 	github.com/minio/highwayhash v1.0.4 // indirect
 	github.com/nats-io/jwt/v2 v2.8.2 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
