@@ -457,6 +457,10 @@ type sink struct {
 	q      *queue
 	log    *slog.Logger
 
+	actx    context.Context // the worker's current attempt context
+	acancel context.CancelFunc
+	buf     []*Event // the worker's take buffer
+
 	stored   chan struct{} // outbox only: the writer appended something
 	finished atomic.Bool   // the worker returned and closed the reporter
 	closeErr error         // written before finished is set
@@ -534,7 +538,8 @@ func (s *sink) runMemory() {
 	defer s.hub.wg.Done()
 	defer s.finish()
 	for s.hub.ctx.Err() == nil {
-		evs := s.q.take(s.maxBatch())
+		evs := s.q.take(s.buf[:0], s.maxBatch())
+		s.buf = evs
 		if len(evs) == 0 {
 			if !s.wait() {
 				break
@@ -561,7 +566,7 @@ func (s *sink) runOutbox() {
 	go func() {
 		defer close(writerDone)
 		for {
-			evs := s.q.take(512)
+			evs := s.q.take(nil, 512)
 			if len(evs) == 0 {
 				if !s.wait() {
 					return
@@ -624,6 +629,7 @@ deliver:
 
 // finish closes the reporter after its last Report returned.
 func (s *sink) finish() {
+	s.endAttempts()
 	if c, ok := s.r.(Closer); ok {
 		ctx, cancel := s.hub.closeContext()
 		s.closeErr = c.Close(ctx)
@@ -690,10 +696,9 @@ func (s *sink) deliver(evs []*Event) bool {
 // call makes one attempt within AttemptTimeout, turning a panic into an
 // error.
 func (s *sink) call(evs []*Event) (err error, panicked, timedOut bool) {
-	actx, cancel := context.WithTimeoutCause(s.hub.ctx, s.hub.attemptTimeout, ErrAttemptTimeout)
+	actx := s.attemptContext()
 	defer func() {
 		timedOut = context.Cause(actx) == ErrAttemptTimeout
-		cancel()
 		if v := recover(); v != nil {
 			err, panicked = fmt.Errorf("status: reporter %s panicked: %v", s.name, v), true
 			s.log.Error("status: reporter panicked", "kind", evs[0].Kind, "seq", evs[0].Seq, "panic", v)
@@ -707,6 +712,30 @@ func (s *sink) call(evs []*Event) (err error, panicked, timedOut bool) {
 		batch[i] = *e
 	}
 	return s.batch.ReportBatch(actx, batch), false, false
+}
+
+// attemptContext returns the context for the next attempt, ending after
+// AttemptTimeout with cause ErrAttemptTimeout. A context with a deadline
+// costs a timer, which was most of the Hub's cost per delivery, so the
+// worker reuses one while it has at least half of AttemptTimeout left: an
+// attempt gets between AttemptTimeout/2 and AttemptTimeout. Only the
+// sink's worker calls it.
+func (s *sink) attemptContext() context.Context {
+	if s.actx != nil && s.actx.Err() == nil {
+		if d, _ := s.actx.Deadline(); time.Until(d) >= s.hub.attemptTimeout/2 {
+			return s.actx
+		}
+	}
+	s.endAttempts()
+	s.actx, s.acancel = context.WithTimeoutCause(s.hub.ctx, s.hub.attemptTimeout, ErrAttemptTimeout)
+	return s.actx
+}
+
+func (s *sink) endAttempts() {
+	if s.acancel != nil {
+		s.acancel()
+		s.actx, s.acancel = nil, nil
+	}
 }
 
 func (s *sink) noteError(err error) {

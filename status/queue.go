@@ -98,16 +98,16 @@ func (q *queue) owe(m *map[logKey]int, k logKey, n int) {
 	(*m)[k] += n
 }
 
-// take removes up to max events from the front; what they are owed is
-// added to their Skipped.
-func (q *queue) take(max int) []*Event {
+// take appends up to max events from the front to evs; what they are owed
+// is added to their Skipped.
+func (q *queue) take(evs []*Event, max int) []*Event {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := min(max, len(q.items))
 	if n == 0 {
-		return nil
+		return evs
 	}
-	evs := slices.Clone(q.items[:n])
+	evs = append(evs, q.items[:n]...)
 	clear(q.items[:n])
 	q.items = q.items[n:]
 	if len(q.items) == 0 {
