@@ -69,9 +69,8 @@ type Memory struct {
 	// Size bounds the keys remembered; 0 for DefaultMemorySize.
 	Size int
 
-	mu    sync.Mutex
-	m     map[Key]*entry
-	order []Key // insertion order, for eviction
+	once sync.Once
+	m    Recent[Key, entry]
 }
 
 type entry struct {
@@ -79,14 +78,17 @@ type entry struct {
 	count int
 }
 
-// Check says whether s should be sent under k. It does not record s: call
-// Record once the forge took it.
+func (m *Memory) recent() *Recent[Key, entry] {
+	m.once.Do(func() { m.m.Size = m.Size })
+	return &m.m
+}
+
+// Check says whether s should be sent under k, and what was set last. It
+// does not record s: call Record once the forge took it.
 func (m *Memory) Check(k Key, s Sent) (Verdict, Sent) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e := m.m[k.norm()]
+	e, ok := m.recent().Get(k.norm())
 	switch {
-	case e == nil:
+	case !ok:
 		return Send, Sent{}
 	case s.Build < e.last.Build || s.Build == e.last.Build && e.last.Finished && !s.Finished:
 		return Stale, e.last
@@ -100,33 +102,10 @@ func (m *Memory) Check(k Key, s Sent) (Verdict, Sent) {
 
 // Record notes that the forge took s under k.
 func (m *Memory) Record(k Key, s Sent) {
-	k = k.norm()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.m == nil {
-		m.m = make(map[Key]*entry)
-	}
-	e := m.m[k]
-	if e == nil {
-		size := m.Size
-		if size <= 0 {
-			size = DefaultMemorySize
-		}
-		if len(m.order) >= size {
-			delete(m.m, m.order[0])
-			m.order = m.order[1:]
-		}
-		e = &entry{}
-		m.m[k] = e
-		m.order = append(m.order, k)
-	}
-	e.last = s
-	e.count++
+	m.recent().Update(k.norm(), func(e entry, _ bool) entry {
+		return entry{last: s, count: e.count + 1}
+	})
 }
 
 // Len is how many keys are remembered.
-func (m *Memory) Len() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.m)
-}
+func (m *Memory) Len() int { return m.recent().Len() }

@@ -1,0 +1,4 @@
+package githubtest
+
+// extraRoutes serves the API beyond commit statuses; none yet.
+func extraRoutes() []route { return nil }
