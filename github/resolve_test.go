@@ -105,7 +105,9 @@ func TestTokenSourceFails(t *testing.T) {
 
 type failing struct{}
 
-func (failing) Token() (*oauth2.Token, error) { return nil, errors.New("installation token: app suspended") }
+func (failing) Token() (*oauth2.Token, error) {
+	return nil, errors.New("installation token: app suspended")
+}
 
 // A server that echoes the request's Authorization header in its error
 // body: the token never reaches the error, the log or Stats.
