@@ -490,6 +490,15 @@ func TestNewValidation(t *testing.T) {
 	}
 }
 
+// Every problem of the options is reported at once.
+func TestNewReportsAllProblems(t *testing.T) {
+	_, err := New(Options{Token: "a b", BaseURL: "github.example.com", States: States{status.Retry: "later"}})
+	require.Error(t, err)
+	assert.Equal(t, "github: Options.Token contains white space: check how it was read (a trailing newline from a file?)\n"+
+		"github: Options.BaseURL \"github.example.com\" is not an http(s) URL: want e.g. https://github.example.com/api/v3/\n"+
+		"github: Options.States maps retry → \"later\": the states are pending, success, failure, error", err.Error())
+}
+
 func TestIgnoresOtherKindsAndClosed(t *testing.T) {
 	f := newFakeGitHub(t, testToken, "octo/hello")
 	r := newReporter(t, f, Options{})
