@@ -167,7 +167,7 @@ func TestOutOfOrderEvents(t *testing.T) {
 		{status.BuildStarted, build("mac", 3).Build(), true},                             // another key
 		{status.BuildFinished, build("linux", 7).Revision(other).Failed().Build(), true}, // another commit
 		{status.BuildFinished, build("linux", 8).Failed().Build(), true},
-		{status.BuildStarted, build("linux", 8).Build(), false},          // a late start after the end
+		{status.BuildStarted, build("linux", 8).Build(), false},           // a late start after the end
 		{status.BuildFinished, build("linux", 8).Failed().Build(), false}, // an identical repeat is not sent again
 		{status.BuildStarted, build("linux", 9).Build(), true},
 	}
