@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/heraldci/herald/internal/forge/double"
 )
 
 // An Answer writes one of GitHub's answers and returns its status code.
@@ -39,15 +41,7 @@ func SecondaryLimit(retryAfter string) Answer {
 
 // Reply answers code with body as it is, and header (name, value pairs).
 func Reply(code int, body string, header ...string) Answer {
-	return func(w http.ResponseWriter) int {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		for i := 0; i+1 < len(header); i += 2 {
-			w.Header().Set(header[i], header[i+1])
-		}
-		w.WriteHeader(code)
-		_, _ = w.Write([]byte(body))
-		return code
-	}
+	return func(w http.ResponseWriter) int { return double.Write(w, "application/json; charset=utf-8", code, body, header...) }
 }
 
 // Error writes GitHub's error shape, {"message", "documentation_url"}.

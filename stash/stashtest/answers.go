@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+
+	"github.com/heraldci/herald/internal/forge/double"
 )
 
 // An Answer writes one of Bitbucket's answers and returns its status code.
@@ -38,15 +40,7 @@ func RateLimited(retryAfter int) Answer {
 
 // Reply answers code with body as it is, and header (name, value pairs).
 func Reply(code int, body string, header ...string) Answer {
-	return func(w http.ResponseWriter) int {
-		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-		for i := 0; i+1 < len(header); i += 2 {
-			w.Header().Set(header[i], header[i+1])
-		}
-		w.WriteHeader(code)
-		_, _ = w.Write([]byte(body))
-		return code
-	}
+	return func(w http.ResponseWriter) int { return double.Write(w, "application/json;charset=UTF-8", code, body, header...) }
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) int {

@@ -104,3 +104,15 @@ func (l *Log[R]) Fault(w http.ResponseWriter) int {
 	_, _ = w.Write(rec.Body.Bytes())
 	return rec.Code
 }
+
+// Write answers code with body as it is, of contentType, with header
+// (name, value pairs), and returns code.
+func Write(w http.ResponseWriter, contentType string, code int, body string, header ...string) int {
+	w.Header().Set("Content-Type", contentType)
+	for i := 0; i+1 < len(header); i += 2 {
+		w.Header().Set(header[i], header[i+1])
+	}
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(body))
+	return code
+}
