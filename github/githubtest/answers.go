@@ -41,7 +41,9 @@ func SecondaryLimit(retryAfter string) Answer {
 
 // Reply answers code with body as it is, and header (name, value pairs).
 func Reply(code int, body string, header ...string) Answer {
-	return func(w http.ResponseWriter) int { return double.Write(w, "application/json; charset=utf-8", code, body, header...) }
+	return func(w http.ResponseWriter) int {
+		return double.Write(w, "application/json; charset=utf-8", code, body, header...)
+	}
 }
 
 // Error writes GitHub's error shape, {"message", "documentation_url"}.

@@ -40,7 +40,9 @@ func RateLimited(retryAfter int) Answer {
 
 // Reply answers code with body as it is, and header (name, value pairs).
 func Reply(code int, body string, header ...string) Answer {
-	return func(w http.ResponseWriter) int { return double.Write(w, "application/json;charset=UTF-8", code, body, header...) }
+	return func(w http.ResponseWriter) int {
+		return double.Write(w, "application/json;charset=UTF-8", code, body, header...)
+	}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) int {
