@@ -52,6 +52,14 @@ type Options struct {
 	// build's URL; a build without one is reported with an error.
 	URL status.Text
 
+	// Comment, when set, also comments on the build's pull request when
+	// it finishes: Buildbot's BitbucketServerPRCommentPush. The pull
+	// request is the build property PullRequestProperty; builds without
+	// it get no comment, nor do those for which Comment renders empty
+	// (comment on failures only with a TextFunc that returns "" for the
+	// rest). CommentSummary is a ready one. Default: no comments.
+	Comment status.Text
+
 	// States maps the result of a finished build to the state posted.
 	// Results it does not map take DefaultStates'. BuildbotStates is
 	// Buildbot 0.8.12's table.

@@ -28,7 +28,10 @@ type Reporter struct {
 	secrets []string        // what the credentials look like on the wire, for scrubbing replies
 	log     *slog.Logger
 	sent    forge.Memory
-	closed  atomic.Bool
+	// commented remembers the pull-request comments made, "PRJ/repo#12
+	// builder #7", so a retried event does not comment twice.
+	commented forge.Recent[string, struct{}]
+	closed    atomic.Bool
 }
 
 var (
@@ -160,6 +163,11 @@ func (r *Reporter) Report(ctx context.Context, e status.Event) error {
 			continue
 		}
 		r.sent.Record(k, sent)
+	}
+	if finished {
+		if err := r.comment(ctx, b); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(seen) == 0 && len(errs) == 0 {
 		r.log.Debug("stash: build has no source stamp with a commit hash, no status set", "builder", b.Builder, "build", b.Number)

@@ -32,9 +32,12 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: setting %s on ", e.Forge, e.State)
-	if e.Repo != "" {
+	switch {
+	case e.SHA == "":
+		b.WriteString(e.Repo)
+	case e.Repo != "":
 		fmt.Fprintf(&b, "%s@%s", e.Repo, shortSHA(e.SHA))
-	} else {
+	default:
 		fmt.Fprintf(&b, "commit %s", shortSHA(e.SHA))
 	}
 	fmt.Fprintf(&b, " (%s %q): ", e.Label, e.Context)
