@@ -76,6 +76,15 @@ type Options struct {
 	// TargetURL is the link of the status. Default: the build's URL.
 	TargetURL status.Text
 
+	// Comment, when set, also comments on the build's pull request when
+	// it finishes: Buildbot's GitHubCommentPush. The pull request is named
+	// by a source stamp's branch (refs/pull/N/head or /merge) or the build
+	// property PullRequestProperty; builds of no pull request get no
+	// comment, nor do those for which Comment renders empty (comment on
+	// failures only with a TextFunc that returns "" for the rest).
+	// CommentSummary is a ready one. Default: no comments.
+	Comment status.Text
+
 	// States maps the result of a finished build to the state set.
 	// Results it does not map take DefaultStates'. BuildbotStates is
 	// Buildbot 0.8.12's table.

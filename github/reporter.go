@@ -28,7 +28,10 @@ type Reporter struct {
 	log      *slog.Logger
 	sent     forge.Memory
 	resolved forge.Recent[string, string] // "owner/name@short" (lower case) → full SHA
-	closed   atomic.Bool
+	// commented remembers the pull-request comments made, "owner/name#12
+	// builder #7", so a retried event does not comment twice.
+	commented forge.Recent[string, struct{}]
+	closed    atomic.Bool
 }
 
 var (
@@ -135,6 +138,9 @@ func (r *Reporter) Report(ctx context.Context, e status.Event) error {
 	errs := make([]error, 0, len(targets))
 	for i := range targets {
 		errs = append(errs, r.send(ctx, &targets[i]))
+		if e.Kind == status.BuildFinished {
+			errs = append(errs, r.comment(ctx, e.Build, &targets[i], targets[i].stamp))
+		}
 	}
 	return forge.Join(errs...)
 }
@@ -225,6 +231,7 @@ type target struct {
 	context          string
 	sent             forge.Sent // state, description, URL and the build
 	builder          string
+	stamp            *status.SourceStamp // the source stamp it came from, or nil
 }
 
 func (t *target) logAttrs() []any {
@@ -269,6 +276,7 @@ func (r *Reporter) targets(b *status.Build, state State, finished bool) ([]targe
 			}
 		}
 		t.owner, t.repo = r.repo(b, s, kw)
+		t.stamp = s
 		skip := ""
 		switch {
 		case t.owner == "":

@@ -82,13 +82,20 @@ func lines(reqs []githubtest.Request) string {
 	var sb strings.Builder
 	for _, r := range reqs {
 		if r.Endpoint != "status" {
-			fmt.Fprintf(&sb, "%s %s -> %d\n", r.Method, r.Path, r.Code)
+			fmt.Fprintf(&sb, "%s %s %s-> %d\n", r.Method, r.Path, bodyText(r.Body), r.Code)
 			continue
 		}
 		fmt.Fprintf(&sb, "POST %s/%s@%s state=%s context=%q description=%q target_url=%q -> %d\n",
 			r.Owner, r.Repo, r.SHA, r.State, r.Context, r.Description, r.TargetURL, r.Code)
 	}
 	return sb.String()
+}
+
+func bodyText(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return strings.TrimSpace(string(b)) + " "
 }
 
 func golden(t *testing.T, name, got string) {

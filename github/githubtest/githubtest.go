@@ -1,6 +1,6 @@
 // Package githubtest is an in-process double of GitHub's REST API for the
 // parts Herald's github target uses: commit statuses, resolving an
-// abbreviated commit, check runs and issue comments. It checks each request
+// abbreviated commit, and pull-request (issue) comments. It checks each request
 // as GitHub does (method, path, token, User-Agent, media types, required
 // fields, length limits, the 1000-statuses cap, rate limits) and answers
 // with GitHub's status codes, headers and error bodies, so a host can test
@@ -62,7 +62,7 @@ type Options struct {
 type Request struct {
 	At           time.Time
 	Method, Path string
-	Endpoint     string // "status", "commit", "check-run", "comment", or "" when unknown
+	Endpoint     string // "status", "commit", "comment", or "" when unknown
 	Owner, Repo  string
 	SHA          string // the commit of a status or check run, the ref of a commit lookup
 	// The fields of a commit status.
@@ -90,13 +90,14 @@ type Server struct {
 
 	mu       sync.Mutex
 	statuses map[string][]Status // "owner/name@sha" (lower case) → newest last
+	comments []Comment
 	nextID   int64
 	used     int
 	reset    time.Time
 	extra    []route
 }
 
-// A route serves more of the API (check runs, comments).
+// A route serves more of the API (comments).
 type route struct {
 	method string
 	path   *regexp.Regexp

@@ -157,3 +157,16 @@ func TestFailQueuesAnswers(t *testing.T) {
 	assert.Equal(t, []int{403, 502, 201}, []int{reqs[0].Code, reqs[1].Code, reqs[2].Code})
 	assert.JSONEq(t, `{"state":"pending"}`, string(reqs[2].Body))
 }
+
+func TestComments(t *testing.T) {
+	s, srv := start(t, githubtest.Options{Repos: []string{"octo/hello"}})
+	code, _, _ := do(t, srv, "POST", "/api/v3/repos/octo/hello/issues/12/comments", `{"body":"Build failed"}`)
+	assert.Equal(t, 201, code)
+	code, _, body := do(t, srv, "POST", "/api/v3/repos/octo/hello/issues/12/comments", `{"body":" "}`)
+	assert.Equal(t, 422, code)
+	assert.Equal(t, "Validation Failed", body["message"])
+	code, _, _ = do(t, srv, "POST", "/api/v3/repos/octo/nope/issues/12/comments", `{"body":"x"}`)
+	assert.Equal(t, 404, code)
+	assert.Equal(t, []githubtest.Comment{{ID: 1, Owner: "octo", Repo: "hello", Number: 12, Body: "Build failed"}}, s.Comments())
+	assert.Len(t, s.Problems(), 1)
+}
