@@ -44,8 +44,10 @@ type HubOptions struct {
 }
 
 // ErrAttemptTimeout is the cause of an attempt's context ending after
-// HubOptions.AttemptTimeout.
-var ErrAttemptTimeout = errors.New("status: report attempt timed out")
+// HubOptions.AttemptTimeout. It wraps context.DeadlineExceeded (net/http
+// returns the cause rather than ctx.Err()), so NetError classifies it as
+// retryable.
+var ErrAttemptTimeout = fmt.Errorf("status: report attempt timed out: %w", context.DeadlineExceeded)
 
 // ErrHubClosed is returned by Hub.Add after Shutdown.
 var ErrHubClosed = errors.New("status: Hub is shut down")
