@@ -41,8 +41,7 @@
 //
 // # On-disk form
 //
-// Each record is the JSON encoding of status.Event (encodeEvent and
-// decodeEvent, the only two places that know it). A versioned wire type for
-// events is planned in package bus; the record format will switch to it
-// there, in one place.
+// Each record is an event in the versioned wire form of package bus and
+// stream (internal/wire), so a file written by one release is read by the
+// next; a record of a newer version than this reader's is a *RecordError.
 package outbox

@@ -2,7 +2,6 @@ package outbox
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/heraldci/herald/internal/wire"
 	"github.com/heraldci/herald/status"
 	bolt "go.etcd.io/bbolt"
 )
@@ -377,10 +377,10 @@ func (f *File) Close() error {
 	return f.closeErr
 }
 
-// encodeEvent and decodeEvent are the on-disk form of an event: today
-// status.Event's JSON (see the package doc).
+// encodeEvent and decodeEvent are the on-disk form of an event: the
+// versioned wire form of internal/wire (see the package doc).
 func encodeEvent(e *status.Event) ([]byte, error) {
-	b, err := json.Marshal(e)
+	b, err := wire.Marshal(*e)
 	if err != nil {
 		return nil, fmt.Errorf("encode %v event %s: %w", e.Kind, e.ID, err)
 	}
@@ -388,12 +388,5 @@ func encodeEvent(e *status.Event) ([]byte, error) {
 }
 
 func decodeEvent(b []byte) (status.Event, error) {
-	var e status.Event
-	if err := json.Unmarshal(b, &e); err != nil {
-		return status.Event{}, err
-	}
-	if e.Kind == 0 {
-		return status.Event{}, errors.New("no event kind")
-	}
-	return e, nil
+	return wire.Unmarshal(b)
 }
