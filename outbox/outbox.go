@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -91,6 +92,8 @@ func Open(path string, o Options) (*File, error) {
 	switch {
 	case errors.Is(err, bolt.ErrTimeout):
 		return nil, fmt.Errorf("outbox: %s is locked by another process: give each process (and each reporter) its own outbox file", path)
+	case errors.As(err, new(*fs.PathError)): // the file could not be opened or created: not damage
+		return nil, fmt.Errorf("outbox: %w", err)
 	case err != nil:
 		return nil, f.damaged(err)
 	}

@@ -250,8 +250,11 @@ func TestLocked(t *testing.T) {
 func TestOptions(t *testing.T) {
 	_, err := Open(filepath.Join(t.TempDir(), "ob.db"), Options{MaxEvents: -1})
 	assert.EqualError(t, err, "outbox: Options.MaxEvents is negative (-1): use 0 for the default 1000000")
-	_, err = Open(filepath.Join(t.TempDir(), "missing", "ob.db"), Options{})
-	assert.Error(t, err)
+	path := filepath.Join(t.TempDir(), "missing", "ob.db")
+	_, err = Open(path, Options{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), path)
+	assert.NotContains(t, err.Error(), "damaged", "a missing directory is not a damaged file")
 }
 
 // FuzzDecode: any bytes decode to an event or an error, never a panic, and
