@@ -276,8 +276,9 @@ func kindsOf(r Reporter) KindSet {
 }
 
 // Publish records e in the History, then queues it for every reporter that
-// handles it, and returns without waiting for any reporter. It sets e.Seq
-// and e.ID, and e.Time and e.Master when they are zero.
+// handles it, and returns without waiting for any reporter. It sets e.Seq,
+// and e.ID, e.Time and e.Master when they are zero (an event relayed from
+// another master keeps its ID, so receivers can still de-duplicate it).
 //
 // Publish takes ownership of e and everything it points to: the host must
 // not modify them afterwards (reporters read them concurrently). The History
@@ -316,7 +317,9 @@ func (h *Hub) Publish(e Event) {
 	}
 	h.seq++
 	e.Seq = h.seq
-	e.ID = h.id + "-" + strconv.FormatUint(e.Seq, 10)
+	if e.ID == "" { // events relayed from another master's Hub keep theirs
+		e.ID = h.id + "-" + strconv.FormatUint(e.Seq, 10)
+	}
 	var herr error
 	if h.history != nil {
 		herr = h.history.Apply(&e)
