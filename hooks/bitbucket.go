@@ -315,7 +315,7 @@ type bitbucketServerEvent struct {
 	Date       string              `json:"date"`
 	Actor      bitbucketServerUser `json:"actor"`
 	Repository bitbucketServerRepo `json:"repository"`
-	Changes []struct {
+	Changes    []struct {
 		Ref struct {
 			ID        string `json:"id"`
 			DisplayID string `json:"displayId"`
@@ -400,10 +400,10 @@ type bitbucketServerPREvent struct {
 	Date        string              `json:"date"`
 	Actor       bitbucketServerUser `json:"actor"`
 	PullRequest struct {
-		ID          int                 `json:"id"`
-		Title       string              `json:"title"`
-		Description string              `json:"description"`
-		State       string              `json:"state"`
+		ID          int    `json:"id"`
+		Title       string `json:"title"`
+		Description string `json:"description"`
+		State       string `json:"state"`
 		Author      struct {
 			User bitbucketServerUser `json:"user"`
 		} `json:"author"`

@@ -110,7 +110,7 @@ func TestGitHubPullRequest(t *testing.T) {
 			"event": "pull_request", "basename": "master", "github.action": "opened", "github.number": 2,
 			"github.title": "Update the README with new information.", "github.html_url": "https://github.com/Codertocat/Hello-World/pull/2",
 			"github.state": "open", "github.draft": false, "github.merged": false, "github.merged_at": "", "github.closed_at": "",
-			"github.user": "Octocat",
+			"github.user":     "Octocat",
 			"github.head.ref": "changes", "github.head.sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
 			"github.head.repo.full_name": "Octocat/Hello-World", "github.head.repo.clone_url": "https://github.com/Octocat/Hello-World.git", "github.head.repo.html_url": "",
 			"github.base.ref": "master", "github.base.sha": "f95f852bd8fca8fcc58a9a2d6c842781e32a215e",
