@@ -1,6 +1,8 @@
 package hooks
 
 import (
+	"sync"
+
 	"github.com/heraldci/herald/status"
 )
 
@@ -51,12 +53,33 @@ func (c *githubCommit) distinct() bool { return c.Distinct == nil || *c.Distinct
 // newly created branch make one change for the head commit. Deletions make
 // none, and so does a head commit whose message asks to skip CI.
 func (g *GitHub) push(payload []byte) ([]status.Change, error) {
-	var e githubPushEvent
-	if err := decodeJSON(payload, &e); err != nil {
-		return nil, badPayload("push: %v", err)
+	buf := commitBuffers.Get().(*[]githubCommit)
+	e := githubPushEvent{Commits: (*buf)[:0]}
+	err := decodeJSON(payload, &e)
+	var changes []status.Change
+	if err == nil {
+		changes, err = g.pushChanges(&e)
+	} else {
+		err = badPayload("push: %v", err)
 	}
-	return g.pushChanges(&e)
+	// The changes share no memory with the commits: recycle them, emptied,
+	// unless a huge push grew them.
+	if cap(e.Commits) > cap(*buf) {
+		*buf = e.Commits
+	}
+	if cap(*buf) <= 256 {
+		clear((*buf)[:cap(*buf)])
+		commitBuffers.Put(buf)
+	}
+	return changes, err
 }
+
+// commitBuffers hold the commits of a push while it is decoded: growing the
+// slice commit by commit is a tenth of the decoding time otherwise.
+var commitBuffers = sync.Pool{New: func() any {
+	b := make([]githubCommit, 0, 32)
+	return &b
+}}
 
 func (g *GitHub) pushChanges(e *githubPushEvent) ([]status.Change, error) {
 	name, tag, ok := refName(e.Ref)

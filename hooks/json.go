@@ -12,16 +12,20 @@ import (
 // decodeJSON decodes a payload into v with the JSON v2 engine
 // (github.com/go-json-experiment/json, the module form of Go's encoding/json/v2),
 // chosen by measurement: it decodes a GitHub push into a struct of the needed
-// fields about four times faster than encoding/json (BenchmarkGitHubPush), and
-// is a maintained parser rather than a hand-written one.
+// fields several times faster than encoding/json (BenchmarkGitHubPush, and
+// hooks/benchcmp against go-playground/webhooks), and it is a maintained
+// parser rather than a hand-written one.
 //
-// Its semantics are RFC 7493's, stricter than encoding/json's on hostile
-// input: member names match exactly, duplicate names and invalid UTF-8 are
-// errors, and nesting is bounded; null leaves the zero value. Fields the
-// structs do not name are skipped (but still validated). FuzzGitHubPush holds
-// it to encoding/json on every input both accept.
+// Member names match exactly (forges send exact names), nesting is bounded,
+// null leaves the zero value and members the structs do not name are
+// skipped but validated. Two checks the engine makes by default are turned
+// off, as encoding/json does not make them, because they cost a third of the
+// decoding time: duplicate names are allowed (the last one wins; a
+// duplicated object merges into the first) and invalid UTF-8 in a string
+// becomes U+FFFD. Payloads are signed by the forge and checked before
+// decoding. FuzzGitHubPush holds the decoder to encoding/json.
 func decodeJSON(data []byte, v any) error {
-	err := json.Unmarshal(data, v)
+	err := json.Unmarshal(data, v, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	if err == nil {
 		return nil
 	}
