@@ -197,7 +197,9 @@ func TestGitHubPullRequestClosedAndMerged(t *testing.T) {
 }
 
 func TestGitLabDocumentedEvents(t *testing.T) {
-	gl := func() *GitLab { return &GitLab{NotePattern: `needs work`, MergeRequestActions: []string{"open", "update", "merge"}} }
+	gl := func() *GitLab {
+		return &GitLab{NotePattern: `needs work`, MergeRequestActions: []string{"open", "update", "merge"}}
+	}
 	mr := readTestdata(t, "gitlab/merge_request.json")
 	mrProps := func(action, state string) map[string]any {
 		return map[string]any{
@@ -205,7 +207,7 @@ func TestGitLabDocumentedEvents(t *testing.T) {
 			"merge_request.url": "http://example.com/diaspora/merge_requests/1", "merge_request.state": state, "merge_request.action": action,
 			"source_branch": "ms-viewport", "source_project_id": 14, "source_repository": "http://example.com/awesome_space/awesome_project.git",
 			"source_git_ssh_url": "git@example.com:awesome_space/awesome_project.git",
-			"target_branch": "master", "target_project_id": 14, "target_repository": "http://example.com/awesome_space/awesome_project.git",
+			"target_branch":      "master", "target_project_id": 14, "target_repository": "http://example.com/awesome_space/awesome_project.git",
 			"target_git_ssh_url": "git@example.com:awesome_space/awesome_project.git",
 		}
 	}
@@ -272,7 +274,7 @@ func TestGitLabDocumentedEvents(t *testing.T) {
 				"merge_request.state": "opened", "merge_request.action": "",
 				"source_branch": "master", "source_project_id": 5, "source_repository": "http://example.com/gitlab-org/gitlab-test.git",
 				"source_git_ssh_url": "git@example.com:gitlab-org/gitlab-test.git",
-				"target_branch": "markdown", "target_project_id": 5, "target_repository": "http://example.com/gitlab-org/gitlab-test.git",
+				"target_branch":      "markdown", "target_project_id": 5, "target_repository": "http://example.com/gitlab-org/gitlab-test.git",
 				"target_git_ssh_url": "git@example.com:gitlab-org/gitlab-test.git",
 			},
 		}}, changes)
@@ -400,7 +402,7 @@ func TestBitbucketCloudPullRequests(t *testing.T) {
 			"bitbucket.pr.title": "Title of pull request", "bitbucket.pr.state": "OPEN|MERGED|DECLINED",
 			"bitbucket.source.branch": "branch2", "bitbucket.source.commit": "d3022fc0ca3d",
 			"bitbucket.source.repository": "https://api.bitbucket.org/bitbucket/bitbucket",
-			"bitbucket.target.branch": "master", "bitbucket.target.commit": "ce5965ddd289",
+			"bitbucket.target.branch":     "master", "bitbucket.target.commit": "ce5965ddd289",
 			"bitbucket.target.repository": "https://api.bitbucket.org/bitbucket/bitbucket",
 		}
 	}

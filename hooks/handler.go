@@ -195,11 +195,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if r.ContentLength > h.maxBody {
+		closeAfter(w)
 		h.reject(w, r, name, h.tooLarge())
 		return
 	}
 	if pc, ok := d.(headerChecker); ok {
 		if err := pc.checkHeaders(r); err != nil {
+			closeAfter(w)
 			h.reject(w, r, name, err)
 			return
 		}
@@ -212,6 +214,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer h.putBody(buf)
 	if err := h.readBody(buf, w, r); err != nil {
+		closeAfter(w)
 		h.reject(w, r, name, err)
 		return
 	}
@@ -275,6 +278,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // read: a stranger then costs no body buffer.
 type headerChecker interface {
 	checkHeaders(r *http.Request) error
+}
+
+// closeAfter closes the connection after a reply sent before the body was
+// read: net/http would otherwise wait for the unread body to keep the
+// connection alive, and the client that sent only headers would hold it.
+func closeAfter(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
 }
 
 func (h *Handler) tooLarge() error {
