@@ -203,7 +203,7 @@ func formSeed(f *testing.F, name string) []byte {
 }
 
 func FuzzGitHubPullRequest(f *testing.F) {
-	fuzzHandler(f, &GitHub{}, "/change_hook/github", "application/json", map[string]string{"X-GitHub-Event": "pull_request"},
+	fuzzHandler(f, &GitHub{PullRequestActions: []string{"opened", "edited", "closed"}}, "/change_hook/github", "application/json", map[string]string{"X-GitHub-Event": "pull_request"},
 		readTestdata(f, "github/pull_request.json"))
 }
 
@@ -227,8 +227,21 @@ func FuzzBitbucketServer(f *testing.F) {
 }
 
 func FuzzGitLab(f *testing.F) {
-	fuzzHandler(f, &GitLab{}, "/change_hook/gitlab", "application/json", nil,
-		readTestdata(f, "gitlab/push.json"), readTestdata(f, "gitlab/tag_push.json"), readTestdata(f, "gitlab/merge_request.json"))
+	fuzzHandler(f, &GitLab{NotePattern: "work", MergeRequestActions: []string{"open", "update", "merge"}}, "/change_hook/gitlab", "application/json",
+		map[string]string{"X-Gitlab-Event": "Note Hook"},
+		readTestdata(f, "gitlab/push.json"), readTestdata(f, "gitlab/tag_push.json"), readTestdata(f, "gitlab/merge_request.json"),
+		readTestdata(f, "gitlab/note-merge_request.json"))
+}
+
+func FuzzBitbucketServerPullRequest(f *testing.F) {
+	fuzzHandler(f, &Bitbucket{}, "/change_hook/bitbucket", "application/json", map[string]string{"X-Event-Key": "pr:merged"},
+		readTestdata(f, "bitbucket/server-pr-opened.json"), readTestdata(f, "bitbucket/server-pr-merged.json"),
+		readTestdata(f, "bitbucket/server-pr-from_ref_updated.json"))
+}
+
+func FuzzBitbucketCloudPullRequest(f *testing.F) {
+	fuzzHandler(f, &Bitbucket{}, "/change_hook/bitbucket", "application/json", map[string]string{"X-Event-Key": "pullrequest:fulfilled"},
+		readTestdata(f, "bitbucket/cloud-pullrequest-created.json"), readTestdata(f, "bitbucket/cloud-pullrequest-fulfilled.json"))
 }
 
 func FuzzGitorious(f *testing.F) {

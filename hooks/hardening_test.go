@@ -130,4 +130,3 @@ func TestReceiveTimeWhenPayloadHasNone(t *testing.T) {
 	assert.Equal(t, received, changes[0].When)
 	assert.Equal(t, time.Unix(5, 0).UTC(), changes[1].When)
 }
-
