@@ -87,7 +87,7 @@ func mustNew(t testing.TB, o Options) *Reporter {
 
 // gerritBuild is a build of testChange,testPatchSet as a Gerrit change
 // source would set it up.
-func gerritBuild(builder string, number int) *statustest.BuildBuilder {
+func gerritBuild(builder string, number int) *statustest.FakeBuild {
 	return statustest.NewBuild(builder).Number(number).
 		URL(fmt.Sprintf("https://ci.example.org/builders/%s/builds/%d", builder, number)).
 		Property("event.change.number", testChange).

@@ -96,7 +96,7 @@ func (t *restTransport) post(ctx context.Context, tg target, rv Review) error {
 	case err == nil:
 		return nil
 	case resp == nil:
-		return status.NetError(err)
+		return status.ClassifyNetError(err)
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		// Posted; only the answer did not decode. Retrying would post twice.
 		return nil
@@ -104,12 +104,12 @@ func (t *restTransport) post(ctx context.Context, tg target, rv Review) error {
 	return t.statusError(resp.Response, tg)
 }
 
-// statusError classifies a failed response: 5xx and 429 may pass (HTTPError
+// statusError classifies a failed response: 5xx and 429 may pass (ClassifyResponse
 // also honours Retry-After); 401 and 403 are credentials or permissions;
 // 404 an unknown change; 409 (change closed) and 400 (bad label) are
 // permanent, with Gerrit's text/plain reason.
 func (t *restTransport) statusError(resp *http.Response, tg target) error {
-	err := status.HTTPError(resp)
+	err := status.ClassifyResponse(resp)
 	if status.IsRetryable(err) {
 		return err
 	}

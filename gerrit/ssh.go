@@ -249,7 +249,7 @@ func (t *sshTransport) post(ctx context.Context, tg target, rv Review) error {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", t.addr)
 	if err != nil {
-		return status.NetError(fmt.Errorf("connecting to %s: %w", t.addr, err))
+		return status.ClassifyNetError(fmt.Errorf("connecting to %s: %w", t.addr, err))
 	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
@@ -286,7 +286,7 @@ func (t *sshTransport) post(ctx context.Context, tg target, rv Review) error {
 	defer client.Close()
 	sess, err := client.NewSession()
 	if err != nil {
-		return status.NetError(fmt.Errorf("opening an SSH session on %s: %w", t.addr, err))
+		return status.ClassifyNetError(fmt.Errorf("opening an SSH session on %s: %w", t.addr, err))
 	}
 	defer sess.Close()
 	var stdout, stderr boundedBuffer
@@ -305,7 +305,7 @@ func (t *sshTransport) handshakeError(err error) error {
 		return fmt.Errorf("%w: Gerrit at %s refused the SSH key of %q: check SSH.Username and that the key's public half is in the account's SSH keys (%v)",
 			ErrAuth, t.addr, t.user, err)
 	}
-	return status.NetError(fmt.Errorf("SSH handshake with %s: %w", t.addr, err))
+	return status.ClassifyNetError(fmt.Errorf("SSH handshake with %s: %w", t.addr, err))
 }
 
 // commandError classifies the end of "gerrit review". Gerrit exits 1 with

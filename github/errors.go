@@ -47,7 +47,7 @@ func secondaryLimitWait(abuse *gh.AbuseRateLimitError) time.Duration {
 	if abuse.Response != nil && len(abuse.Response.Header) > 0 {
 		h := abuse.Response.Header
 		if h.Get("Retry-After") != "" || h.Get("X-RateLimit-Remaining") == "0" {
-			if after, ok := status.RetryAfter(status.HTTPError(abuse.Response)); ok && after > 0 {
+			if after, ok := status.RetryAfter(status.ClassifyResponse(abuse.Response)); ok && after > 0 {
 				return after
 			}
 		}
@@ -113,8 +113,8 @@ func (r *Reporter) classify(err error, resp *gh.Response, e *APIError) error {
 		e.Message = reply(strings.Join(msgs, "; "))
 		e.Hint = hint(e.StatusCode)
 		// Retry-After on a 403 is a secondary limit GitHub did not label;
-		// 429 and 5xx are transient. HTTPError knows the headers.
-		return forge.Classified(e, status.HTTPError(er.Response))
+		// 429 and 5xx are transient. ClassifyResponse knows the headers.
+		return forge.Classified(e, status.ClassifyResponse(er.Response))
 	case errors.As(err, new(*gh.AcceptedError)):
 		e.StatusCode = http.StatusAccepted
 		e.Message = "GitHub accepted the request for later processing"

@@ -32,7 +32,7 @@ func announcements() []status.Event {
 	bob.Revision = "r1234" // a Subversion-style revision stays whole
 	var evs []status.Event
 	rev := 0
-	add := func(bb *statustest.BuildBuilder) {
+	add := func(bb *statustest.FakeBuild) {
 		rev++
 		all := bb.Revision(fmt.Sprintf("%07x%033d", 0xa87b2c0+rev, rev)).Events()
 		evs = append(evs, all[0]) // BuildStarted

@@ -34,10 +34,10 @@ func TestNewValidation(t *testing.T) {
 		{"bad mechanism", func(o *Options) { o.AuthMechanism = "XOAUTH9" }, "AuthMechanism"},
 		{"bad port", func(o *Options) { o.Port = 70000 }, "out of range"},
 		{"reserved header", func(o *Options) {
-			o.ExtraHeaders = map[string]status.Text{"bcc": status.MustInterpolate("x")}
+			o.ExtraHeaders = map[string]status.Renderer{"bcc": status.MustInterpolate("x")}
 		}, "set by Herald"},
 		{"bad header name", func(o *Options) {
-			o.ExtraHeaders = map[string]status.Text{"X Bad": status.MustInterpolate("x")}
+			o.ExtraHeaders = map[string]status.Renderer{"X Bad": status.MustInterpolate("x")}
 		}, "header name"},
 		{"domain with @", func(o *Options) { o.Lookup = Domain("@example.org") }, "bare domain"},
 		{"negative cap", func(o *Options) { o.MaxAttachmentSize = -1 }, "MaxAttachmentSize"},

@@ -39,7 +39,7 @@ type Options struct {
 	// title, builder, number, project, branch, revision and mode; build
 	// properties work as in any Interpolate template. Default:
 	// DefaultSubject. A MessageFormatter may override it per mail.
-	Subject status.Text
+	Subject status.Renderer
 	// Mode selects the builds to mail about (default DefaultMode).
 	Mode Mode
 	// StillFailingInterval limits StillFailing to one mail per builder and
@@ -96,7 +96,7 @@ type Options struct {
 	MessageFormatter MessageFormatter
 	// ExtraHeaders are added to every mail; values may use Interpolate.
 	// Names must be valid header names and not ones Herald sets itself.
-	ExtraHeaders map[string]status.Text
+	ExtraHeaders map[string]status.Renderer
 
 	// History supplies previous builds, logs and users.
 	History status.History

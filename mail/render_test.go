@@ -33,7 +33,7 @@ func goldenOptions(h status.History) Options {
 		From: "Herald CI <ci@example.org>", Lookup: Domain("example.org"), ExtraRecipients: []string{"builds@example.org"},
 		Mode: All | Fixed | FirstFailure | StillFailing, History: h, Title: "Herald", BuildbotURL: "https://ci.example.org/",
 		LogLines: 5, Now: fixedNow, AddLogs: true,
-		ExtraHeaders: map[string]status.Text{"X-Herald-Builder": status.MustInterpolate("%(prop:buildername)s/%(src::branch)s")},
+		ExtraHeaders: map[string]status.Renderer{"X-Herald-Builder": status.MustInterpolate("%(prop:buildername)s/%(src::branch)s")},
 	}
 }
 
@@ -192,7 +192,7 @@ func TestHeaderInjection(t *testing.T) {
 		Change(status.Change{ID: 1, Author: "Mallory\r\nBcc: victim@evil.example <mallory@example.org>", Comments: "x"}).
 		Property("evil", "v\r\nX-Injected: yes").Failed().Build()
 	o := Options{From: "ci@example.org", Lookup: Domain("example.org"), Mode: All, History: h, Now: fixedNow,
-		ExtraHeaders: map[string]status.Text{"X-Evil": status.MustInterpolate("%(prop:evil)s")},
+		ExtraHeaders: map[string]status.Renderer{"X-Evil": status.MustInterpolate("%(prop:evil)s")},
 		MessageFormatter: FormatterFunc(func(ctx context.Context, in *FormatInput) (*Content, error) {
 			return &Content{Subject: "boom\r\nBcc: victim@evil.example", Text: "body", Headers: map[string]string{"X-Other": "a\nX-Injected: yes"}}, nil
 		})}

@@ -81,14 +81,14 @@ func IsRetryable(err error) bool {
 	return ok
 }
 
-// StatusError is a non-2xx HTTP response, as HTTPError returns it.
-type StatusError struct {
+// ResponseError is a non-2xx HTTP response, as HTTPError returns it.
+type ResponseError struct {
 	Code   int
 	Status string // e.g. "422 Unprocessable Entity"
 	Body   string // the start of the response body, for the message
 }
 
-func (e *StatusError) Error() string {
+func (e *ResponseError) Error() string {
 	if e.Body == "" {
 		return "HTTP " + e.Status
 	}
@@ -98,19 +98,19 @@ func (e *StatusError) Error() string {
 // maxErrorBody bounds how much of a failed response goes into an error.
 const maxErrorBody = 512
 
-// HTTPError classifies a response: nil on 2xx; Retryable for 408, 425, 429,
+// ClassifyResponse classifies a response: nil on 2xx; Retryable for 408, 425, 429,
 // 5xx and for 403s that are rate limits (X-RateLimit-Remaining: 0, or a
 // Retry-After header: GitHub's primary and secondary limits), waiting as
-// Retry-After or X-RateLimit-Reset say; a plain *StatusError otherwise. It
+// Retry-After or X-RateLimit-Reset say; a plain *ResponseError otherwise. It
 // reads (a bounded part of) the body of a failed response for the message but
 // does not close it.
-func HTTPError(resp *http.Response) error {
+func ClassifyResponse(resp *http.Response) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	body := strings.Join(strings.Fields(scrub(string(b), resp.Request)), " ")
-	err := &StatusError{Code: resp.StatusCode, Status: resp.Status, Body: body}
+	err := &ResponseError{Code: resp.StatusCode, Status: resp.Status, Body: body}
 	if err.Status == "" {
 		err.Status = fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
@@ -195,11 +195,11 @@ func rateLimitWait(h http.Header, now time.Time) (after time.Duration, limited b
 	return max(after, 0), limited
 }
 
-// NetError classifies an error from a network call (http.Client.Do, a dial,
+// ClassifyNetError classifies an error from a network call (http.Client.Do, a dial,
 // an SMTP or SSH session): connection refused or reset, timeouts, DNS
 // failures and unexpected EOFs become Retryable; cancellation of the
 // caller's context and everything else are returned unchanged.
-func NetError(err error) error {
+func ClassifyNetError(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) || IsRetryable(err) {
 		return err
 	}

@@ -162,7 +162,7 @@ func (c *Client) connect(ctx context.Context) (io.ReadCloser, error) {
 		resp.Body.Close()
 		return nil, ErrUnauthorized
 	case resp.StatusCode != http.StatusOK:
-		err := status.HTTPError(resp)
+		err := status.ClassifyResponse(resp)
 		resp.Body.Close()
 		return nil, fmt.Errorf("stream: connect: %w", err)
 	}
