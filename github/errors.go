@@ -75,13 +75,13 @@ func forgetsLimit(err error) bool {
 // classify turns go-github's error into a Herald error: Retryable, with
 // GitHub's wait, for rate limits, 5xx and network failures; permanent for
 // the rest. Cancellation stays cancellation. GitHub's messages go through
-// forge.Reply, so nothing it echoes of the request reaches a log.
+// status.ReplyText, so nothing it echoes of the request reaches a log.
 func (r *Reporter) classify(err error, resp *gh.Response, e *APIError) error {
 	e.Err = err
 	if resp != nil && resp.Response != nil {
 		e.StatusCode = resp.StatusCode
 	}
-	reply := func(s string) string { return forge.Reply([]byte(s), r.secret) }
+	reply := func(s string) string { return status.ReplyText([]byte(s), r.secret) }
 	var (
 		rate  *gh.RateLimitError
 		abuse *gh.AbuseRateLimitError

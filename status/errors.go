@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -109,7 +110,7 @@ func ClassifyResponse(resp *http.Response) error {
 		return nil
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	body := strings.Join(strings.Fields(scrub(string(b), resp.Request)), " ")
+	body := ReplyText(b, requestSecrets(resp.Request)...)
 	err := &ResponseError{Code: resp.StatusCode, Status: resp.Status, Body: body}
 	if err.Status == "" {
 		err.Status = fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
@@ -127,12 +128,12 @@ func ClassifyResponse(resp *http.Response) error {
 	return err
 }
 
-// scrub removes from a reply what the request carried as credentials: some
+// requestSecrets lists what the request carried as credentials: some
 // servers echo the request's headers or URL in their error bodies, and the
 // body goes into errors and logs.
-func scrub(body string, req *http.Request) string {
+func requestSecrets(req *http.Request) []string {
 	if req == nil {
-		return body
+		return nil
 	}
 	var secrets []string
 	for name, values := range req.Header {
@@ -166,12 +167,7 @@ func scrub(body string, req *http.Request) string {
 			}
 		}
 	}
-	for _, s := range secrets {
-		if len(s) >= 4 {
-			body = strings.ReplaceAll(body, s, "<redacted>")
-		}
-	}
-	return body
+	return slices.DeleteFunc(secrets, func(s string) bool { return len(s) < 4 })
 }
 
 // rateLimitWait reads Retry-After (seconds or HTTP date) and, when

@@ -92,14 +92,14 @@ func Join(errs ...error) error {
 const maxReplyBody = 8 << 10
 
 // Refused reads a failed response of a forge (non-2xx) and returns the
-// reply as Reply makes it, and status.ClassifyResponse's classification
+// reply as status.ReplyText makes it, and status.ClassifyResponse's classification
 // (Retryable for 429, 5xx, rate limits, with the wait the headers ask). The
 // classification is made over the scrubbed reply, so the *status.ResponseError
 // it carries holds no more than the message does. secrets are the
 // credentials the request carried. The body is read, not closed.
 func Refused(resp *http.Response, secrets ...string) (message string, classified error) {
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxReplyBody))
-	message = Reply(raw, secrets...)
+	message = status.ReplyText(raw, secrets...)
 	scrubbed := *resp
 	scrubbed.Body = io.NopCloser(bytes.NewReader([]byte(message)))
 	return message, status.ClassifyResponse(&scrubbed)
