@@ -18,8 +18,9 @@
 // Dialect.
 //
 // Hardening is the Handler's job, not each dialect's: optional HTTP Basic
-// authentication (Options.Auth, e.g. a Buildbot or htpasswd file loaded with
-// LoadUsers), a body limit (413), method (405) and content type (415) checks,
+// authentication (Options.Auth: any auth.Authenticator, e.g. a Buildbot
+// change_hook_auth file read by auth.OpenCleartext or an htpasswd file read
+// by auth.OpenHtpasswd; failures throttled per address), a body limit (413), method (405) and content type (415) checks,
 // signatures verified with hmac.Equal before the payload is decoded (403),
 // malformed payloads answered 400 with a reason, host failures answered 500
 // so the forge retries, and duplicate deliveries (X-GitHub-Delivery,

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/status"
 )
 
@@ -33,8 +34,12 @@ type Options struct {
 	Dialects []Dialect
 
 	// Auth, when set, requires HTTP Basic credentials on every dialect
-	// (Buildbot's change_hook_auth): see LoadUsers and AuthFunc.
-	Auth Authenticator
+	// (Buildbot's change_hook_auth): auth.OpenCleartext reads its file,
+	// auth.OpenHtpasswd an htpasswd file.
+	Auth auth.Authenticator
+	// Throttle limits failed logins per client address (default: 10 in 10
+	// minutes); share one with the web status to count guesses across both.
+	Throttle *auth.Throttle
 	// Realm is sent in WWW-Authenticate; default "herald change hooks".
 	Realm string
 
@@ -61,7 +66,8 @@ type Options struct {
 type Handler struct {
 	onChanges func(ctx context.Context, dialect string, changes []status.Change) error
 	dialects  map[string]Dialect
-	auth      Authenticator
+	auth      auth.Authenticator
+	throttle  *auth.Throttle
 	challenge string
 	maxBody   int64
 	dedup     *deliveries
@@ -86,6 +92,7 @@ func New(o Options) (*Handler, error) {
 		onChanges: o.OnChanges,
 		dialects:  make(map[string]Dialect, len(o.Dialects)),
 		auth:      o.Auth,
+		throttle:  o.Throttle,
 		maxBody:   o.MaxBodyBytes,
 		log:       o.Logger,
 	}
@@ -112,6 +119,9 @@ func New(o Options) (*Handler, error) {
 	}
 	if h.log == nil {
 		h.log = slog.Default()
+	}
+	if h.throttle == nil {
+		h.throttle = auth.NewThrottle(0, 0)
 	}
 	realm := o.Realm
 	if realm == "" {
@@ -142,13 +152,8 @@ func New(o Options) (*Handler, error) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := dialectName(r.URL.Path)
 	// Credentials first, so that strangers do not learn which dialects exist.
-	if h.auth != nil {
-		user, pass, ok := r.BasicAuth()
-		if !ok || !h.auth.Authenticate(user, pass) {
-			w.Header().Set("WWW-Authenticate", h.challenge)
-			h.reject(w, r, name, &Error{Status: http.StatusUnauthorized, Reason: "valid credentials required"})
-			return
-		}
+	if h.auth != nil && !h.authorized(w, r, name) {
+		return
 	}
 	d, ok := h.dialects[name]
 	if !ok {
