@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -329,8 +330,13 @@ func TestSlowClient(t *testing.T) {
 	if st := s.Stats(); st.Cut != 1 {
 		t.Fatalf("Cut = %d, want 1 (the stalled client)", st.Cut)
 	}
-	// The stalled client finds the stream ended after what was buffered.
+	// The stalled client finds the stream ended after what was buffered:
+	// with the cut notice, or cut short when even the notice could not be
+	// written before the write deadline.
 	b, err := io.ReadAll(stalled.Body)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return
+	}
 	if err != nil {
 		t.Fatalf("stalled stream: %v", err)
 	}
