@@ -3,6 +3,7 @@ module github.com/heraldci/herald
 go 1.25.0
 
 require (
+	github.com/GehirnInc/crypt v0.0.0-20230320061759-8cc1b52080c5
 	github.com/andygrunwald/go-gerrit v1.0.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/emersion/go-smtp v0.24.0

@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 	"github.com/heraldci/herald/store"
@@ -117,7 +118,7 @@ func browser(t *testing.T) (context.Context, func() []string) {
 func TestChromium(t *testing.T) {
 	m := newMiniMaster(t)
 	s, err := New(Options{Title: "Browser test", History: m.mem, Control: m, Logger: discardLogger(), Authz: Authz{
-		Auth:  BasicAuth(map[string]status.Secret{"alice": "wonderland"}),
+		Auth:  auth.Users(map[string]status.Secret{"alice": "wonderland"}),
 		Rules: map[Action]Rule{ForceBuild: Authenticated, StopBuild: Authenticated},
 	}})
 	if err != nil {

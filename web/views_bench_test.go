@@ -3,7 +3,10 @@ package web
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,23 +80,35 @@ func BenchmarkBadge(b *testing.B)     { benchView(b, "/badge.svg?builder=builder
 
 // BenchmarkLiveReport is one event offered to 100 open pages.
 func BenchmarkLiveReport(b *testing.B) {
-	f := newLiveFeed(liveOptions{Buffer: 1, Logger: discardLogger()})
+	f := newLiveFeed(liveOptions{Buffer: 1, MaxPerAddr: 100, Logger: discardLogger()})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
 	for range 100 {
-		f.clients[&liveClient{ch: make(chan *liveMsg, 1)}] = struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.ServeHTTP(discardWriter{http.Header{}}, httptest.NewRequest("GET", "/", nil).WithContext(ctx))
+		}()
+	}
+	for f.b.Stats().Clients < 100 {
+		runtime.Gosched()
 	}
 	e := status.Event{Kind: status.StepFinished, Time: t0, Build: statustest.NewBuild("linux").Build(),
 		Step: &status.Step{Name: "test", Result: status.Failure}}
-	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		for c := range f.clients {
-			select {
-			case <-c.ch:
-			default:
-			}
-		}
 		if err := f.Report(ctx, e); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.StopTimer()
+	cancel()
+	wg.Wait()
 }
+
+type discardWriter struct{ h http.Header }
+
+func (w discardWriter) Header() http.Header         { return w.h }
+func (w discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w discardWriter) WriteHeader(int)             {}
+func (w discardWriter) Flush()                      {}
