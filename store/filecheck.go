@@ -113,5 +113,24 @@ func checkFile(path string) error {
 	case int64(m.pgid)*pageSize > size:
 		return damaged(path, fmt.Errorf("truncated: its header says %d bytes, the file has %d", int64(m.pgid)*pageSize, size))
 	}
+	// bbolt's consistency check reads these pages on a goroutine of its
+	// own, where a bad page header is a panic nobody can recover: check
+	// them here. (Every other page it reads, the guarded walk in
+	// OpenMemory has read first.)
+	pages := []uint64{0, 1}
+	if m.freelist != ^uint64(0) {
+		pages = append(pages, m.freelist)
+	}
+	hdr := make([]byte, metaOffset)
+	for _, id := range pages {
+		if _, err := f.ReadAt(hdr, int64(id)*pageSize); err != nil {
+			return damaged(path, fmt.Errorf("page %d: %w", id, err))
+		}
+		e := binary.NativeEndian
+		flags := e.Uint16(hdr[8:])
+		if e.Uint64(hdr) != id || flags != 0x01 && flags != 0x02 && flags != 0x04 && flags != 0x10 {
+			return damaged(path, fmt.Errorf("page %d has a bad header", id))
+		}
+	}
 	return nil
 }

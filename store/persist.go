@@ -182,12 +182,15 @@ func OpenMemory(path string, o MemoryOptions) (*Memory, error) {
 			if fresh, err = checkFormat(tx, path); err != nil || fresh {
 				return err
 			}
+			if err := walk(tx); err != nil {
+				return damaged(path, err)
+			}
 			if err := m.load(tx, f); err != nil {
 				return damaged(path, err)
 			}
-			// bbolt checks in a goroutine of its own, where a fault could
-			// not be recovered; the load above has read every page it
-			// will read, without fault.
+			// bbolt checks in a goroutine of its own, where a panic or a
+			// fault could not be recovered; checkFile and walk have read
+			// every page it reads, without either.
 			var errs []error
 			for err := range tx.Check() {
 				if len(errs) < 3 {
@@ -225,6 +228,23 @@ func OpenMemory(path string, o MemoryOptions) (*Memory, error) {
 	}
 	go m.writeLoop()
 	return m, nil
+}
+
+// walk reads every key and value of the file, so that a damaged page is
+// met here, under guard.
+func walk(tx *bolt.Tx) error {
+	var walkBucket func(b *bolt.Bucket) error
+	walkBucket = func(b *bolt.Bucket) error {
+		return b.ForEach(func(k, v []byte) error {
+			if v == nil {
+				if sub := b.Bucket(k); sub != nil {
+					return walkBucket(sub)
+				}
+			}
+			return nil
+		})
+	}
+	return tx.ForEach(func(_ []byte, b *bolt.Bucket) error { return walkBucket(b) })
 }
 
 // checkFormat tells an empty file (fresh: it has no buckets yet) from one
