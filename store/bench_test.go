@@ -11,7 +11,7 @@ import (
 	"github.com/heraldci/herald/store"
 )
 
-// BenchmarkMemoryStore ingests the events of 10,000 builds (15 events each:
+// BenchmarkMemoryStore ingests the events of 10,000 builds (12 events each:
 // start, 2 steps with a one-chunk log each, finish) through Apply, in memory
 // only and with a history file (OpenMemory, PersistDelay 10ms; the time
 // includes the Sync that waits until everything is in the file), and
