@@ -129,6 +129,3 @@ func NewMemory(o MemoryOptions) *Memory {
 		nextAct:  1,
 	}
 }
-
-// Name names the store in logs.
-func (m *Memory) Name() string { return "store.Memory" }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -168,8 +169,14 @@ func OpenMemory(path string, o MemoryOptions) (*Memory, error) {
 	m := NewMemory(o)
 	f := &file{path: path, delay: m.opts.PersistDelay, dirty: newDirtySet(),
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), committed: make(chan struct{})}
+	var osFile *os.File // bbolt's, to close should bolt.Open panic
 	err := guard(path, func() error {
-		db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+		db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second,
+			OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+				f, err := os.OpenFile(name, flag, perm)
+				osFile = f
+				return f, err
+			}})
 		if errors.Is(err, berrors.ErrTimeout) {
 			return fmt.Errorf("store: open %s: %w (is another process using it?)", path, err)
 		} else if err != nil {
@@ -219,6 +226,8 @@ func OpenMemory(path string, o MemoryOptions) (*Memory, error) {
 	if err != nil {
 		if f.db != nil {
 			f.db.Close()
+		} else if osFile != nil {
+			osFile.Close() // releases its lock
 		}
 		return nil, err
 	}

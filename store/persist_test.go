@@ -359,3 +359,46 @@ func TestKillNineKeepsHistory(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 21, newest.Number, "build numbers continue after 21")
 }
+
+// FuzzOpenMemory opens damaged history files: an error naming the file or
+// a usable store, never a panic, a fault or a hang. The input is a list of
+// patches to a real file (so that minimizing a finding is quick): each 3
+// bytes flip bits at an offset (big-endian uint16 times 2, then the bits); 2
+// bytes left over truncate the file to that many KiB.
+func FuzzOpenMemory(f *testing.F) {
+	path := filepath.Join(f.TempDir(), "seed.db")
+	m, err := store.OpenMemory(path, fast)
+	require.NoError(f, err)
+	for i := 1; i <= 3; i++ {
+		for _, e := range statustest.NewBuild("linux").Number(i).Step("compile", status.Success).Succeeded().Events() {
+			require.NoError(f, m.Apply(&e))
+		}
+	}
+	require.NoError(f, m.Close(ctx))
+	good, err := os.ReadFile(path)
+	require.NoError(f, err)
+	f.Add([]byte{})
+	f.Add([]byte{0x08, 0x00, 0xff})             // page 4 (of 4 KiB pages), first byte
+	f.Add([]byte{0x10, 0x0a, 0x01, 0x00, 0x0c}) // page 8, its count; cut at 12 KiB
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, patches []byte) {
+		data := append([]byte(nil), good...)
+		for ; len(patches) >= 3; patches = patches[3:] {
+			off := 2 * (int(patches[0])<<8 | int(patches[1]))
+			data[off%len(data)] ^= patches[2]
+		}
+		if len(patches) == 2 {
+			data = data[:min(len(data), 1024*(int(patches[0])<<8|int(patches[1])))]
+		}
+		path := filepath.Join(dir, "fuzz.db")
+		require.NoError(t, os.WriteFile(path, data, 0o600))
+		m, err := store.OpenMemory(path, fast)
+		if err != nil {
+			assert.Contains(t, err.Error(), path)
+			return
+		}
+		_, err = m.Builds(ctx, status.BuildQuery{})
+		assert.NoError(t, err)
+		assert.NoError(t, m.Close(ctx))
+	})
+}
