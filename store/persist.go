@@ -160,7 +160,8 @@ func (f *file) wake() {
 // The file is checked on open (its headers and size, then every page as it
 // is loaded, then bbolt's consistency check, which reads the whole file):
 // a damaged or truncated file is an error that names it, never a crash.
-// Close the Memory to write what is left and release the file.
+// Close the Memory after the Hub's Shutdown (a Hub does not close its
+// history) to write what is left and release the file.
 // Property values come back as JSON gives them (numbers as float64).
 func OpenMemory(path string, o MemoryOptions) (*Memory, error) {
 	if err := checkFile(path); err != nil {
@@ -344,7 +345,9 @@ func (m *Memory) load(tx *bolt.Tx, f *file) error {
 				return fmt.Errorf("logs of %s #%d: %w", b.Builder, b.Number, err)
 			}
 			if !b.Done() {
-				list[i] = interrupt(b, saved)
+				nb := interrupt(b, saved)
+				nb.Steps, _ = m.logSizes(nb.Steps) // its logs' sizes as far as they got
+				list[i] = nb
 				f.dirty.builds[buildKey{b.Builder, b.Number}] = struct{}{}
 			}
 		}

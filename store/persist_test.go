@@ -148,6 +148,8 @@ func TestOpenMemoryRunningBuildComesBackInterrupted(t *testing.T) {
 	assert.Equal(t, status.Exception, got.Steps[0].Result)
 	assert.True(t, got.Steps[0].Done())
 	assert.Equal(t, "half a log\n", readAll(t, m2, ref), "the log so far is kept")
+	require.Len(t, got.Steps[0].Logs, 1)
+	assert.Equal(t, int64(len("half a log\n")), got.Steps[0].Logs[0].Size)
 	assert.True(t, m2.LogDone(ref))
 	newest, err := m2.Build(ctx, "linux", -1)
 	require.NoError(t, err)
