@@ -40,7 +40,7 @@ func (m *miniMaster) ForceBuild(ctx context.Context, r status.ForceRequest) erro
 	evs := statustest.NewBuild(r.Builder).Number(n).Reason(r.Reason).Started(time.Now()).
 		Step("compile", status.Success).Step("test", status.Success).Succeeded().Events()
 	for _, e := range evs {
-		if err := m.mem.Report(ctx, e); err != nil {
+		if err := m.mem.Apply(&e); err != nil {
 			return err
 		}
 	}
@@ -49,13 +49,12 @@ func (m *miniMaster) ForceBuild(ctx context.Context, r status.ForceRequest) erro
 
 func newMiniMaster(t *testing.T) *miniMaster {
 	mem := store.NewMemory(store.MemoryOptions{})
-	ctx := context.Background()
 	for _, b := range []string{"linux", "windows"} {
-		mem.Report(ctx, status.Event{Kind: status.BuilderAdded, Builder: &status.Builder{Name: b, Workers: []string{"worker1"}}})
+		mem.Apply(&status.Event{Kind: status.BuilderAdded, Builder: &status.Builder{Name: b, Workers: []string{"worker1"}}})
 	}
-	mem.Report(ctx, status.Event{Kind: status.WorkerConnected, Time: time.Now(), Worker: &status.Worker{Name: "worker1", Builders: []string{"linux", "windows"}}})
+	mem.Apply(&status.Event{Kind: status.WorkerConnected, Time: time.Now(), Worker: &status.Worker{Name: "worker1", Builders: []string{"linux", "windows"}}})
 	c := statustest.NewChange(1, "Alice <alice@example.org>")
-	mem.Report(ctx, status.Event{Kind: status.ChangeAdded, Change: &c})
+	mem.Apply(&status.Event{Kind: status.ChangeAdded, Change: &c})
 	return &miniMaster{mem: mem}
 }
 

@@ -20,12 +20,11 @@ import (
 func benchHistory(b *testing.B) *store.Memory {
 	b.Helper()
 	mem := store.NewMemory(store.MemoryOptions{})
-	ctx := context.Background()
 	const builders, builds = 50, 200
 	for i := range builders * builds / 5 {
 		c := statustest.NewChange(int64(i+1), fmt.Sprintf("Dev %d <dev%d@example.org>", i%17, i%17))
 		c.When = t0.Add(time.Duration(i) * time.Minute)
-		if err := mem.Report(ctx, status.Event{Kind: status.ChangeAdded, Time: c.When, Change: &c}); err != nil {
+		if err := mem.Apply(&status.Event{Kind: status.ChangeAdded, Time: c.When, Change: &c}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -40,7 +39,7 @@ func benchHistory(b *testing.B) *store.Memory {
 			bb.Step("checkout", status.Success).Step("compile", status.Success).Step("test", r).Step("upload", status.Success)
 			bb.Result(r)
 			build := bb.Build()
-			if err := mem.Report(ctx, status.Event{Kind: status.BuildFinished, Time: build.Finished, Build: build}); err != nil {
+			if err := mem.Apply(&status.Event{Kind: status.BuildFinished, Time: build.Finished, Build: build}); err != nil {
 				b.Fatal(err)
 			}
 		}
