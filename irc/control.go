@@ -98,7 +98,7 @@ func (b *Bot) cmdForce(ctx context.Context, r *request) error {
 	} else if !b.visible(fr.Builder, nil) {
 		return usagef("no such builder '%s'", fr.Builder)
 	}
-	if err := b.o.Control.ForceBuild(ctx, fr); err != nil {
+	if _, err := b.o.Control.ForceBuild(ctx, fr); err != nil {
 		return err
 	}
 	b.log.Info("irc: build forced", "builder", fr.Builder, "by", fr.Who)
