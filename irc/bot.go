@@ -41,18 +41,29 @@ type Bot struct {
 	channels   []Channel           // channels to be on: Options.Channels and join commands
 	contacts   map[string]*contact // by fold(name)
 	watches    []watch
+	follows    []follow            // forced builds waiting to start
+	recent     []recentBuild       // builds seen lately, oldest first, for late follows
 	lastDone   map[string]finished // builder → the newest finished build seen
 }
 
 var (
-	_ status.Reporter = (*Bot)(nil)
-	_ status.Closer   = (*Bot)(nil)
-	_ status.Named    = (*Bot)(nil)
+	_ status.Reporter  = (*Bot)(nil)
+	_ status.Closer    = (*Bot)(nil)
+	_ status.Named     = (*Bot)(nil)
+	_ status.Selective = (*Bot)(nil)
 )
 
-// watch is a watch command waiting for a build to finish.
+// kinds are the events a Bot acts on.
+var kinds = status.KindsOf(status.BuildStarted, status.BuildFinished)
+
+// Handles implements status.Selective: BuildStarted and BuildFinished.
+func (b *Bot) Handles(k status.Kind) bool { return kinds.Has(k) }
+
+// watch is a watch command, or a forced build, waiting for a build to
+// finish.
 type watch struct {
-	contact string // fold(name) of who asked
+	contact string // fold(name) of where it was asked
+	nick    string // who to address there, for a forced build ("" for watch)
 	builder string
 	number  int
 }
@@ -181,8 +192,8 @@ func (b *Bot) isRegistered() bool {
 }
 
 // Report announces BuildStarted and BuildFinished events to the contacts
-// whose notify events ask for them, and completes watch commands. Other
-// kinds are ignored. It only queues lines: when the queue is full it
+// whose notify events ask for them, and completes watch commands and the
+// follow-up of forced builds. Other kinds are ignored. It only queues lines: when the queue is full it
 // returns a Retryable ErrQueueFull.
 func (b *Bot) Report(ctx context.Context, e status.Event) error {
 	if err := ctx.Err(); err != nil {
@@ -194,12 +205,16 @@ func (b *Bot) Report(ctx context.Context, e status.Event) error {
 	if !b.visible(e.Build.Builder, e.Build.Tags) {
 		return nil
 	}
+	b.mu.Lock()
+	forced := b.seenLocked(e.Build)
+	b.mu.Unlock()
 	var err error
 	if e.Kind == status.BuildStarted {
 		err = b.announceStarted(e.Build)
 	} else {
 		err = b.announceFinished(ctx, e.Build)
 	}
+	err = errors.Join(append(b.followStarted(e.Build, forced), err)...)
 	if errors.Is(err, ErrQueueFull) {
 		return status.Retryable(fmt.Errorf("irc: announcing %s #%d: %w", e.Build.Builder, e.Build.Number, err), b.o.Interval)
 	}
@@ -227,7 +242,7 @@ func (b *Bot) announceFinished(ctx context.Context, build *status.Build) error {
 	}
 	for _, w := range b.takeWatches(build) {
 		for _, l := range b.format.watched(build) {
-			errs = append(errs, b.say(w, l, true))
+			errs = append(errs, b.say(w.to, addressTo(w.to, w.nick, l), true))
 		}
 	}
 	return errors.Join(errs...)
@@ -282,15 +297,18 @@ func (b *Bot) contactsWhere(f func(*contact) bool) []string {
 	return out
 }
 
-// takeWatches removes and returns the contacts watching build.
-func (b *Bot) takeWatches(build *status.Build) []string {
+// watcher is where a finished build is announced because of a watch.
+type watcher struct{ to, nick string }
+
+// takeWatches removes and returns the places watching build.
+func (b *Bot) takeWatches(build *status.Build) []watcher {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var who []string
+	var who []watcher
 	b.watches = slices.DeleteFunc(b.watches, func(w watch) bool {
 		if w.builder == build.Builder && w.number == build.Number {
 			if c := b.contacts[w.contact]; c != nil {
-				who = append(who, c.name)
+				who = append(who, watcher{to: c.name, nick: w.nick})
 			}
 			return true
 		}

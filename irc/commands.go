@@ -224,7 +224,8 @@ func (b *Bot) contactLocked(name string) *contact {
 	}
 	if len(b.contacts) >= maxContacts { // forget idle strangers first
 		for k, c := range b.contacts {
-			if !c.channel && len(c.events) == 0 && !slices.ContainsFunc(b.watches, func(w watch) bool { return w.contact == k }) {
+			if !c.channel && len(c.events) == 0 && !slices.ContainsFunc(b.watches, func(w watch) bool { return w.contact == k }) &&
+				!slices.ContainsFunc(b.follows, func(f follow) bool { return f.contact == k }) {
 				delete(b.contacts, k)
 			}
 		}

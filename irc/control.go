@@ -2,6 +2,7 @@ package irc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -98,11 +99,24 @@ func (b *Bot) cmdForce(ctx context.Context, r *request) error {
 	} else if !b.visible(fr.Builder, nil) {
 		return usagef("no such builder '%s'", fr.Builder)
 	}
-	if _, err := b.o.Control.ForceBuild(ctx, fr); err != nil {
+	req, err := b.o.Control.ForceBuild(ctx, fr)
+	if err != nil {
 		return err
 	}
 	b.log.Info("irc: build forced", "builder", fr.Builder, "by", fr.Who)
-	return b.reply(r, fmt.Sprintf("build of %s forced; watch it with 'watch %s'", fr.Builder, fr.Builder))
+	if req == nil || req.BuildSetID == "" {
+		// The host cannot say which build it will be.
+		return b.reply(r, fmt.Sprintf("build of %s forced; watch it with 'watch %s' once it runs", fr.Builder, fr.Builder))
+	}
+	if req.Builder == "" {
+		req.Builder = fr.Builder
+	}
+	build := b.startFollow(r.to, r.Nick, req)
+	if build == nil {
+		return b.reply(r, addressTo(r.to, r.Nick, fmt.Sprintf("build of %s queued; I'll give a shout when it starts", fr.Builder)))
+	}
+	// It started (maybe ended) before the answer: say so now.
+	return errors.Join(b.followStarted(build, []follow{{contact: fold(r.to), nick: r.Nick, builder: req.Builder, setID: req.BuildSetID}})...)
 }
 
 func (b *Bot) cmdStop(ctx context.Context, r *request) error {

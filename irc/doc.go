@@ -7,7 +7,10 @@
 // linux") or sent in private: list builders, status, watch, last, join,
 // leave, notify, help, commands, source, version, and when enabled and
 // authorized, force build, stop build and shutdown. Queries read a
-// status.History; actions go through a status.Control.
+// status.History; actions go through a status.Control. Like Buildbot's bot,
+// it follows a build it forced and tells the requester when it starts and
+// how it ended ("I'll give a shout when it finishes"). It declares the
+// kinds it needs (status.Selective): BuildStarted and BuildFinished.
 //
 // The bot speaks IRC itself, on the standard library only: it keeps every relayed line within 512 bytes, strips CR, LF and NUL from
 // build data, paces what it sends with a token bucket (Options.Burst and

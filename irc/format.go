@@ -94,6 +94,14 @@ func (f formatter) watched(b *status.Build) []string {
 	return out
 }
 
+// forcedStarted tells the requester of a forced build that it started.
+func (f formatter) forcedStarted(b *status.Build) string {
+	if f.revisions {
+		return fmt.Sprintf("build containing revision(s) [%s] on %s forced; I'll give a shout when it finishes", revisions(b), b.Builder)
+	}
+	return fmt.Sprintf("build #%d of %s forced; I'll give a shout when it finishes", b.Number, b.Builder)
+}
+
 // watching confirms a watch.
 func (f formatter) watching(b *status.Build) string {
 	if f.revisions {

@@ -60,8 +60,11 @@ type Options struct {
 	// announcements (Buildbot's showBlameList=False).
 	NoBlameList bool
 
-	// Tags or Builders (not both) restrict announcements, list builders and
-	// status all to those builders.
+	// Tags or Builders (not both) restrict the bot to those builders: its
+	// announcements, and what its commands show and act on (list builders,
+	// status all, last all, force). They exist beside status.Filter, the
+	// way to select what any reporter is told, because a filter around the
+	// Bot sees events only, not the commands people type.
 	Tags     []string
 	Builders []string
 
@@ -71,7 +74,9 @@ type Options struct {
 	// bot saw finish.
 	History status.History
 	// Control carries out force, stop and shutdown. AllowForce and
-	// AllowShutdown need it.
+	// AllowShutdown need it. The bot follows a forced build through the
+	// BuildSetID of the request ForceBuild returns, and tells the requester
+	// when it starts and how it ended.
 	Control status.Control
 	// AllowForce enables "force build" and "stop build".
 	AllowForce bool

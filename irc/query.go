@@ -168,10 +168,7 @@ func (b *Bot) cmdWatch(ctx context.Context, r *request) error {
 	b.mu.Lock()
 	c := b.contactLocked(r.to)
 	for _, build := range run {
-		b.watches = append(b.watches, watch{contact: fold(c.name), builder: build.Builder, number: build.Number})
-	}
-	if n := len(b.watches) - maxWatches; n > 0 { // builds that finished unseen leave watches behind
-		b.watches = slices.Delete(b.watches, 0, n)
+		b.addWatchLocked(watch{contact: fold(c.name), builder: build.Builder, number: build.Number})
 	}
 	b.mu.Unlock()
 	for _, build := range run {
