@@ -1,4 +1,4 @@
-package irc
+package chat
 
 import (
 	"slices"
@@ -15,7 +15,7 @@ import (
 // follow is a forced build waiting to start.
 type follow struct {
 	contact string // fold(name) of where it was asked
-	nick    string // who asked
+	sender  string // who asked
 	builder string
 	setID   string
 }
@@ -34,21 +34,21 @@ const maxRecent = 256
 func followKey(builder, setID string) string { return builder + "\x00" + setID }
 
 // seen records build for late follows and returns the follows it starts,
-// removing them; b.mu is held.
-func (b *Bot) seenLocked(build *status.Build) []follow {
+// removing them; e.mu is held.
+func (e *Engine) seenLocked(build *status.Build) []follow {
 	if build.BuildSetID == "" {
 		return nil
 	}
 	key := followKey(build.Builder, build.BuildSetID)
-	if i := slices.IndexFunc(b.recent, func(r recentBuild) bool { return r.key == key }); i >= 0 {
-		b.recent = slices.Delete(b.recent, i, i+1)
+	if i := slices.IndexFunc(e.recent, func(r recentBuild) bool { return r.key == key }); i >= 0 {
+		e.recent = slices.Delete(e.recent, i, i+1)
 	}
-	if len(b.recent) >= maxRecent {
-		b.recent = slices.Delete(b.recent, 0, len(b.recent)-maxRecent+1)
+	if len(e.recent) >= maxRecent {
+		e.recent = slices.Delete(e.recent, 0, len(e.recent)-maxRecent+1)
 	}
-	b.recent = append(b.recent, recentBuild{key: key, build: build})
+	e.recent = append(e.recent, recentBuild{key: key, build: build})
 	var started []follow
-	b.follows = slices.DeleteFunc(b.follows, func(f follow) bool {
+	e.follows = slices.DeleteFunc(e.follows, func(f follow) bool {
 		if f.builder == build.Builder && f.setID == build.BuildSetID {
 			started = append(started, f)
 			return true
@@ -60,22 +60,22 @@ func (b *Bot) seenLocked(build *status.Build) []follow {
 
 // followStarted tells the requesters of a forced build that it started,
 // and has its end announced to them.
-func (b *Bot) followStarted(build *status.Build, fs []follow) []error {
+func (e *Engine) followStarted(build *status.Build, fs []follow) []error {
 	var errs []error
 	for _, f := range fs {
-		b.mu.Lock()
-		c := b.contacts[f.contact]
+		e.mu.Lock()
+		c := e.contacts[f.contact]
 		if c != nil && !build.Done() {
-			b.addWatchLocked(watch{contact: f.contact, nick: f.nick, builder: build.Builder, number: build.Number})
+			e.addWatchLocked(watch{contact: f.contact, sender: f.sender, builder: build.Builder, number: build.Number})
 		}
-		b.mu.Unlock()
+		e.mu.Unlock()
 		if c == nil {
 			continue
 		}
-		errs = append(errs, b.say(c.name, addressTo(c.name, f.nick, b.format.forcedStarted(build)), true))
+		errs = append(errs, e.t.Say(c.name, e.addressTo(c.name, f.sender, e.format.forcedStarted(build)), true))
 		if build.Done() {
-			for _, l := range b.format.watched(build) {
-				errs = append(errs, b.say(c.name, addressTo(c.name, f.nick, l), true))
+			for _, l := range e.format.watched(build) {
+				errs = append(errs, e.t.Say(c.name, e.addressTo(c.name, f.sender, l), true))
 			}
 		}
 	}
@@ -83,37 +83,37 @@ func (b *Bot) followStarted(build *status.Build, fs []follow) []error {
 }
 
 // addWatchLocked adds w, dropping the oldest watches beyond maxWatches
-// (builds that finished unseen leave watches behind); b.mu is held.
-func (b *Bot) addWatchLocked(w watch) {
-	b.watches = append(b.watches, w)
-	if n := len(b.watches) - maxWatches; n > 0 {
-		b.watches = slices.Delete(b.watches, 0, n)
+// (builds that finished unseen leave watches behind); e.mu is held.
+func (e *Engine) addWatchLocked(w watch) {
+	e.watches = append(e.watches, w)
+	if n := len(e.watches) - maxWatches; n > 0 {
+		e.watches = slices.Delete(e.watches, 0, n)
 	}
 }
 
 // startFollow follows the build a force command queued: at once when the
 // bot already saw it start, else when it does. It returns the build already
 // seen, if any.
-func (b *Bot) startFollow(to, nick string, req *status.BuildRequest) *status.Build {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	c := b.contactLocked(to)
+func (e *Engine) startFollow(to, sender string, req *status.BuildRequest) *status.Build {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.contactLocked(to)
 	key := followKey(req.Builder, req.BuildSetID)
-	if i := slices.IndexFunc(b.recent, func(r recentBuild) bool { return r.key == key }); i >= 0 {
-		return b.recent[i].build
+	if i := slices.IndexFunc(e.recent, func(r recentBuild) bool { return r.key == key }); i >= 0 {
+		return e.recent[i].build
 	}
-	b.follows = append(b.follows, follow{contact: fold(c.name), nick: nick, builder: req.Builder, setID: req.BuildSetID})
-	if n := len(b.follows) - maxWatches; n > 0 {
-		b.follows = slices.Delete(b.follows, 0, n)
+	e.follows = append(e.follows, follow{contact: fold(c.name), sender: sender, builder: req.Builder, setID: req.BuildSetID})
+	if n := len(e.follows) - maxWatches; n > 0 {
+		e.follows = slices.Delete(e.follows, 0, n)
 	}
 	return nil
 }
 
-// addressTo prefixes text with "nick: " on a channel, so the requester is
+// addressTo prefixes text with "sender: " in a room, so the requester is
 // highlighted; in private it goes to them anyway.
-func addressTo(to, nick, text string) string {
-	if nick == "" || !isChannel(to) {
+func (e *Engine) addressTo(to, sender, text string) string {
+	if sender == "" || !e.t.IsRoom(to) {
 		return text
 	}
-	return nick + ": " + text
+	return sender + ": " + text
 }
