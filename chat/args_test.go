@@ -2,6 +2,7 @@ package chat
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/heraldci/herald/status"
@@ -59,4 +60,26 @@ func TestValidEvent(t *testing.T) {
 	if got := transition(status.Warnings, status.Failure); got != "warningsToFailure" {
 		t.Errorf("transition = %q", got)
 	}
+}
+
+// FuzzSplitArgs: whatever people type, SplitArgs either refuses it or
+// returns words that, quoted again, split back to themselves.
+func FuzzSplitArgs(f *testing.F) {
+	for _, s := range []string{"status all", `force build "a b" 'c d' e\ f`, `"open`, `x\`, `a''b ""`, "\t \x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		args, err := SplitArgs(s)
+		if err != nil {
+			return
+		}
+		var quoted []string
+		for _, a := range args {
+			quoted = append(quoted, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
+		}
+		again, err := SplitArgs(strings.Join(quoted, " "))
+		if err != nil || !reflect.DeepEqual(again, args) && len(args) > 0 {
+			t.Fatalf("SplitArgs(%q) = %q, but its quoted form splits into %q (%v)", s, args, again, err)
+		}
+	})
 }

@@ -6,8 +6,11 @@
 // successToFailure) and answers commands addressed to it ("bot: status
 // linux") or sent in private: list builders, status, watch, last, join,
 // leave, notify, help, commands, source, version, and when enabled and
-// authorized, force build, stop build and shutdown. Queries read a
-// status.History; actions go through a status.Control. Like Buildbot's bot,
+// authorized, force build, stop build and shutdown. The commands, the
+// notify events, watches and the wording are package chat's engine, shared
+// with any other chat transport; this package is IRC: the connection, line
+// limits, flood control, colours, and the join and leave commands. Queries
+// read a status.History; actions go through a status.Control. Like Buildbot's bot,
 // it follows a build it forced and tells the requester when it starts and
 // how it ended ("I'll give a shout when it finishes"). It declares the
 // kinds it needs (status.Selective): BuildStarted and BuildFinished.
