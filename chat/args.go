@@ -4,11 +4,11 @@ import (
 	"strings"
 )
 
-// SplitArgs splits a command line as a shell would (Buildbot used
+// splitArgs splits a command line as a shell would (Buildbot used
 // shlex.split): blanks separate words, '...' quotes literally, "..." quotes
 // with backslash escapes, and a backslash outside quotes escapes the next
 // character.
-func SplitArgs(s string) ([]string, error) {
+func splitArgs(s string) ([]string, error) {
 	var (
 		args  []string
 		cur   strings.Builder

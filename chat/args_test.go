@@ -21,14 +21,14 @@ func TestSplitArgs(t *testing.T) {
 		{"", nil},
 	}
 	for _, tt := range tests {
-		got, err := SplitArgs(tt.in)
+		got, err := splitArgs(tt.in)
 		if err != nil || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("SplitArgs(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			t.Errorf("splitArgs(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
 	for _, bad := range []string{`"open`, `'open`, `trailing\`} {
-		if got, err := SplitArgs(bad); err == nil {
-			t.Errorf("SplitArgs(%q) = %q, want an error", bad, got)
+		if got, err := splitArgs(bad); err == nil {
+			t.Errorf("splitArgs(%q) = %q, want an error", bad, got)
 		}
 	}
 }
@@ -62,14 +62,14 @@ func TestValidEvent(t *testing.T) {
 	}
 }
 
-// FuzzSplitArgs: whatever people type, SplitArgs either refuses it or
+// FuzzSplitArgs: whatever people type, splitArgs either refuses it or
 // returns words that, quoted again, split back to themselves.
 func FuzzSplitArgs(f *testing.F) {
 	for _, s := range []string{"status all", `force build "a b" 'c d' e\ f`, `"open`, `x\`, `a''b ""`, "\t \x00"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		args, err := SplitArgs(s)
+		args, err := splitArgs(s)
 		if err != nil {
 			return
 		}
@@ -77,9 +77,9 @@ func FuzzSplitArgs(f *testing.F) {
 		for _, a := range args {
 			quoted = append(quoted, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
 		}
-		again, err := SplitArgs(strings.Join(quoted, " "))
+		again, err := splitArgs(strings.Join(quoted, " "))
 		if err != nil || !reflect.DeepEqual(again, args) && len(args) > 0 {
-			t.Fatalf("SplitArgs(%q) = %q, but its quoted form splits into %q (%v)", s, args, again, err)
+			t.Fatalf("splitArgs(%q) = %q, but its quoted form splits into %q (%v)", s, args, again, err)
 		}
 	})
 }

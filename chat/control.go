@@ -96,7 +96,7 @@ func (e *Engine) cmdForce(ctx context.Context, r *Request) error {
 		if _, err := e.builder(ctx, fr.Builder); err != nil {
 			return err
 		}
-	} else if !e.Visible(fr.Builder, nil) {
+	} else if !e.visible(fr.Builder, nil) {
 		return Usagef("no such builder '%s'", fr.Builder)
 	}
 	req, err := e.o.Control.ForceBuild(ctx, fr)

@@ -272,7 +272,7 @@ func (e *Engine) Execute(ctx context.Context, r Request, text string) {
 
 // dispatch runs text as r's command.
 func (e *Engine) dispatch(ctx context.Context, r *Request, text string) error {
-	args, err := SplitArgs(text)
+	args, err := splitArgs(text)
 	if err != nil {
 		return err
 	}
@@ -307,7 +307,7 @@ var kinds = status.KindsOf(status.BuildStarted, status.BuildFinished)
 // Options.Tags or Options.Builders, are ignored. The errors are those of
 // the Transport, joined.
 func (e *Engine) Report(ctx context.Context, ev status.Event) error {
-	if ev.Build == nil || !e.Handles(ev.Kind) || !e.Visible(ev.Build.Builder, ev.Build.Tags) {
+	if ev.Build == nil || !e.Handles(ev.Kind) || !e.visible(ev.Build.Builder, ev.Build.Tags) {
 		return nil
 	}
 	e.mu.Lock()
@@ -418,8 +418,8 @@ func (e *Engine) takeWatches(build *status.Build) []watcher {
 	return who
 }
 
-// Visible applies Options.Tags and Options.Builders.
-func (e *Engine) Visible(builder string, tags []string) bool {
+// visible applies Options.Tags and Options.Builders.
+func (e *Engine) visible(builder string, tags []string) bool {
 	switch {
 	case len(e.o.Builders) > 0:
 		return slices.Contains(e.o.Builders, builder)

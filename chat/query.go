@@ -26,7 +26,7 @@ func (e *Engine) builder(ctx context.Context, name string) (*status.Builder, err
 		return nil, err
 	}
 	bl, err := h.Builder(ctx, name)
-	if errors.Is(err, status.ErrNotFound) || err == nil && !e.Visible(bl.Name, bl.Tags) {
+	if errors.Is(err, status.ErrNotFound) || err == nil && !e.visible(bl.Name, bl.Tags) {
 		return nil, Usagef("no such builder '%s': try 'list builders'", name)
 	}
 	return bl, err
@@ -42,7 +42,7 @@ func (e *Engine) builders(ctx context.Context) ([]status.Builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(all, func(bl status.Builder) bool { return !e.Visible(bl.Name, bl.Tags) }), nil
+	return slices.DeleteFunc(all, func(bl status.Builder) bool { return !e.visible(bl.Name, bl.Tags) }), nil
 }
 
 func (e *Engine) running(ctx context.Context, builder string) ([]*status.Build, error) {
