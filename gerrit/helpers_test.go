@@ -42,7 +42,12 @@ type sshEnv struct {
 
 func newSSHEnv(t testing.TB) *sshEnv {
 	t.Helper()
-	srv := newFakeSSHD(t)
+	return newSSHEnvOn(t, newFakeSSHD(t))
+}
+
+// newSSHEnvOn is newSSHEnv with a given server.
+func newSSHEnvOn(t testing.TB, srv *fakeSSHD) *sshEnv {
+	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -38,24 +38,27 @@ type restTransport struct {
 }
 
 func newRESTTransport(o *REST, tag string, notify Notify) (*restTransport, error) {
-	if o.BaseURL == "" {
-		return nil, errors.New("gerrit: REST.BaseURL is empty: set Gerrit's web address, e.g. https://review.example.org/")
-	}
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("gerrit: "+format, args...)) }
 	u, err := url.Parse(o.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("gerrit: REST.BaseURL %q is not an http(s) URL: want e.g. https://review.example.org/", o.BaseURL)
-	}
-	if u.User != nil {
-		return nil, errors.New("gerrit: REST.BaseURL contains credentials: put them in REST.Username and REST.Password")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("gerrit: REST.BaseURL %q has a query or fragment: give the base address only", o.BaseURL)
+	switch {
+	case o.BaseURL == "":
+		bad("REST.BaseURL is empty: set Gerrit's web address, e.g. https://review.example.org/")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		bad("REST.BaseURL %q is not an http(s) URL: want e.g. https://review.example.org/", o.BaseURL)
+	case u.User != nil:
+		bad("REST.BaseURL contains credentials: put them in REST.Username and REST.Password")
+	case u.RawQuery != "" || u.Fragment != "":
+		bad("REST.BaseURL %q has a query or fragment: give the base address only", o.BaseURL)
 	}
 	if o.Username == "" {
-		return nil, errors.New("gerrit: REST.Username is empty: set the Gerrit account that posts reviews")
+		bad("REST.Username is empty: set the Gerrit account that posts reviews")
 	}
 	if o.Password.IsZero() {
-		return nil, errors.New("gerrit: REST.Password is empty: set the account's HTTP password (Gerrit: Settings → HTTP Credentials)")
+		bad("REST.Password is empty: set the account's HTTP password (Gerrit: Settings → HTTP Credentials)")
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	hc := o.Client
 	if hc == nil {
@@ -119,7 +122,7 @@ func (t *restTransport) statusError(resp *http.Response, tg target) error {
 	case http.StatusForbidden:
 		return fmt.Errorf("%w: %q may not review %s (%v): grant the account the label permissions on the project", ErrAuth, t.user, tg, err)
 	case http.StatusNotFound:
-		return fmt.Errorf("%w: %v", ErrNotFound, err)
+		return fmt.Errorf("%w: %v", status.ErrNotFound, err)
 	}
 	return err
 }

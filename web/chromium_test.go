@@ -32,7 +32,7 @@ type miniMaster struct {
 	next int
 }
 
-func (m *miniMaster) ForceBuild(ctx context.Context, r status.ForceRequest) error {
+func (m *miniMaster) ForceBuild(ctx context.Context, r status.ForceRequest) (*status.BuildRequest, error) {
 	m.mu.Lock()
 	m.next++
 	n := m.next
@@ -41,10 +41,10 @@ func (m *miniMaster) ForceBuild(ctx context.Context, r status.ForceRequest) erro
 		Step("compile", status.Success).Step("test", status.Success).Succeeded().Events()
 	for _, e := range evs {
 		if err := m.mem.Apply(&e); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 func newMiniMaster(t *testing.T) *miniMaster {
