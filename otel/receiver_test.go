@@ -28,7 +28,11 @@ type collector struct {
 	path   string // "/v1/traces" unless set before the first request
 	apiKey string // required in x-api-key when set
 
+	countOnly bool          // keep no requests, only count spans (benchmarks)
+	hold      chan struct{} // when set, requests wait until it is closed
+
 	mu       sync.Mutex
+	counted  int
 	requests []*coltracepb.ExportTraceServiceRequest
 	headers  []http.Header
 	faults   []fault // answered to the next requests, in order
@@ -45,7 +49,7 @@ type fault struct {
 
 const maxExportBody = 4 << 20
 
-func newCollector(t *testing.T) *collector {
+func newCollector(t testing.TB) *collector {
 	c := &collector{path: "/v1/traces"}
 	c.srv = httptest.NewServer(http.HandlerFunc(c.serve))
 	t.Cleanup(c.srv.Close)
@@ -53,6 +57,9 @@ func newCollector(t *testing.T) *collector {
 }
 
 func (c *collector) serve(w http.ResponseWriter, r *http.Request) {
+	if c.hold != nil {
+		<-c.hold
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	reject := func(code int, msg string) {
@@ -120,7 +127,14 @@ func (c *collector) serve(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	c.requests = append(c.requests, req)
+	for _, rs := range req.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			c.counted += len(ss.Spans)
+		}
+	}
+	if !c.countOnly {
+		c.requests = append(c.requests, req)
+	}
 	c.headers = append(c.headers, r.Header.Clone())
 	out, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
 	w.Header().Set("Content-Type", "application/x-protobuf")

@@ -31,6 +31,11 @@ type Tracer struct {
 	now    func() time.Time
 	desc   string // for String
 
+	// With its own provider, Report waits while the export queue is
+	// full, so the batch span processor never drops a span: the wait
+	// backs up into the Hub's queue, which bounds, counts and logs.
+	flow *flow // nil with the host's provider
+
 	mu     sync.Mutex
 	builds map[buildKey]*buildSpans
 	closed bool
@@ -57,6 +62,9 @@ var (
 
 // instrumentation names this package as the spans' instrumentation scope.
 const instrumentation = "github.com/heraldci/herald/otel"
+
+// queueSize bounds the spans waiting for export (the SDK's default).
+const queueSize = 2048
 
 // New checks o and returns a Tracer. With Options.Endpoint it starts the
 // provider's batch span processor; it makes no request.
@@ -92,8 +100,13 @@ func New(o Options) (*Tracer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("otel: resource: %w", err)
 	}
+	t.flow = newFlow(queueSize)
+	batcher := sdktrace.NewBatchSpanProcessor(
+		&loggingExporter{SpanExporter: exporter, log: o.Logger, secrets: secrets, flow: t.flow},
+		sdktrace.WithMaxQueueSize(queueSize))
 	t.own = sdktrace.NewTracerProvider(
-		sdktrace.WithBatcher(&loggingExporter{SpanExporter: exporter, log: o.Logger, secrets: secrets}),
+		sdktrace.WithSpanProcessor(countingProcessor{SpanProcessor: batcher, flow: t.flow}),
+		sdktrace.WithSampler(sdktrace.AlwaysSample()), // every span ends in the queue the flow counts
 		sdktrace.WithResource(res),
 	)
 	t.tracer = t.own.Tracer(instrumentation)
@@ -117,13 +130,22 @@ func (t *Tracer) Handles(k status.Kind) bool { return kinds.Has(k) }
 
 var errClosed = errors.New("otel: Report called after Close")
 
-// Report starts or ends the spans e is about. It works in memory and does
-// not wait for the export, so it ignores ctx; it fails only after Close.
-func (t *Tracer) Report(_ context.Context, e status.Event) error {
+// Report starts or ends the spans e is about. It works in memory; with
+// Options.Endpoint it first waits, within ctx, while the export queue has no
+// room for the spans e ends. It fails on ctx and after Close.
+func (t *Tracer) Report(ctx context.Context, e status.Event) error {
+	if !kinds.Has(e.Kind) {
+		return nil
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
 		return errClosed
+	}
+	if t.flow != nil {
+		if err := t.flow.await(ctx, t.ending(e)); err != nil {
+			return err
+		}
 	}
 	if e.Kind == status.MasterStarted {
 		t.interruptMaster(e.Master, eventTime(e, time.Time{}))
@@ -158,6 +180,31 @@ func (t *Tracer) Report(_ context.Context, e status.Event) error {
 		endWithResult(bs.span, b.Result, b.Summary(), pipelineResult, end)
 	}
 	return nil
+}
+
+// ending returns how many spans reporting e ends at most.
+func (t *Tracer) ending(e status.Event) int {
+	switch {
+	case e.Kind == status.MasterStarted:
+		n := 0
+		for _, bs := range t.builds {
+			if bs.master == e.Master {
+				n += 1 + len(bs.steps)
+			}
+		}
+		return n
+	case e.Build == nil:
+		return 0
+	case e.Kind == status.StepFinished:
+		return 1
+	case e.Kind == status.BuildFinished:
+		n := 1
+		if bs, ok := t.builds[keyOf(e.Build)]; ok {
+			n += len(bs.steps)
+		}
+		return n
+	}
+	return 0
 }
 
 // build returns the open spans of e's build, starting its span if needed
@@ -237,6 +284,9 @@ func (t *Tracer) interruptMaster(master string, at time.Time) {
 // runs its own provider, exports what is left and shuts it down within
 // ctx. Reports after Close fail; Close again does nothing.
 func (t *Tracer) Close(ctx context.Context) error {
+	if t.flow != nil {
+		t.flow.close() // a Report waiting for room gives up, so the lock is free
+	}
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
@@ -256,6 +306,10 @@ func (t *Tracer) Close(ctx context.Context) error {
 	t.conns.CloseIdleConnections()
 	if err != nil {
 		return fmt.Errorf("otel: shutting down the exporter: %w", err)
+	}
+	if lost := t.flow.lost(); lost > 0 {
+		// Only Close ends spans without waiting for room.
+		t.log.Warn("otel: spans of interrupted builds dropped at Close: the export queue was full", "spans", lost)
 	}
 	return nil
 }

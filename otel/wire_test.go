@@ -152,3 +152,46 @@ func TestSecretsAbsent(t *testing.T) {
 	assert.Contains(t, logs.String(), "invalid API key <redacted>", "the echo was exercised")
 	assert.NotContains(t, all, key)
 }
+
+// While the collector is slow the export queue fills; Report then waits
+// for room (here with a cancelled context, so it returns at once) instead
+// of letting the SDK drop spans, and every accepted span arrives.
+func TestFullQueueWaitsInsteadOfDropping(t *testing.T) {
+	c := newCollector(t)
+	c.countOnly = true
+	c.hold = make(chan struct{})
+	var logs bytes.Buffer
+	tr, err := otel.New(otel.Options{Endpoint: c.srv.URL, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, err)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+
+	ended := 0 // spans ended by accepted events
+	var refused error
+	for i := 1; refused == nil && i <= 3000; i++ {
+		for _, e := range statustest.NewBuild("linux").Number(i).Step("compile", status.Success).Succeeded().Events() {
+			if e.Log != nil {
+				continue
+			}
+			if refused = tr.Report(cancelled, e); refused != nil {
+				break
+			}
+			if e.Kind == status.StepFinished || e.Kind == status.BuildFinished {
+				ended++
+			}
+		}
+	}
+	require.ErrorIs(t, refused, context.Canceled)
+	assert.False(t, status.IsRetryable(refused))
+	assert.Equal(t, 2048, ended, "the queue holds 2048 spans")
+
+	close(c.hold)
+	ctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stop()
+	require.NoError(t, tr.Close(ctx))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// Close ended the build whose step the refused event would have ended.
+	assert.Equal(t, ended+2, c.counted)
+	assert.Empty(t, logs.String())
+}
