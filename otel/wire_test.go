@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -160,6 +161,8 @@ func TestFullQueueWaitsInsteadOfDropping(t *testing.T) {
 	c := newCollector(t)
 	c.countOnly = true
 	c.hold = make(chan struct{})
+	release := sync.OnceFunc(func() { close(c.hold) })
+	t.Cleanup(release) // before the server's Close, even when the test fails
 	var logs bytes.Buffer
 	tr, err := otel.New(otel.Options{Endpoint: c.srv.URL, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	require.NoError(t, err)
@@ -185,7 +188,7 @@ func TestFullQueueWaitsInsteadOfDropping(t *testing.T) {
 	assert.False(t, status.IsRetryable(refused))
 	assert.Equal(t, 2048, ended, "the queue holds 2048 spans")
 
-	close(c.hold)
+	release()
 	ctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
 	defer stop()
 	require.NoError(t, tr.Close(ctx))
