@@ -20,12 +20,17 @@
 //	herald_reporter_delivered_total{reporter}              counter   events the reporter accepted
 //	herald_reporter_retried_total{reporter}                counter   Report calls repeated after a retryable error
 //	herald_reporter_failed_total{reporter}                 counter   events given up
-//	herald_reporter_dropped_total{reporter}                counter   events dropped unreported
+//	herald_reporter_shed_total{reporter}                   counter   log chunks shed from a full queue
+//	herald_reporter_dropped_total{reporter}                counter   other events lost
 //	herald_reporter_panics_total{reporter}                 counter   Report calls that panicked
-//	herald_reporter_queued{reporter}                       gauge     events waiting in the reporter's queue
+//	herald_reporter_queued{reporter}                       gauge     events waiting for the reporter
+//	herald_hub_published_total                             counter   events the Hub accepted
+//	herald_hub_late_total                                  counter   events published after shutdown began
+//	herald_hub_history_errors_total                        counter   events the history could not record
 //
-// The reporter_* series are read from Options.Hub's Stats at each scrape,
-// so they are exact even for reporters that fall behind. Build counts are
+// The reporter_* and hub_* series are read from Options.Hub (its Stats and
+// Counts) at each scrape, so they are exact even for reporters that fall
+// behind. Build counts are
 // what this process saw; Prometheus handles the reset when it restarts.
 //
 // Step durations are not split by result: step names times results times

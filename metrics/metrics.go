@@ -15,9 +15,16 @@ import (
 )
 
 // StatsSource is what Metrics reads the per-reporter counters from: a
-// *status.Hub, or anything else that counts the same way.
+// *status.Hub, or anything else that counts the same way. When it also has
+// Counts() status.HubCounts (a Hub does), the hub_* metrics are read from
+// that too.
 type StatsSource interface {
 	Stats() []status.ReporterStats
+}
+
+// countsSource is the optional part of a StatsSource.
+type countsSource interface {
+	Counts() status.HubCounts
 }
 
 // Options configures Metrics. The zero value is usable: build metrics
@@ -90,6 +97,8 @@ type Metrics struct {
 	running  *prometheus.GaugeVec
 	pending  *prometheus.GaugeVec
 	reporter []reporterDesc // empty without a Hub
+	counts   countsSource   // nil unless the Hub counts
+	hubDescs hubDescs
 
 	mu         sync.Mutex
 	runningSet map[buildKey]bool
@@ -100,6 +109,9 @@ type buildKey struct {
 	builder string
 	number  int
 }
+
+// hubDescs describe the hub_* counters.
+type hubDescs struct{ published, late, historyErrors *prometheus.Desc }
 
 // reporterDesc is one reporter_* metric and how to read it from stats.
 type reporterDesc struct {
@@ -157,13 +169,22 @@ func New(o Options) (*Metrics, error) {
 			counter("delivered_total", "Events the reporter accepted.", func(s status.ReporterStats) uint64 { return s.Delivered }),
 			counter("retried_total", "Report calls repeated after a retryable error.", func(s status.ReporterStats) uint64 { return s.Retried }),
 			counter("failed_total", "Events given up: permanent error, panic, or retries exhausted.", func(s status.ReporterStats) uint64 { return s.Failed }),
-			counter("dropped_total", "Events dropped unreported: queue overflow, or cut by shutdown.", func(s status.ReporterStats) uint64 { return s.Dropped }),
+			counter("shed_total", "Log chunks shed because the reporter's queue was full.", func(s status.ReporterStats) uint64 { return s.Shed }),
+			counter("dropped_total", "Other events lost: hard queue limit, a failed outbox write, or cut by shutdown.", func(s status.ReporterStats) uint64 { return s.Dropped }),
 			counter("panics_total", "Report calls that panicked.", func(s status.ReporterStats) uint64 { return s.Panics }),
 			{
-				desc:  prometheus.NewDesc(prometheus.BuildFQName(ns, "reporter", "queued"), "Events waiting in the reporter's queue.", []string{"reporter"}, nil),
+				desc:  prometheus.NewDesc(prometheus.BuildFQName(ns, "reporter", "queued"), "Events waiting for the reporter, in memory and in its outbox.", []string{"reporter"}, nil),
 				kind:  prometheus.GaugeValue,
 				value: func(s status.ReporterStats) float64 { return float64(s.Queued) },
 			},
+		}
+	}
+	if c, ok := o.Hub.(countsSource); ok {
+		m.counts = c
+		m.hubDescs = hubDescs{
+			published:     prometheus.NewDesc(prometheus.BuildFQName(ns, "hub", "published_total"), "Events accepted by the Hub's Publish.", nil, nil),
+			late:          prometheus.NewDesc(prometheus.BuildFQName(ns, "hub", "late_total"), "Events published after shutdown began, not delivered.", nil, nil),
+			historyErrors: prometheus.NewDesc(prometheus.BuildFQName(ns, "hub", "history_errors_total"), "Events the history could not record.", nil, nil),
 		}
 	}
 	return m, nil
@@ -261,6 +282,11 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, r := range m.reporter {
 		ch <- r.desc
 	}
+	if m.counts != nil {
+		ch <- m.hubDescs.published
+		ch <- m.hubDescs.late
+		ch <- m.hubDescs.historyErrors
+	}
 }
 
 // Collect sends the current metrics, reading the Hub's Stats once.
@@ -270,6 +296,12 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	m.stepDur.Collect(ch)
 	m.running.Collect(ch)
 	m.pending.Collect(ch)
+	if m.counts != nil {
+		c := m.counts.Counts()
+		ch <- prometheus.MustNewConstMetric(m.hubDescs.published, prometheus.CounterValue, float64(c.Published))
+		ch <- prometheus.MustNewConstMetric(m.hubDescs.late, prometheus.CounterValue, float64(c.Late))
+		ch <- prometheus.MustNewConstMetric(m.hubDescs.historyErrors, prometheus.CounterValue, float64(c.HistoryErrors))
+	}
 	if m.hub == nil {
 		return
 	}

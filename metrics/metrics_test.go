@@ -183,14 +183,22 @@ herald_reporter_delivered_total{reporter="refusing"} 0
 herald_reporter_failed_total{reporter="accepting"} 0
 herald_reporter_failed_total{reporter="metrics"} 0
 herald_reporter_failed_total{reporter="refusing"} 2
-# HELP herald_reporter_queued Events waiting in the reporter's queue.
+# HELP herald_reporter_queued Events waiting for the reporter, in memory and in its outbox.
 # TYPE herald_reporter_queued gauge
 herald_reporter_queued{reporter="accepting"} 0
 herald_reporter_queued{reporter="metrics"} 0
 herald_reporter_queued{reporter="refusing"} 0
+# HELP herald_hub_published_total Events accepted by the Hub's Publish.
+# TYPE herald_hub_published_total counter
+herald_hub_published_total 2
+# HELP herald_hub_late_total Events published after shutdown began, not delivered.
+# TYPE herald_hub_late_total counter
+herald_hub_late_total 1
 `
+	hub.Publish(status.Event{Kind: status.MasterStopping}) // late
 	assert.NoError(t, testutil.CollectAndCompare(m, strings.NewReader(want),
-		"herald_reporter_delivered_total", "herald_reporter_failed_total", "herald_reporter_queued"))
+		"herald_reporter_delivered_total", "herald_reporter_failed_total", "herald_reporter_queued",
+		"herald_hub_published_total", "herald_hub_late_total"))
 	assert.NoError(t, testutil.CollectAndCompare(m, strings.NewReader(`
 # HELP herald_builds_total Finished builds by builder and result.
 # TYPE herald_builds_total counter
