@@ -28,8 +28,12 @@
 //
 // Spans go to the host's TracerProvider (Options.TracerProvider), or, with
 // Options.Endpoint, to an OTLP/HTTP collector through the SDK's batch span
-// processor, which owns the export queue: Report only starts and ends spans
-// in memory and never waits for the network, so the Hub has
-// nothing to retry. Export failures are logged (with Options.Headers values
-// redacted), not returned.
+// processor and OTLP exporter, which own the export: batching, gzip, and
+// retries as OTLP prescribes (429 and 5xx, Retry-After honoured). Report
+// only starts and ends spans in memory; it never waits for the network,
+// only, while the export queue (2,048 spans) is full, for room in it, so
+// the SDK never drops a span: a slow collector backs up into the Hub's
+// queue, where overflow is counted and logged. Export failures are logged
+// (with Options.Headers values redacted), not returned: a span, once
+// ended, cannot be reported again.
 package otel
