@@ -53,6 +53,7 @@ func targets() []target {
 		&mailTarget{},
 		&pushTarget{},
 		&streamTarget{},
+		&metricsTarget{}, &otelTarget{},
 	}
 }
 
