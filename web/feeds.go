@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,7 +15,7 @@ import (
 // /rss and /atom list the latest builds whose result is one of
 // Options.FeedResults (failures by default), newest first, narrowed by the
 // waterfall's builder=, tag= and branch= and counted by numbuilds=. Links
-// are absolute, from Options.BuildbotURL, or else from the request's host.
+// are absolute, from Options.BaseURL, or else from the request's host.
 
 // feedItem is what both feed formats say about one build.
 type feedItem struct {
@@ -47,6 +46,7 @@ func (s *Server) feed(r *http.Request, self string) (*feed, error) {
 	// Started order is History's; a feed reads best by when builds ended.
 	slices.SortStableFunc(builds, func(a, b *status.Build) int { return b.Finished.Compare(a.Finished) })
 	base := s.baseURL(r)
+	links := status.Links{Base: base}
 	results := make([]string, len(s.opts.FeedResults))
 	for i, res := range s.opts.FeedResults {
 		results[i] = res.String()
@@ -60,7 +60,7 @@ func (s *Server) feed(r *http.Request, self string) (*feed, error) {
 		f.Self += "?" + r.URL.RawQuery
 	}
 	for _, b := range builds {
-		f.Items = append(f.Items, feedItemOf(base, b))
+		f.Items = append(f.Items, feedItemOf(links, b))
 		if b.Finished.After(f.Updated) {
 			f.Updated = b.Finished
 		}
@@ -71,8 +71,8 @@ func (s *Server) feed(r *http.Request, self string) (*feed, error) {
 	return f, nil
 }
 
-func feedItemOf(base string, b *status.Build) feedItem {
-	link := base + buildPath("", b.Builder, b.Number)
+func feedItemOf(links status.Links, b *status.Build) feedItem {
+	link := links.Build(b.Builder, b.Number)
 	it := feedItem{
 		Title:   b.Builder + " build #" + strconv.Itoa(b.Number) + " " + b.Result.String(),
 		Link:    link,
@@ -99,7 +99,7 @@ func feedItemOf(base string, b *status.Build) feedItem {
 		if st.Done() && st.Result != status.Success && st.Result != status.Skipped {
 			sum.WriteString("Step " + st.Name + ": " + st.Result.String())
 			for _, l := range st.Logs {
-				sum.WriteString(" " + link + "/steps/" + url.PathEscape(st.Name) + "/logs/" + url.PathEscape(l.Name))
+				sum.WriteString(" " + links.Log(l))
 			}
 			sum.WriteString("\n")
 		}
@@ -108,11 +108,11 @@ func feedItemOf(base string, b *status.Build) feedItem {
 	return it
 }
 
-// baseURL is Options.BuildbotURL without its trailing slash, or the URL the
+// baseURL is Options.BaseURL without its trailing slash, or the URL the
 // request came to (with the prefix).
 func (s *Server) baseURL(r *http.Request) string {
-	if s.opts.BuildbotURL != "" {
-		return strings.TrimSuffix(s.opts.BuildbotURL, "/")
+	if s.opts.BaseURL != "" {
+		return strings.TrimSuffix(s.opts.BaseURL, "/")
 	}
 	scheme := "http"
 	if r.TLS != nil {

@@ -39,7 +39,7 @@ func (s *Server) jsonNode(r *http.Request, path []string) (any, error) {
 		if len(path) > 1 {
 			return nil, status.ErrNotFound
 		}
-		return jsonProject{BuildbotURL: s.opts.BuildbotURL, Title: s.opts.Title, TitleURL: s.opts.TitleURL}, nil
+		return jsonProject{BuildbotURL: s.opts.BaseURL, Title: s.opts.Title, TitleURL: s.opts.TitleURL}, nil
 	case "builders":
 		if len(path) == 1 {
 			bs, err := h.Builders(ctx)
@@ -226,7 +226,7 @@ func (s *Server) jsonBuildNode(b *status.Build, path []string) (any, error) {
 		}
 		logs := map[string]jsonLog{}
 		for _, l := range st.Logs {
-			logs[l.Name] = jsonLog{Name: l.Name, Size: l.Size, URL: s.absURL(logPath(l))}
+			logs[l.Name] = jsonLog{Name: l.Name, Size: l.Size, URL: s.jsonLinks().Log(l)}
 		}
 		if len(path) == 3 {
 			return logs, nil

@@ -17,9 +17,13 @@ import (
 type Options struct {
 	// Title names the project in page headers; TitleURL links it.
 	Title, TitleURL string
-	// BuildbotURL is the absolute URL of this server ("https://ci.example.org/"),
-	// used where links leave the browser (feeds, mails). Optional.
-	BuildbotURL string
+	// BaseURL is the absolute URL under which browsers reach these pages,
+	// Prefix included when the server is mounted below the root
+	// ("https://ci.example.org/", "https://example.org/ci/"). Links that
+	// leave the browser (feeds, /json) start with it; status.Links with the
+	// same Base gives other reporters the same links. Optional: feeds then
+	// use the request's host, /json paths from the root.
+	BaseURL string
 	// Prefix is the path the server is mounted under ("/ci"), when the host
 	// mounts it below the root. The server strips it and prefixes its links.
 	Prefix string
@@ -103,10 +107,10 @@ func (o *Options) validate() error {
 			return fmt.Errorf("web: Options.Prefix %q must start with / and not end with one, like \"/ci\"", o.Prefix)
 		}
 	}
-	if o.BuildbotURL != "" {
-		u, err := url.Parse(o.BuildbotURL)
+	if o.BaseURL != "" {
+		u, err := url.Parse(o.BaseURL)
 		if err != nil || !u.IsAbs() || u.Host == "" {
-			return fmt.Errorf("web: Options.BuildbotURL %q is not an absolute URL: use one like https://ci.example.org/", o.BuildbotURL)
+			return fmt.Errorf("web: Options.BaseURL %q is not an absolute URL: use one like https://ci.example.org/", o.BaseURL)
 		}
 	}
 	for path := range o.Handlers {

@@ -30,7 +30,8 @@ type Server struct {
 	version  string
 	nav      []navLink // the navigation bar, from the page table
 	throttle *loginThrottle
-	views    *viewState // waterfall, console, images, live updates
+	views    *viewState   // waterfall, console, images, live updates
+	paths    status.Links // links of the pages, below Options.Prefix
 
 	mu      sync.Mutex
 	servers []*http.Server
@@ -51,6 +52,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{opts: o, now: time.Now, csrf: http.NewCrossOriginProtection(), version: version(),
 		throttle: newLoginThrottle(10, 10*time.Minute)}
 	s.views = newViewState(&s.opts)
+	s.paths = status.Links{Base: o.Prefix}
 	var err error
 	if s.sessions, err = newSessions(&s.opts.Authz); err != nil {
 		return nil, err

@@ -35,7 +35,7 @@ func TestOptionsValidation(t *testing.T) {
 		{Options{History: h, NumBuilds: -1}, "NumBuilds"},
 		{Options{History: h, Prefix: "ci"}, "Prefix"},
 		{Options{History: h, Prefix: "/ci/"}, "Prefix"},
-		{Options{History: h, BuildbotURL: "ci.example.org"}, "BuildbotURL"},
+		{Options{History: h, BaseURL: "ci.example.org"}, "BaseURL"},
 		{Options{History: h, Handlers: map[string]http.Handler{"x": http.NotFoundHandler()}}, "Handlers"},
 		{Options{History: h, HTTPLog: &HTTPLog{}}, "HTTPLog.Path"},
 		{Options{History: h, Authz: Authz{Rules: map[Action]Rule{"forcebuild": Always}}}, `unknown action "forcebuild"`},

@@ -29,7 +29,7 @@ func (w *webStatus) Start(ctx context.Context, d *demo) error {
 	}
 	o := web.Options{
 		Title:       "Herald demo",
-		BuildbotURL: d.url + "/",
+		BaseURL:     d.url + "/",
 		History:     d.store,
 		Control:     d.control,
 		Logger:      d.log,
