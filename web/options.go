@@ -65,6 +65,10 @@ type Options struct {
 	// NumBuilds is how many builds pages show by default (20); ?numbuilds=
 	// overrides it.
 	NumBuilds int
+	// Timeouts bound the connections of the listeners the Server starts
+	// (defaults: 10s for headers, 1 min per request and per response, 2 min
+	// idle).
+	Timeouts Timeouts
 	// HTTPLog, when set, receives one line per request, like Buildbot's
 	// http.log.
 	HTTPLog *HTTPLog

@@ -80,8 +80,8 @@ func (s *Server) routes() http.Handler {
 	}
 	mux.Handle("GET /{$}", s.rootHandler())
 	mux.Handle("GET /builders/{$}", http.RedirectHandler("../builders", http.StatusMovedPermanently))
-	mux.Handle("GET /builders/{builder}/builds/{number}/steps/{step}/logs/{log}", s.viewOnly(s.serveLogHTML))
-	mux.Handle("GET /builders/{builder}/builds/{number}/steps/{step}/logs/{log}/text", s.viewOnly(s.serveLogText))
+	mux.Handle("GET /builders/{builder}/builds/{number}/steps/{step}/logs/{log}", s.viewOnly(s.long(s.serveLogHTML)))
+	mux.Handle("GET /builders/{builder}/builds/{number}/steps/{step}/logs/{log}/text", s.viewOnly(s.long(s.serveLogText)))
 	mux.Handle("GET /json", s.viewOnly(s.serveJSON))
 	mux.Handle("GET /json/{path...}", s.viewOnly(s.serveJSON))
 	mux.HandleFunc("GET /users", s.usersRedirect)

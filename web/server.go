@@ -204,7 +204,8 @@ func (s *Server) newHTTPServer() (*http.Server, error) {
 	if s.closed {
 		return nil, http.ErrServerClosed
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s}
+	s.opts.Timeouts.Apply(srv)
 	s.servers = append(s.servers, srv)
 	return srv, nil
 }
