@@ -62,6 +62,14 @@ type Options struct {
 	// Projects and Repositories map names to URLs (URLMap or a func).
 	Projects, Repositories URLFunc
 
+	// JSONAllowOrigin, when set, is sent as /json's
+	// Access-Control-Allow-Origin header, letting pages of other sites read
+	// the JSON API from their visitors' browsers: "https://dash.example.org",
+	// or "*" for any site. Off by default: with "*", any page a visitor
+	// opens can read the API from the visitor's network, such as a CI on an
+	// intranet that the page's own site cannot reach.
+	JSONAllowOrigin string
+
 	// NumBuilds is how many builds pages show by default (20); ?numbuilds=
 	// overrides it.
 	NumBuilds int
