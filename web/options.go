@@ -36,11 +36,12 @@ type Options struct {
 	// Authz decides who may do what; the zero value allows viewing only.
 	Authz Authz
 
-	// PublicHTML is served beside the built-in pages (CSS, images, an
-	// index.html replacing the welcome page); os.DirFS(dir) serves a
-	// directory. The embedded default.css and robots.txt are used for files
-	// it lacks.
-	PublicHTML fs.FS
+	// PublicHTML is a directory served beside the built-in pages (CSS,
+	// images, an index.html replacing the welcome page), Buildbot's
+	// public_html. The embedded default.css and robots.txt are used for
+	// files it lacks. Dotfiles (.htpasswd, .git) are never served, and
+	// symbolic links may not lead out of the directory.
+	PublicHTML string
 	// Templates overrides built-in templates by file name (layout.html,
 	// builder.html...); os.DirFS(dir) reads a directory. A template here
 	// also wins over a PublicHTML file for the same page, as in Buildbot.

@@ -154,11 +154,9 @@ func (s *Server) pageHandler(p page) http.Handler {
 // whole history (Buildbot's default robots.txt). A PublicHTML robots.txt
 // wins.
 func (s *Server) serveRobots(w http.ResponseWriter, r *http.Request) {
-	if s.opts.PublicHTML != nil {
-		if _, err := fs.Stat(s.opts.PublicHTML, "robots.txt"); err == nil {
-			s.serveStatic(w, r)
-			return
-		}
+	if s.publicHas("robots.txt") {
+		s.serveStatic(w, r)
+		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	var b strings.Builder
@@ -187,10 +185,7 @@ func (s *Server) serveRobots(w http.ResponseWriter, r *http.Request) {
 // Templates overrides the welcome page (templates win over static files).
 func (s *Server) rootHandler() http.Handler {
 	welcome := s.pageHandler(page{pattern: "/", serve: s.welcomePage})
-	if s.opts.PublicHTML == nil {
-		return welcome
-	}
-	if _, err := fs.Stat(s.opts.PublicHTML, "index.html"); err != nil {
+	if !s.publicHas("index.html") {
 		return welcome
 	}
 	if s.opts.Templates != nil {

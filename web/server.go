@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net"
@@ -22,6 +23,7 @@ type Server struct {
 	opts     Options
 	handler  http.Handler
 	pages    map[string]*template.Template // by template file name
+	public   *os.Root                      // Options.PublicHTML, nil without
 	static   fs.FS                         // PublicHTML over the embedded files
 	sessions *sessions
 	httpLog  *rotatingLog
@@ -59,6 +61,11 @@ func New(o Options) (*Server, error) {
 	}
 	if s.pages, err = s.parseTemplates(); err != nil {
 		return nil, err
+	}
+	if o.PublicHTML != "" {
+		if s.public, err = os.OpenRoot(o.PublicHTML); err != nil {
+			return nil, fmt.Errorf("web: Options.PublicHTML: %w: give an existing directory, or leave it empty", err)
+		}
 	}
 	s.static = s.staticFS()
 	for _, p := range s.pageTable() {
@@ -224,6 +231,9 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 	if s.httpLog != nil {
 		err = errors.Join(err, s.httpLog.Close())
+	}
+	if s.public != nil {
+		s.public.Close() // idempotent; files being served stay open until done
 	}
 	return err
 }
