@@ -29,6 +29,11 @@ func (s *Server) actionHandler(a action) http.Handler {
 			return
 		}
 		back, msg, err := a.serve(w, r)
+		if errors.Is(err, status.ErrUnsupported) {
+			for _, act := range a.offers {
+				s.unsupported.Store(act, true)
+			}
+		}
 		if err != nil {
 			s.renderActionError(w, r, err)
 			return

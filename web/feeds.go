@@ -14,7 +14,9 @@ import (
 
 // /rss and /atom list the latest builds whose result is one of
 // Options.FeedResults (failures by default), newest first, narrowed by the
-// waterfall's builder=, tag= and branch= and counted by numbuilds=. Links
+// waterfall's builder=, tag= and branch= and counted by numbuilds=.
+// failures_only=false (Buildbot's switch) lists every finished build
+// instead; failures_only=true keeps to FeedResults. Links
 // are absolute, from Options.BaseURL, or else from the request's host.
 
 // feedItem is what both feed formats say about one build.
@@ -37,7 +39,11 @@ func (s *Server) feed(r *http.Request, self string) (*feed, error) {
 		Tags:     queryList(q, "tag"),
 		Branches: queryList(q, "branch"),
 		Results:  s.opts.FeedResults,
+		Finished: true,
 		Limit:    s.numBuilds(r),
+	}
+	if !queryBool(q, "failures_only", true) {
+		bq.Results = nil
 	}
 	builds, err := s.opts.History.Builds(r.Context(), bq)
 	if err != nil {
@@ -47,12 +53,16 @@ func (s *Server) feed(r *http.Request, self string) (*feed, error) {
 	slices.SortStableFunc(builds, func(a, b *status.Build) int { return b.Finished.Compare(a.Finished) })
 	base := s.baseURL(r)
 	links := status.Links{Base: base}
-	results := make([]string, len(s.opts.FeedResults))
-	for i, res := range s.opts.FeedResults {
-		results[i] = res.String()
+	title := s.opts.Title + ": finished builds"
+	if bq.Results != nil {
+		results := make([]string, len(bq.Results))
+		for i, res := range bq.Results {
+			results[i] = res.String()
+		}
+		title = s.opts.Title + ": builds with result " + strings.Join(results, " or ")
 	}
 	f := &feed{
-		Title: s.opts.Title + ": builds with result " + strings.Join(results, " or "),
+		Title: title,
 		Link:  base + "/waterfall",
 		Self:  base + self,
 	}

@@ -108,7 +108,7 @@ type formArgs struct {
 // Can reports whether the current user may perform act on subject (and the
 // host can do it at all): templates show action forms only then.
 func (d *layoutData) Can(act string, subject any) bool {
-	return d.s.opts.Control != nil && d.s.opts.Authz.allowed(Action(act), d.User, subject)
+	return d.s.supports(Action(act)) && d.s.opts.Authz.allowed(Action(act), d.User, subject)
 }
 
 // Here returns the request's path and query below the prefix, for forms

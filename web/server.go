@@ -35,6 +35,10 @@ type Server struct {
 	views    *viewState   // waterfall, console, images, live updates
 	paths    status.Links // links of the pages, below Options.Prefix
 
+	// unsupported holds the actions Control answered status.ErrUnsupported
+	// to (Action → true): their forms are no longer offered.
+	unsupported sync.Map
+
 	mu      sync.Mutex
 	servers []*http.Server
 	closed  bool
