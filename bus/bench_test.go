@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -11,7 +12,9 @@ import (
 	"github.com/heraldci/herald/status"
 )
 
-// latencyRecorder notes how long each event took from Publish to its reporter.
+// latencyRecorder notes how long each event took from Hub.Publish (which
+// stamps e.Time) to its arrival; it stands for a front end's Hub and for a
+// reporter of an in-process one.
 type latencyRecorder struct {
 	mu   sync.Mutex
 	lat  []time.Duration
@@ -19,7 +22,11 @@ type latencyRecorder struct {
 	done chan struct{}
 }
 
-func (l *latencyRecorder) Report(_ context.Context, e status.Event) error {
+func newLatencyRecorder(want int) *latencyRecorder {
+	return &latencyRecorder{want: want, done: make(chan struct{}), lat: make([]time.Duration, 0, want)}
+}
+
+func (l *latencyRecorder) Publish(e status.Event) {
 	d := time.Since(e.Time)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -27,54 +34,101 @@ func (l *latencyRecorder) Report(_ context.Context, e status.Event) error {
 	if len(l.lat) == l.want {
 		close(l.done)
 	}
+}
+
+func (l *latencyRecorder) Report(_ context.Context, e status.Event) error {
+	l.Publish(e)
 	return nil
 }
 
-func (l *latencyRecorder) report(b *testing.B) {
+func (l *latencyRecorder) report(b *testing.B, elapsed time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	slices.Sort(l.lat)
 	b.ReportMetric(float64(l.lat[len(l.lat)*99/100].Microseconds()), "p99-µs")
 	b.ReportMetric(float64(l.lat[len(l.lat)/2].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(len(l.lat))/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(len(l.lat))/elapsed.Seconds(), "events/s")
 }
 
-// BenchmarkEndToEnd measures events/s and latency from Hub.Publish to a
-// reporter: through JetStream (publisher Hub → stream → subscriber) and, in
-// the same run, through an in-process Hub.
-func BenchmarkEndToEnd(b *testing.B) {
-	b.Run("jetstream", func(b *testing.B) {
+// path is one way from a master's Publish to a front end: through
+// JetStream, or inside one process.
+type path struct {
+	name  string
+	setup func(b *testing.B, rec *latencyRecorder) (*status.Hub, func())
+}
+
+var paths = []path{
+	{"jetstream", func(b *testing.B, rec *latencyRecorder) (*status.Hub, func()) {
 		srv := startServer(b, b.TempDir(), 0)
 		_, js := connect(b, srv.ClientURL())
 		ensureStream(b, js)
-		rec := &latencyRecorder{want: b.N, done: make(chan struct{})}
 		sub, err := bus.Subscribe(context.Background(), js, bus.SubscribeOptions{Durable: "bench", Logger: quiet}, rec)
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer sub.Close(context.Background())
 		_, pjs := connect(b, srv.ClientURL())
 		h := masterHub(b, pjs, "m1")
-		b.ResetTimer()
-		for i := range b.N {
-			h.Publish(buildEvent("linux", i))
-		}
-		<-rec.done
-		b.StopTimer()
-		_ = h.Shutdown(context.Background())
-		rec.report(b)
-	})
-	b.Run("in-process-hub", func(b *testing.B) {
-		rec := &latencyRecorder{want: b.N, done: make(chan struct{})}
+		return h, func() { _ = sub.Close(context.Background()) }
+	}},
+	{"in-process-hub", func(b *testing.B, rec *latencyRecorder) (*status.Hub, func()) {
 		h := status.NewHub(status.HubOptions{Logger: quiet, QueueSize: 1 << 20})
-		h.Add(rec)
-		b.ResetTimer()
-		for i := range b.N {
-			h.Publish(buildEvent("linux", i))
+		_ = h.Add(rec)
+		return h, func() {}
+	}},
+}
+
+// BenchmarkEndToEnd measures saturation: b.N events published as fast as
+// possible, events/s and latency from Publish to arrival, through JetStream
+// and, in the same run, through an in-process Hub.
+func BenchmarkEndToEnd(b *testing.B) {
+	for _, p := range paths {
+		b.Run(p.name, func(b *testing.B) {
+			rec := newLatencyRecorder(b.N)
+			h, stop := p.setup(b, rec)
+			defer stop()
+			b.ResetTimer()
+			start := time.Now()
+			for i := range b.N {
+				h.Publish(buildEvent(fmt.Sprintf("b%d", i%8), i))
+			}
+			<-rec.done
+			elapsed := time.Since(start)
+			b.StopTimer()
+			_ = h.Shutdown(context.Background())
+			rec.report(b, elapsed)
+		})
+	}
+}
+
+// BenchmarkLatencyAtRate offers a fixed rate for two seconds and reports
+// p50/p99 from Publish to arrival at each rate, beside the in-process Hub.
+// It ignores b.N: run it with -benchtime 1x.
+func BenchmarkLatencyAtRate(b *testing.B) {
+	for _, rate := range []int{1000, 10000, 25000} {
+		for _, p := range paths {
+			b.Run(fmt.Sprintf("rate=%d/%s", rate, p.name), func(b *testing.B) {
+				n := 2 * rate
+				rec := newLatencyRecorder(n)
+				h, stop := p.setup(b, rec)
+				defer stop()
+				b.ResetTimer()
+				start := time.Now()
+				for i := range n {
+					if due := start.Add(time.Duration(i) * time.Second / time.Duration(rate)); time.Until(due) > 0 {
+						time.Sleep(time.Until(due)) // pacing the offered load
+					}
+					h.Publish(buildEvent(fmt.Sprintf("b%d", i%8), i))
+				}
+				select {
+				case <-rec.done:
+				case <-time.After(time.Minute):
+					b.Fatalf("only %d of %d events arrived", len(rec.lat), n)
+				}
+				elapsed := time.Since(start)
+				b.StopTimer()
+				_ = h.Shutdown(context.Background())
+				rec.report(b, elapsed)
+			})
 		}
-		<-rec.done
-		b.StopTimer()
-		_ = h.Shutdown(context.Background())
-		rec.report(b)
-	})
+	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/heraldci/herald/bus"
 	"github.com/heraldci/herald/status"
@@ -74,7 +76,7 @@ func masterHub(t testing.TB, js jetstream.JetStream, name string) *status.Hub {
 	}
 	h := status.NewHub(status.HubOptions{Logger: quiet, Master: name, QueueSize: 100000,
 		Retry: status.RetryPolicy{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond}})
-	h.Add(p)
+	require.NoError(t, h.Add(p))
 	return h
 }
 
@@ -94,7 +96,7 @@ func checkOrder(t *testing.T, evs []status.Event) int {
 			t.Fatalf("%s: seq %d after %d: order lost or duplicate", k, e.Seq, last[k])
 		}
 		last[k] = e.Seq
-		seen[fmt.Sprintf("%s/%d", e.Master, e.Seq)] = true
+		seen[e.ID] = true
 	}
 	return len(seen)
 }
@@ -104,11 +106,9 @@ func TestTwoMastersOneSubscriber(t *testing.T) {
 	_, js := connect(t, srv.ClientURL())
 	ensureStream(t, js)
 	const perMaster = 5000
-	var rec statustest.Recorder
-	sub, err := bus.Subscribe(context.Background(), js, bus.SubscribeOptions{Durable: "front", Logger: quiet}, &rec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var front statustest.Recorder // stands for the front end's Hub
+	sub, err := bus.Subscribe(context.Background(), js, bus.SubscribeOptions{Durable: "front", Logger: quiet}, &front)
+	require.NoError(t, err)
 	defer sub.Close(context.Background())
 
 	var wg sync.WaitGroup
@@ -121,29 +121,23 @@ func TestTwoMastersOneSubscriber(t *testing.T) {
 			for i := range perMaster {
 				h.Publish(buildEvent(fmt.Sprintf("b.%d", i%5), i))
 			}
-			if err := h.Shutdown(context.Background()); err != nil {
-				t.Error(err)
-			}
-			if st := h.Stats()[0]; st.Delivered != perMaster {
-				t.Errorf("%s: %+v", m, st)
-			}
+			assert.NoError(t, h.Shutdown(context.Background()))
+			assert.Equal(t, uint64(perMaster), h.Stats()[0].Delivered, "%s: %+v", m, h.Stats()[0])
 		}()
 	}
 	wg.Wait()
-	evs, err := rec.Wait(2*perMaster, 60*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := checkOrder(t, evs); n != 2*perMaster || len(evs) != 2*perMaster {
-		t.Errorf("%d distinct of %d delivered, want %d", n, len(evs), 2*perMaster)
-	}
-	if evs[0].Build == nil || evs[0].Build.Builder[:2] != "b." {
-		t.Errorf("event decoded wrong: %+v", evs[0])
-	}
-	_ = sub.Close(context.Background()) // settles the counters
-	if st := sub.Stats(); st.Delivered != 2*perMaster || st.Failed != 0 || st.Malformed != 0 {
-		t.Errorf("subscription stats = %+v", st)
-	}
+	evs, err := front.Wait(2*perMaster, 60*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, 2*perMaster, checkOrder(t, evs))
+	assert.Len(t, evs, 2*perMaster)
+	require.NotNil(t, evs[0].Build)
+	assert.Equal(t, "b.", evs[0].Build.Builder[:2])
+	require.NoError(t, sub.Close(context.Background()))
+	st := sub.Stats()
+	assert.Equal(t, uint64(2*perMaster), st.Published)
+	assert.Zero(t, st.Malformed)
+	assert.Positive(t, st.Acked)
+	assert.Less(t, st.Acked, uint64(2*perMaster), "acknowledged in batches")
 }
 
 func TestPublisherDuplicateIsDroppedByServer(t *testing.T) {
@@ -151,23 +145,15 @@ func TestPublisherDuplicateIsDroppedByServer(t *testing.T) {
 	_, js := connect(t, srv.ClientURL())
 	st := ensureStream(t, js)
 	p, err := bus.NewPublisher(bus.PublisherOptions{JetStream: js, Master: "m1"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	e := buildEvent("linux", 1)
-	e.Seq = 42
+	e.Seq, e.ID = 42, "hub1-42"
 	for range 3 { // a retry after a lost ack publishes the same event again
-		if err := p.Report(context.Background(), e); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, p.Report(context.Background(), e))
 	}
 	info, err := st.Info(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.State.Msgs != 1 {
-		t.Errorf("stream holds %d messages, want 1", info.State.Msgs)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1), info.State.Msgs)
 }
 
 func TestSubscriberRestartResumes(t *testing.T) {
@@ -179,72 +165,42 @@ func TestSubscriberRestartResumes(t *testing.T) {
 	for i := range n {
 		h.Publish(buildEvent(fmt.Sprintf("b%d", i%7), i))
 	}
-	if err := h.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, h.Shutdown(context.Background()))
 
 	// First subscriber: its connection dies after about a third.
 	nc1, js1 := connect(t, srv.ClientURL())
 	var first statustest.Recorder
-	sub1, err := bus.Subscribe(context.Background(), js1, bus.SubscribeOptions{Durable: "front", Logger: quiet, AckWait: 3 * time.Second}, &first)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := first.Wait(n/3, 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	opts := bus.SubscribeOptions{Durable: "front", Logger: quiet, AckWait: 2 * time.Second}
+	sub1, err := bus.Subscribe(context.Background(), js1, opts, &first)
+	require.NoError(t, err)
+	_, err = first.Wait(n/3, 30*time.Second)
+	require.NoError(t, err)
 	nc1.Close() // killed: no goodbye
 	_ = sub1.Close(context.Background())
 
 	_, js2 := connect(t, srv.ClientURL())
 	var second statustest.Recorder
-	sub2, err := bus.Subscribe(context.Background(), js2, bus.SubscribeOptions{Durable: "front", Logger: quiet, AckWait: 3 * time.Second}, &second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub2, err := bus.Subscribe(context.Background(), js2, opts, &second)
+	require.NoError(t, err)
 	defer sub2.Close(context.Background())
 
-	got := map[uint64]bool{}
+	got := map[string]bool{}
 	for _, e := range first.Events() {
-		got[e.Seq] = true
+		got[e.ID] = true
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, e := range second.Events() {
-			got[e.Seq] = true
+	for len(got) < n {
+		evs, err := second.Wait(second.Len()+1, 30*time.Second)
+		require.NoError(t, err, "%d of %d events delivered across the restart; stats %+v", len(got), n, sub2.Stats())
+		for _, e := range evs {
+			got[e.ID] = true
 		}
-		if len(got) == n {
-			break
-		}
-		_, _ = second.Wait(second.Len()+1, time.Second) // wakes on the next event
 	}
-	if len(got) != n {
-		var missing []uint64
-		for seq := uint64(1); seq <= n && len(missing) < 20; seq++ {
-			if !got[seq] {
-				missing = append(missing, seq)
-			}
-		}
-		info := "?"
-		if c, err := js2.Consumer(context.Background(), "HERALD", "front"); err == nil {
-			if ci, err := c.Info(context.Background()); err == nil {
-				info = fmt.Sprintf("ackPending=%d redelivered=%d pending=%d waiting=%d ackFloor=%d delivered=%d",
-					ci.NumAckPending, ci.NumRedelivered, ci.NumPending, ci.NumWaiting, ci.AckFloor.Stream, ci.Delivered.Stream)
-			}
-		}
-		t.Fatalf("%d of %d events delivered across the restart; missing %v; second's stats %+v; consumer %s",
-			len(got), n, missing, sub2.Stats(), info)
-	}
-	// Per-builder order across a crash is not asserted: the resumed
-	// subscriber waits out one AckWait so the server redelivers the dead
-	// one's events first, but under load we still saw (about 1 run in 4)
-	// a redelivered event arrive after a later one of the same builder.
-	// Completeness is what holds; see the bus package doc.
+	// The second subscriber gets what the first had not acknowledged again
+	// (at most a batch and what was in flight), then the rest, in order.
+	checkOrder(t, second.Events())
 	dups := first.Len() + second.Len() - n
-	t.Logf("first %d, second %d, redelivered twice %d", first.Len(), second.Len(), dups)
-	if dups > 1000 { // at most what was in flight (MaxAckPending) when the connection died
-		t.Errorf("%d duplicates", dups)
-	}
+	t.Logf("first %d, second %d, delivered twice %d", first.Len(), second.Len(), dups)
+	assert.LessOrEqual(t, dups, 4096+256, "more duplicates than the unacknowledged window")
 }
 
 func TestServerRestartLosesNothing(t *testing.T) {
@@ -266,115 +222,112 @@ func TestServerRestartLosesNothing(t *testing.T) {
 	srv2 := startServer(t, dir, p)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := h.Shutdown(ctx); err != nil {
-		t.Fatalf("Shutdown: %v (stats %+v)", err, h.Stats())
-	}
+	require.NoError(t, h.Shutdown(ctx), "stats %+v", h.Stats())
 	st := h.Stats()[0]
-	if st.Delivered != n || st.Failed != 0 || st.Dropped != 0 {
-		t.Errorf("publisher stats = %+v", st)
-	}
+	assert.Equal(t, uint64(n), st.Delivered)
+	assert.Zero(t, st.Failed+st.Dropped)
 	t.Logf("publisher retried %d times across the restart", st.Retried)
 
 	_, js2 := connect(t, srv2.ClientURL())
 	var rec statustest.Recorder
 	sub, err := bus.Subscribe(context.Background(), js2, bus.SubscribeOptions{Durable: "late", Logger: quiet}, &rec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer sub.Close(context.Background())
 	evs, err := rec.Wait(n, 30*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := checkOrder(t, evs); d != n {
-		t.Errorf("%d distinct events, want %d", d, n)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, n, checkOrder(t, evs))
 }
 
-func TestSubscriberRetriesInOrderAndTerminatesPermanent(t *testing.T) {
+// A front end acknowledges only what its History has on disk: Flush runs
+// before each acknowledgement, and a failing Flush leaves the events
+// unacknowledged, to come again.
+func TestSubscriberAcknowledgesAfterFlush(t *testing.T) {
 	srv := startServer(t, t.TempDir(), 0)
 	_, js := connect(t, srv.ClientURL())
 	ensureStream(t, js)
 	h := masterHub(t, js, "m1")
-	for i := range 10 {
+	for i := range 100 {
 		h.Publish(buildEvent("linux", i))
 	}
-	_ = h.Shutdown(context.Background())
+	require.NoError(t, h.Shutdown(context.Background()))
 
-	var rec statustest.Recorder
+	var front statustest.Recorder
 	var mu sync.Mutex
-	fails := 0
-	rec.Err = func(e status.Event) error {
-		mu.Lock()
-		defer mu.Unlock()
-		switch {
-		case e.Build.Number == 3 && fails < 3:
-			fails++
-			return status.Retryable(fmt.Errorf("busy"), 5*time.Millisecond)
-		case e.Build.Number == 5:
-			return fmt.Errorf("rejected")
-		}
-		return nil
+	var failing bool
+	var flushed []int // events published at each successful flush
+	sub, err := bus.Subscribe(context.Background(), js, bus.SubscribeOptions{Durable: "f", Logger: quiet, AckBatch: 10,
+		Flush: func(context.Context) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if failing {
+				return fmt.Errorf("disk full")
+			}
+			flushed = append(flushed, front.Len())
+			return nil
+		}}, &front)
+	require.NoError(t, err)
+	_, err = front.Wait(100, 20*time.Second)
+	require.NoError(t, err)
+	require.NoError(t, sub.Close(context.Background()))
+	assert.NotEmpty(t, flushed)
+	assert.Equal(t, 100, flushed[len(flushed)-1], "the last acknowledgement follows a flush of everything")
+	c, err := js.Consumer(context.Background(), "HERALD", "f")
+	require.NoError(t, err)
+	info, err := c.Info(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, uint64(100), info.AckFloor.Stream)
+
+	// Now with a failing flush: nothing more is acknowledged.
+	h2 := masterHub(t, js, "m1")
+	for i := range 20 {
+		h2.Publish(buildEvent("linux", 100+i))
 	}
-	sub, err := bus.Subscribe(context.Background(), js, bus.SubscribeOptions{Durable: "f", Logger: quiet}, &rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close(context.Background())
-	evs, err := rec.Wait(13, 20*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var nums []int
-	for _, e := range evs {
-		nums = append(nums, e.Build.Number)
-	}
-	if got := fmt.Sprint(nums); got != "[0 1 2 3 3 3 3 4 5 6 7 8 9]" {
-		t.Errorf("delivery order = %s", got)
-	}
-	_ = sub.Close(context.Background()) // settles the counters
-	if st := sub.Stats(); st.Retried != 3 || st.Failed != 1 || st.Delivered != 9 {
-		t.Errorf("stats = %+v", st)
-	}
+	require.NoError(t, h2.Shutdown(context.Background()))
+	mu.Lock()
+	failing = true
+	mu.Unlock()
+	var front2 statustest.Recorder
+	sub2, err := bus.Subscribe(context.Background(), js, bus.SubscribeOptions{Durable: "f", Logger: quiet, AckBatch: 10,
+		Flush: func(context.Context) error { return fmt.Errorf("disk full") }}, &front2)
+	require.NoError(t, err)
+	_, err = front2.Wait(20, 20*time.Second)
+	require.NoError(t, err)
+	require.NoError(t, sub2.Close(context.Background()))
+	assert.Positive(t, sub2.Stats().FlushFails)
+	info, err = c.Info(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, uint64(100), info.AckFloor.Stream, "nothing acknowledged without a flush")
 }
 
 func TestMalformedMessagesAreTerminated(t *testing.T) {
 	srv := startServer(t, t.TempDir(), 0)
 	nc, js := connect(t, srv.ClientURL())
 	ensureStream(t, js)
-	if _, err := js.Publish(context.Background(), "herald.buildStarted.x", []byte("not json")); err != nil {
-		t.Fatal(err)
-	}
+	_, err := js.Publish(context.Background(), "herald.buildStarted.x", []byte("not json"))
+	require.NoError(t, err)
 	_ = nc.Flush()
 	h := masterHub(t, js, "m1")
 	h.Publish(buildEvent("x", 1))
 	_ = h.Shutdown(context.Background())
 	var rec statustest.Recorder
 	sub, err := bus.Subscribe(context.Background(), js, bus.SubscribeOptions{Durable: "f", Logger: quiet}, &rec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer sub.Close(context.Background())
-	if _, err := rec.Wait(1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if st := sub.Stats(); st.Malformed != 1 {
-		t.Errorf("stats = %+v", st)
-	}
+	_, err = rec.Wait(1, 10*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1), sub.Stats().Malformed)
 }
 
 func TestOptionsValidated(t *testing.T) {
-	if _, err := bus.NewPublisher(bus.PublisherOptions{}); err == nil {
-		t.Error("NewPublisher without JetStream succeeded")
+	_, err := bus.NewPublisher(bus.PublisherOptions{Prefix: "a.>", MaxBatch: -1})
+	require.Error(t, err)
+	for _, want := range []string{"JetStream", "Prefix", "MaxBatch"} {
+		assert.ErrorContains(t, err, want, "every problem reported at once")
 	}
 	srv := startServer(t, t.TempDir(), 0)
 	_, js := connect(t, srv.ClientURL())
-	if _, err := bus.NewPublisher(bus.PublisherOptions{JetStream: js, Prefix: "a.>"}); err == nil {
-		t.Error("wildcard prefix accepted")
-	}
-	if _, err := bus.Subscribe(context.Background(), js, bus.SubscribeOptions{}, &statustest.Recorder{}); err == nil {
-		t.Error("Subscribe without Durable succeeded")
-	}
+	_, err = bus.Subscribe(context.Background(), js, bus.SubscribeOptions{}, &statustest.Recorder{})
+	assert.ErrorContains(t, err, "Durable")
 }
 
 func TestPublisherConformance(t *testing.T) {
@@ -383,9 +336,7 @@ func TestPublisherConformance(t *testing.T) {
 	ensureStream(t, js)
 	statustest.Conformance(t, func() status.Reporter {
 		p, err := bus.NewPublisher(bus.PublisherOptions{JetStream: js, Master: "c"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return p
 	})
 }

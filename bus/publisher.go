@@ -2,15 +2,14 @@ package bus
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nuid"
 
+	"github.com/heraldci/herald/internal/wire"
 	"github.com/heraldci/herald/status"
 )
 
@@ -24,42 +23,64 @@ type PublisherOptions struct {
 	// capture prefix.> (see EnsureStream).
 	Prefix string
 	// Master names this master in events that do not name one (the Hub
-	// sets it from HubOptions.Master). Events from several masters share a
-	// stream; the name keeps their message IDs apart.
+	// sets it from HubOptions.Master).
 	Master string
 	// Kinds limits which events are published (default: all). Log chunks
 	// (LogAppended) are often left to the master's own History.
 	Kinds []status.Kind
+	// MaxBatch is how many events one ReportBatch publishes before waiting
+	// for their acknowledgements: the window of publishes in flight
+	// (default 256).
+	MaxBatch int
 }
 
 // Publisher is a status.Reporter that publishes events to JetStream, one
-// message per event, with the message ID <master>-<boot>-<seq> (boot is random per
-// Publisher, so a restarted master's sequence numbers are new IDs) so that the server
-// drops an event published twice (a retry after a lost acknowledgement).
+// message per event in the wire form of internal/wire, with the event's ID
+// as the message ID so that the server drops an event published twice (a
+// retry after a lost acknowledgement, or a redelivery from an outbox).
+//
+// It takes batches (status.BatchReporter): the Hub hands it up to MaxBatch
+// waiting events, which it publishes asynchronously, in order, on one
+// connection (so each subject keeps its order), and then waits for every
+// acknowledgement; any failure makes the whole batch Retryable, and the
+// server's de-duplication makes resending the acknowledged part harmless.
 type Publisher struct {
-	boot   string // tells this publisher's sequence numbers from a restarted master's
-	js     jetstream.JetStream
-	prefix string
-	master string
-	kinds  status.Match
+	js       jetstream.JetStream
+	prefix   string
+	master   string
+	kinds    status.KindSet
+	maxBatch int
 }
 
-var _ status.Reporter = (*Publisher)(nil)
+var (
+	_ status.BatchReporter = (*Publisher)(nil)
+	_ status.Selective     = (*Publisher)(nil)
+)
 
 // NewPublisher validates o and returns a Publisher.
 func NewPublisher(o PublisherOptions) (*Publisher, error) {
+	var errs []error
 	if o.JetStream == nil {
-		return nil, errors.New("bus: PublisherOptions.JetStream is nil: pass jetstream.New(nc)")
+		errs = append(errs, errors.New("bus: PublisherOptions.JetStream is nil: pass jetstream.New(nc)"))
 	}
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix
 	}
 	if !validPrefix(o.Prefix) {
-		return nil, fmt.Errorf("bus: PublisherOptions.Prefix %q is not a valid subject prefix", o.Prefix)
+		errs = append(errs, fmt.Errorf("bus: PublisherOptions.Prefix %q is not a valid subject prefix", o.Prefix))
 	}
-	p := &Publisher{js: o.JetStream, prefix: o.Prefix, master: o.Master, boot: nuid.Next()}
+	if o.MaxBatch < 0 {
+		errs = append(errs, fmt.Errorf("bus: PublisherOptions.MaxBatch %d is negative", o.MaxBatch))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	p := &Publisher{js: o.JetStream, prefix: o.Prefix, master: o.Master, kinds: status.KindsOf(status.AllKinds()...), maxBatch: o.MaxBatch}
 	if len(o.Kinds) > 0 {
-		p.kinds = status.Kinds(o.Kinds...)
+		p.kinds = status.KindsOf(o.Kinds...)
+	}
+	if p.maxBatch == 0 {
+		p.maxBatch = 256
 	}
 	return p, nil
 }
@@ -77,39 +98,76 @@ func validPrefix(p string) bool {
 // Name names the reporter in Hub stats.
 func (p *Publisher) Name() string { return "bus.Publisher" }
 
-// Report publishes e and waits for the stream's acknowledgement. Connection
-// loss, timeouts and a missing stream leader are Retryable.
+// Handles reports whether k is published (PublisherOptions.Kinds).
+func (p *Publisher) Handles(k status.Kind) bool { return p.kinds.Has(k) }
+
+// MaxBatch is PublisherOptions.MaxBatch.
+func (p *Publisher) MaxBatch() int { return p.maxBatch }
+
+// Report publishes e and waits for the stream's acknowledgement.
 func (p *Publisher) Report(ctx context.Context, e status.Event) error {
-	if p.kinds != nil && !p.kinds(e) {
-		return nil
-	}
-	if e.Master == "" {
-		e.Master = p.master
-	}
-	data, err := json.Marshal(&e)
-	if err != nil {
-		return fmt.Errorf("bus: encode %v event: %w", e.Kind, err)
-	}
-	msg := &nats.Msg{Subject: Subject(p.prefix, &e), Data: data, Header: nats.Header{}}
-	msg.Header.Set(headerMaster, e.Master)
-	msg.Header.Set(headerBoot, p.boot)
-	msg.Header.Set(headerSeq, strconv.FormatUint(e.Seq, 10))
-	_, err = p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(e.Master+"-"+p.boot+"-"+strconv.FormatUint(e.Seq, 10)))
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("bus: publish %s: %w", msg.Subject, ctx.Err())
+	return p.ReportBatch(ctx, []status.Event{e})
+}
+
+// ReportBatch publishes events in order and waits for every
+// acknowledgement. Connection loss, timeouts and a missing stream leader are
+// Retryable.
+func (p *Publisher) ReportBatch(ctx context.Context, events []status.Event) error {
+	futures := make([]jetstream.PubAckFuture, 0, len(events))
+	for i := range events {
+		e := &events[i]
+		if !p.kinds.Has(e.Kind) {
+			continue
 		}
-		return classify(fmt.Errorf("bus: publish %s: %w", msg.Subject, err))
+		if e.Master == "" {
+			e.Master = p.master
+		}
+		data, err := wire.Marshal(*e)
+		if err != nil {
+			return fmt.Errorf("bus: encode %v event: %w", e.Kind, err)
+		}
+		msg := &nats.Msg{Subject: Subject(p.prefix, e), Data: data, Header: nats.Header{}}
+		msg.Header.Set(headerMaster, e.Master)
+		msg.Header.Set(headerID, e.ID)
+		f, err := p.js.PublishMsgAsync(msg, jetstream.WithMsgID(msgID(e)))
+		if err != nil {
+			return p.fail(ctx, msg.Subject, err)
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return p.fail(ctx, f.Msg().Subject, err)
+		case <-ctx.Done():
+			return fmt.Errorf("bus: waiting for acknowledgements: %w", ctx.Err())
+		}
 	}
 	return nil
+}
+
+func (p *Publisher) fail(ctx context.Context, subject string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("bus: publish %s: %w", subject, ctx.Err())
+	}
+	return classify(fmt.Errorf("bus: publish %s: %w", subject, err))
+}
+
+// msgID is the event's ID, or for an event that never went through a Hub,
+// its master and sequence.
+func msgID(e *status.Event) string {
+	if e.ID != "" {
+		return e.ID
+	}
+	return e.Master + "-" + strconv.FormatUint(e.Seq, 10)
 }
 
 // Headers of every message, so consumers can route and de-duplicate
 // without decoding the event.
 const (
 	headerMaster = "Herald-Master"
-	headerBoot   = "Herald-Boot"
-	headerSeq    = "Herald-Seq"
+	headerID     = "Herald-Id"
 )
 
 // classify marks the failures that pass once the server is back.
@@ -120,6 +178,7 @@ func classify(err error) error {
 	case errors.Is(err, nats.ErrNoResponders), errors.Is(err, nats.ErrTimeout),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrDisconnected),
 		errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, jetstream.ErrNoStreamResponse),
+		errors.Is(err, jetstream.ErrTooManyStalledMsgs), errors.Is(err, jetstream.ErrAsyncPublishTimeout),
 		errors.Is(err, nats.ErrSlowConsumer):
 		return status.Retryable(err, 0)
 	}

@@ -18,14 +18,14 @@ func Subject(prefix string, e *status.Event) string {
 	if b == "" {
 		return prefix + "." + e.Kind.String() + "." + noBuilder
 	}
-	return prefix + "." + e.Kind.String() + "." + EscapeToken(b)
+	return prefix + "." + e.Kind.String() + "." + escapeToken(b)
 }
 
-// EscapeToken makes s one valid subject token: '%' and every byte that is
+// escapeToken makes s one valid subject token: '%' and every byte that is
 // special in NATS subjects ('.', '*', '>', white space, control bytes) are
 // written as %XX. A lone "_" is escaped too, so it cannot be mistaken for
-// "no builder". UnescapeToken reverses it.
-func EscapeToken(s string) string {
+// "no builder". unescapeToken reverses it.
+func escapeToken(s string) string {
 	if s == noBuilder {
 		return "%5F"
 	}
@@ -50,8 +50,8 @@ func special(r rune) bool {
 	return r == '%' || r == '.' || r == '*' || r == '>' || r <= ' ' || r == 0x7f
 }
 
-// UnescapeToken reverses EscapeToken; malformed escapes are kept as they are.
-func UnescapeToken(s string) string {
+// unescapeToken reverses escapeToken; malformed escapes are kept as they are.
+func unescapeToken(s string) string {
 	if !strings.Contains(s, "%") {
 		return s
 	}

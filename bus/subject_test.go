@@ -29,12 +29,12 @@ func FuzzEscapeToken(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		tok := EscapeToken(s)
+		tok := escapeToken(s)
 		if s != "" && (strings.ContainsAny(tok, ".*> \t\r\n") || tok == "_") {
-			t.Fatalf("EscapeToken(%q) = %q: not one plain token", s, tok)
+			t.Fatalf("escapeToken(%q) = %q: not one plain token", s, tok)
 		}
-		if back := UnescapeToken(tok); back != s {
-			t.Fatalf("UnescapeToken(EscapeToken(%q)) = %q", s, back)
+		if back := unescapeToken(tok); back != s {
+			t.Fatalf("unescapeToken(escapeToken(%q)) = %q", s, back)
 		}
 	})
 }

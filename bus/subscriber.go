@@ -2,12 +2,9 @@ package bus
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/heraldci/herald/internal/wire"
 	"github.com/heraldci/herald/status"
 )
 
@@ -23,70 +21,88 @@ type SubscribeOptions struct {
 	Stream string // default "HERALD"
 	Prefix string // default "herald"
 	// Durable names the consumer; a restarted subscriber with the same name
-	// resumes where the last one stopped. Required.
+	// resumes after the last event it acknowledged. Required.
 	Durable string
 	// Kinds and Builders narrow the subjects consumed (default: all).
 	Kinds    []status.Kind
 	Builders []string
-	// Workers is how many builders are served in parallel (default 8); the
-	// events of one builder are always reported in order by one worker.
-	Workers int
-	// AckWait is how long the server waits for an ack before redelivering
-	// (default 30s); a worker retrying a Retryable error keeps its message
-	// alive meanwhile.
+	// Flush, if set, is called before a batch of events is acknowledged:
+	// pass the front end's History flush (store.Memory's Flush) so that an
+	// event is acknowledged only once it is on disk, and a front end killed
+	// and restarted loses nothing.
+	Flush func(ctx context.Context) error
+	// AckBatch is how many events are acknowledged at once (default 256);
+	// AckDelay bounds how long an event waits for its acknowledgement
+	// (default 100ms).
+	AckBatch int
+	AckDelay time.Duration
+	// AckWait is how long the server waits for an acknowledgement before
+	// redelivering (default 30s).
 	AckWait time.Duration
-	// MaxAckPending bounds the events in flight (default 1000).
+	// MaxAckPending bounds the events in flight (default 4096).
 	MaxAckPending int
-	// Retry is the policy for Retryable errors of the reporter (default:
-	// status.RetryPolicy's defaults).
-	Retry  status.RetryPolicy
-	Logger *slog.Logger
+	Logger        *slog.Logger
 }
 
 // SubscriptionStats counts what a subscription did.
 type SubscriptionStats struct {
-	Delivered  uint64 // events the reporter accepted
-	Duplicates uint64 // redelivered events skipped (already delivered)
-	Retried    uint64 // reporter calls repeated after a Retryable error
-	Failed     uint64 // events the reporter rejected permanently (terminated)
+	Published  uint64 // events handed to the Hub
+	Duplicates uint64 // redelivered events skipped (already published)
 	Malformed  uint64 // messages that were not Herald events (terminated)
+	Acked      uint64 // acknowledgements sent (each covers a batch)
+	FlushFails uint64 // Flush errors (the batch is left unacknowledged and comes again)
 }
 
-// Subscription feeds a stream into a reporter until Close.
+// Subscription feeds a stream into a Hub until Close.
 type Subscription struct {
-	r       status.Reporter
-	log     *slog.Logger
-	policy  status.RetryPolicy
-	ackWait time.Duration
-	cc      jetstream.ConsumeContext
-	queues  []chan jetstream.Msg
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	once    sync.Once
+	hub      status.Publisher
+	log      *slog.Logger
+	flush    func(context.Context) error
+	ackBatch int
+	ackDelay time.Duration
+	cc       jetstream.ConsumeContext
 
-	recent recentSet // events delivered lately, to skip redeliveries
+	mu      sync.Mutex // guards pending, last and recent; orders Publish
+	pending int
+	last    jetstream.Msg // the newest message not yet acknowledged
+	recent  recentSet
 
-	delivered, duplicates, retried, failed, malformed atomic.Uint64
+	kick     chan struct{}
+	stop     chan struct{}
+	done     chan struct{}
+	once     sync.Once
+	closeErr error
+
+	published, duplicates, malformed, acked, flushFails atomic.Uint64
 }
 
 // Subscribe creates (or resumes) the durable consumer o.Durable on the
-// stream and reports every event to r: in order per builder, acked once r
-// returned nil. Retryable errors are retried in place with backoff (the
-// builder's later events wait), permanent errors terminate the message and
-// are counted. To feed a local Hub, pass status.ReporterFunc(func(_ context.Context, e status.Event) error { hub.Publish(e); return nil }).
-func Subscribe(ctx context.Context, js jetstream.JetStream, o SubscribeOptions, r status.Reporter) (*Subscription, error) {
+// stream and publishes every event to hub (a front end's status.Hub, whose
+// History and reporters then see it), in stream order: the Hub does the
+// fan-out, queueing and retries. Events keep the ID their master's Hub gave
+// them; a redelivered event already published is skipped.
+//
+// Events are acknowledged in batches (the consumer acknowledges all up to
+// the newest), after o.Flush if given. Delivery is at least once: an event
+// published to the Hub whose batch was not acknowledged before the process
+// died comes again after a restart, when the set of recent IDs that skips
+// duplicates has been lost with the process.
+func Subscribe(ctx context.Context, js jetstream.JetStream, o SubscribeOptions, hub status.Publisher) (*Subscription, error) {
+	var errs []error
 	if js == nil {
-		return nil, errors.New("bus: Subscribe: nil JetStream: pass jetstream.New(nc)")
+		errs = append(errs, errors.New("bus: Subscribe: nil JetStream: pass jetstream.New(nc)"))
 	}
-	if r == nil {
-		return nil, errors.New("bus: Subscribe: nil reporter")
+	if hub == nil {
+		errs = append(errs, errors.New("bus: Subscribe: nil Hub"))
 	}
 	if o.Durable == "" {
-		return nil, errors.New("bus: SubscribeOptions.Durable is empty: name the consumer so a restart resumes from its position")
+		errs = append(errs, errors.New("bus: SubscribeOptions.Durable is empty: name the consumer so a restart resumes from its position"))
 	}
 	if strings.ContainsAny(o.Durable, ".*> \t") {
-		return nil, fmt.Errorf("bus: SubscribeOptions.Durable %q may not contain '.', '*', '>' or spaces", o.Durable)
+		errs = append(errs, fmt.Errorf("bus: SubscribeOptions.Durable %q may not contain '.', '*', '>' or spaces", o.Durable))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	if o.Stream == "" {
 		o.Stream = "HERALD"
@@ -94,21 +110,24 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, o SubscribeOptions, 
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix
 	}
-	if o.Workers <= 0 {
-		o.Workers = 8
+	if o.AckBatch <= 0 {
+		o.AckBatch = 256
+	}
+	if o.AckDelay <= 0 {
+		o.AckDelay = 100 * time.Millisecond
 	}
 	if o.AckWait <= 0 {
 		o.AckWait = 30 * time.Second
 	}
 	if o.MaxAckPending <= 0 {
-		o.MaxAckPending = 1000
+		o.MaxAckPending = 4096
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	cfg := jetstream.ConsumerConfig{
 		Durable:       o.Durable,
-		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckPolicy:     jetstream.AckAllPolicy,
 		AckWait:       o.AckWait,
 		MaxAckPending: o.MaxAckPending,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
@@ -120,21 +139,22 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, o SubscribeOptions, 
 		return nil, fmt.Errorf("bus: consumer %s on stream %s: %w", o.Durable, o.Stream, err)
 	}
 	s := &Subscription{
-		r:       r,
-		log:     o.Logger.With("consumer", o.Durable),
-		policy:  o.Retry,
-		ackWait: o.AckWait,
-		queues:  make([]chan jetstream.Msg, o.Workers),
-		recent:  newRecentSet(max(100000, 4*o.MaxAckPending)),
+		hub:      hub,
+		log:      o.Logger.With("consumer", o.Durable),
+		flush:    o.Flush,
+		ackBatch: o.AckBatch,
+		ackDelay: o.AckDelay,
+		recent:   newRecentSet(max(100000, 4*o.MaxAckPending)),
+		kick:     make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}
-	// A predecessor that died left events unacked. Waiting out one AckWait
-	// puts them all on the server's redelivery queue, which it serves
-	// first and in stream order: so each builder's events stay in order
-	// across the restart.
-	// The margin covers events the server sent to the dead subscriber
-	// before it noticed the disconnection.
+	// A predecessor that died left events unacknowledged. Waiting out one
+	// AckWait puts them all on the server's redelivery queue, which it
+	// serves first and in stream order, so the Hub gets them in order.
 	if info, err := cons.Info(ctx); err == nil && info.NumAckPending > 0 {
-		s.log.Info("bus: resuming after unacked events; waiting one AckWait for their redelivery", "pending", info.NumAckPending, "wait", o.AckWait)
+		s.log.Info("bus: resuming after unacknowledged events; waiting one AckWait for their redelivery",
+			"pending", info.NumAckPending, "wait", o.AckWait)
 		t := time.NewTimer(o.AckWait + max(o.AckWait/2, time.Second))
 		select {
 		case <-t.C:
@@ -143,18 +163,14 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, o SubscribeOptions, 
 			return nil, ctx.Err()
 		}
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
-	for i := range s.queues {
-		s.queues[i] = make(chan jetstream.Msg, 64)
-		s.wg.Add(1)
-		go s.work(s.queues[i])
-	}
-	s.cc, err = cons.Consume(s.dispatch, jetstream.PullMaxMessages(min(o.MaxAckPending, 500)),
+	go s.acker()
+	s.cc, err = cons.Consume(s.handle, jetstream.PullMaxMessages(min(o.MaxAckPending, 1000)),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			s.log.Debug("bus: consume", "err", err)
 		}))
 	if err != nil {
-		s.stopWorkers()
+		close(s.stop)
+		<-s.done
 		return nil, fmt.Errorf("bus: consume %s: %w", o.Durable, err)
 	}
 	return s, nil
@@ -171,7 +187,7 @@ func filterSubjects(prefix string, kinds []status.Kind, builders []string) []str
 	if len(builders) > 0 {
 		bs = bs[:0]
 		for _, b := range builders {
-			bs = append(bs, EscapeToken(b))
+			bs = append(bs, escapeToken(b))
 		}
 	}
 	if len(kinds) == 0 && len(builders) == 0 {
@@ -186,151 +202,120 @@ func filterSubjects(prefix string, kinds []status.Kind, builders []string) []str
 	return out
 }
 
-// dispatch runs on the consume goroutine, in stream order: it hands each
-// message to the worker of its builder, so per-builder order is kept.
-func (s *Subscription) dispatch(m jetstream.Msg) {
-	q := s.queues[s.worker(m.Subject())]
-	select {
-	case q <- m:
-	case <-s.ctx.Done(): // closing: the unacked message is redelivered later
-	}
-}
-
-func (s *Subscription) worker(subject string) int {
-	i := strings.LastIndexByte(subject, '.')
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(subject[i+1:]))
-	return int(h.Sum32() % uint32(len(s.queues)))
-}
-
-func (s *Subscription) work(q chan jetstream.Msg) {
-	defer s.wg.Done()
-	for {
-		select {
-		case m := <-q:
-			s.handle(m)
-		case <-s.ctx.Done():
-			return
-		}
-	}
-}
-
+// handle runs on the consume goroutine, in stream order.
 func (s *Subscription) handle(m jetstream.Msg) {
-	var e status.Event
-	if err := json.Unmarshal(m.Data(), &e); err != nil || e.Kind == 0 {
+	e, err := wire.Unmarshal(m.Data())
+	if err != nil {
 		s.malformed.Add(1)
 		s.log.Warn("bus: not a Herald event, terminated", "subject", m.Subject(), "err", err)
 		_ = m.Term()
 		return
 	}
-	id := e.Master + "-" + m.Headers().Get(headerBoot) + "-" + strconv.FormatUint(e.Seq, 10)
-	if e.Seq != 0 && s.recent.has(id) {
+	s.mu.Lock()
+	if e.ID != "" && s.recent.has(e.ID) {
 		s.duplicates.Add(1)
-		_ = m.Ack()
-		return
-	}
-	start := time.Now()
-	for attempt := 0; ; attempt++ {
-		err := s.r.Report(s.ctx, e)
-		if err == nil {
-			break
-		}
-		if s.ctx.Err() != nil {
-			return // closing: not acked, so redelivered to the next subscriber
-		}
-		after, retry := status.RetryAfter(err)
-		if !retry {
-			s.failed.Add(1)
-			s.log.Error("bus: reporter failed, event terminated", "kind", e.Kind, "seq", e.Seq, "err", err)
-			_ = m.Term()
-			return
-		}
-		wait := after
-		if wait <= 0 {
-			wait = s.policy.Backoff(attempt)
-		}
-		if time.Since(start)+wait > s.policyMaxElapsed() {
-			s.failed.Add(1)
-			s.log.Error("bus: reporter kept failing, event terminated", "kind", e.Kind, "seq", e.Seq, "err", err)
-			_ = m.Term()
-			return
-		}
-		s.retried.Add(1)
-		if !s.waitAlive(m, wait) {
-			return
+	} else {
+		s.hub.Publish(e)
+		s.published.Add(1)
+		if e.ID != "" {
+			s.recent.add(e.ID)
 		}
 	}
-	if e.Seq != 0 {
-		s.recent.add(id)
-	}
-	s.delivered.Add(1)
-	if err := m.Ack(); err != nil {
-		s.log.Debug("bus: ack", "err", err)
+	s.last = m
+	s.pending++
+	full := s.pending >= s.ackBatch
+	s.mu.Unlock()
+	if full {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
-func (s *Subscription) policyMaxElapsed() time.Duration {
-	if s.policy.MaxElapsed > 0 {
-		return s.policy.MaxElapsed
-	}
-	return time.Hour
-}
-
-// waitAlive waits d, telling the server every half AckWait that the message
-// is still being worked on; false when the subscription closes.
-func (s *Subscription) waitAlive(m jetstream.Msg, d time.Duration) bool {
-	t := time.NewTimer(d)
+// acker acknowledges what was published, in batches, after Flush.
+func (s *Subscription) acker() {
+	defer close(s.done)
+	t := time.NewTicker(s.ackDelay)
 	defer t.Stop()
-	tick := time.NewTicker(s.ackWait / 2)
-	defer tick.Stop()
 	for {
 		select {
 		case <-t.C:
-			return true
-		case <-tick.C:
-			_ = m.InProgress()
-		case <-s.ctx.Done():
-			return false
+		case <-s.kick:
+		case <-s.stop:
+			s.ackNow()
+			return
+		}
+		s.ackNow()
+	}
+}
+
+func (s *Subscription) ackNow() {
+	s.mu.Lock()
+	m, n := s.last, s.pending
+	s.mu.Unlock()
+	if m == nil {
+		return
+	}
+	if s.flush != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := s.flush(ctx)
+		cancel()
+		if err != nil {
+			s.flushFails.Add(1)
+			s.log.Error("bus: flush before acknowledging failed; the events will come again", "events", n, "err", err)
+			return
 		}
 	}
+	if err := m.Ack(); err != nil {
+		s.log.Debug("bus: ack", "err", err)
+		return
+	}
+	s.acked.Add(1)
+	s.mu.Lock()
+	if s.last == m {
+		s.last, s.pending = nil, 0
+	} else {
+		s.pending -= n
+	}
+	s.mu.Unlock()
 }
 
 // Stats returns the subscription's counters.
 func (s *Subscription) Stats() SubscriptionStats {
 	return SubscriptionStats{
-		Delivered:  s.delivered.Load(),
+		Published:  s.published.Load(),
 		Duplicates: s.duplicates.Load(),
-		Retried:    s.retried.Load(),
-		Failed:     s.failed.Load(),
 		Malformed:  s.malformed.Load(),
+		Acked:      s.acked.Load(),
+		FlushFails: s.flushFails.Load(),
 	}
 }
 
-// Close stops consuming and waits for the workers; events not yet acked are
-// redelivered to the next subscriber with the same durable name. It is
-// idempotent and honours ctx.
+// Close stops consuming, acknowledges what was published (after Flush), and
+// returns; events not acknowledged are redelivered to the next subscriber
+// with the same durable name. It is idempotent and honours ctx.
 func (s *Subscription) Close(ctx context.Context) error {
 	s.once.Do(func() {
 		s.cc.Stop()
-		s.stopWorkers()
+		select {
+		case <-s.cc.Closed():
+		case <-ctx.Done():
+		}
+		close(s.stop)
 	})
 	select {
-	case <-s.cc.Closed():
+	case <-s.done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-func (s *Subscription) stopWorkers() {
-	s.cancel()
-	s.wg.Wait()
-}
-
-// recentSet remembers the last n event IDs delivered, like JetStream's own
-// duplicate window: a redelivered event whose ack was lost is skipped.
+// recentSet remembers the last n event IDs published, like JetStream's own
+// duplicate window: a redelivered event whose acknowledgement was lost is
+// skipped.
 type recentSet struct {
-	mu   sync.Mutex
 	ids  map[string]struct{}
 	ring []string
 	next int
@@ -341,15 +326,11 @@ func newRecentSet(n int) recentSet {
 }
 
 func (r *recentSet) has(id string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	_, ok := r.ids[id]
 	return ok
 }
 
 func (r *recentSet) add(id string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if old := r.ring[r.next]; old != "" {
 		delete(r.ids, old)
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/github/githubtest"
+	"github.com/heraldci/herald/internal/forge"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -18,7 +20,7 @@ import (
 // against the API double; statuses/s counts the 2,000 statuses GitHub
 // took per iteration.
 func BenchmarkHub1000Builds(b *testing.B) {
-	f := newFakeGitHub(b, testToken, "octo/hello")
+	f := githubtest.NewServer(b, githubtest.Options{Token: testToken, Repos: []string{"octo/hello"}, RateLimit: 1 << 30})
 	r := newReporter(b, f, Options{Logger: slog.New(slog.DiscardHandler)})
 	hub := status.NewHub(status.HubOptions{Logger: slog.New(slog.DiscardHandler), QueueSize: 4096})
 	hub.Add(r)
@@ -40,16 +42,13 @@ func BenchmarkHub1000Builds(b *testing.B) {
 	for iter := range b.N {
 		b.StopTimer()
 		evs := events(iter)
-		f.mu.Lock()
-		f.used = 0 // a new hour of rate limit on GitHub
-		f.mu.Unlock()
 		b.StartTimer()
 		start := time.Now()
 		for _, e := range evs {
 			hub.Publish(e)
 		}
 		total += len(evs)
-		f.wait(total, time.Minute)
+		wait(b, f, total)
 		elapsed += time.Since(start)
 	}
 	b.ReportMetric(float64(total)/elapsed.Seconds(), "statuses/s")
@@ -78,7 +77,7 @@ func BenchmarkReport(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		if i%len(evs) == 0 {
-			r.sent = ledger{} // the same statuses again would be skipped as repeats
+			r.sent = forge.Memory{Cap: maxPerContext} // the same statuses again would be skipped as repeats
 		}
 		if err := r.Report(ctx, evs[i%len(evs)]); err != nil {
 			b.Fatal(err)

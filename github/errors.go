@@ -10,42 +10,20 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
+	"github.com/heraldci/herald/internal/forge"
 	"github.com/heraldci/herald/status"
 )
 
-// APIError is a status GitHub did not set. Errors from Report wrap it; use
-// errors.As to read the HTTP status code.
-type APIError struct {
-	Owner, Repo, SHA, Context string
-	State                     State
-	StatusCode                int    // 0 when no response came
-	Message                   string // GitHub's message, or the network error
-	Err                       error  // go-github's error
-}
-
-func (e *APIError) Error() string {
-	sha := e.SHA
-	if len(sha) > 12 {
-		sha = sha[:12]
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "github: setting %s on %s/%s@%s (context %q): ", e.State, e.Owner, e.Repo, sha, e.Context)
-	if e.StatusCode != 0 {
-		fmt.Fprintf(&b, "HTTP %d %s: ", e.StatusCode, http.StatusText(e.StatusCode))
-	}
-	b.WriteString(e.Message)
-	if h := hint(e.StatusCode); h != "" {
-		b.WriteString(": " + h)
-	}
-	return b.String()
-}
-
-func (e *APIError) Unwrap() error { return e.Err }
+// APIError is a status GitHub did not set: its Repo ("owner/name"), SHA,
+// Context, State, StatusCode (0 when no response came) and GitHub's
+// Message (capped, with anything shaped like a credential removed). Errors
+// from Report wrap it; read it with errors.As.
+type APIError = forge.Error
 
 func hint(code int) string {
 	switch code {
 	case http.StatusUnauthorized:
-		return "check Options.Token: it is wrong, expired or revoked"
+		return "check Options.Token (or Options.TokenSource): it is wrong, expired or revoked"
 	case http.StatusForbidden:
 		return "the token may not set statuses here: it needs the repo:status scope or the statuses:write permission"
 	case http.StatusNotFound:
@@ -96,12 +74,14 @@ func forgetsLimit(err error) bool {
 
 // classify turns go-github's error into a Herald error: Retryable, with
 // GitHub's wait, for rate limits, 5xx and network failures; permanent for
-// the rest. Cancellation stays cancellation.
-func classify(err error, resp *gh.Response, t *target) error {
-	e := &APIError{Owner: t.owner, Repo: t.repo, SHA: t.sha, Context: t.context, State: t.state, Err: err}
+// the rest. Cancellation stays cancellation. GitHub's messages go through
+// forge.Reply, so nothing it echoes of the request reaches a log.
+func (r *Reporter) classify(err error, resp *gh.Response, e *APIError) error {
+	e.Err = err
 	if resp != nil && resp.Response != nil {
 		e.StatusCode = resp.StatusCode
 	}
+	reply := func(s string) string { return forge.Reply([]byte(s), r.secret) }
 	var (
 		rate  *gh.RateLimitError
 		abuse *gh.AbuseRateLimitError
@@ -118,32 +98,29 @@ func classify(err error, resp *gh.Response, t *target) error {
 		return status.Retryable(e, time.Until(rate.Rate.Reset.Time)+time.Second)
 	case errors.As(err, &abuse):
 		e.StatusCode = http.StatusForbidden
-		e.Message = "secondary rate limit: " + abuse.Message
+		e.Message = "secondary rate limit: " + reply(abuse.Message)
 		return status.Retryable(e, secondaryLimitWait(abuse))
 	case errors.As(err, &er) && er.Response != nil:
 		e.StatusCode = er.Response.StatusCode
-		e.Message = er.Message
+		msgs := []string{er.Message}
 		for _, fe := range er.Errors {
 			if fe.Message != "" {
-				e.Message += "; " + fe.Message
+				msgs = append(msgs, fe.Message)
 			} else {
-				e.Message += fmt.Sprintf("; %s %s: %s", fe.Resource, fe.Field, fe.Code)
+				msgs = append(msgs, fmt.Sprintf("%s %s: %s", fe.Resource, fe.Field, fe.Code))
 			}
 		}
+		e.Message = reply(strings.Join(msgs, "; "))
+		e.Hint = hint(e.StatusCode)
 		// Retry-After on a 403 is a secondary limit GitHub did not label;
 		// 429 and 5xx are transient. HTTPError knows the headers.
-		if after, ok := status.RetryAfter(status.HTTPError(er.Response)); ok {
-			return status.Retryable(e, after)
-		}
-		return e
+		return forge.Classified(e, status.HTTPError(er.Response))
 	case errors.As(err, new(*gh.AcceptedError)):
 		e.StatusCode = http.StatusAccepted
-		e.Message = "GitHub accepted the status for later processing"
+		e.Message = "GitHub accepted the request for later processing"
 		return status.Retryable(e, 0)
 	}
-	e.Message = err.Error()
-	if after, ok := status.RetryAfter(status.NetError(err)); ok {
-		return status.Retryable(e, after)
-	}
-	return e
+	msg, cls := forge.Unreachable(err)
+	e.Message = reply(msg)
+	return forge.Classified(e, cls)
 }

@@ -8,11 +8,14 @@ import (
 	"net/url"
 	"strings"
 
+	"golang.org/x/oauth2"
+
+	"github.com/heraldci/herald/internal/forge"
 	"github.com/heraldci/herald/status"
 )
 
-// Options configures a Reporter. Token or HTTPClient is required; every
-// other field has a default.
+// Options configures a Reporter. Token, TokenSource or HTTPClient is
+// required; every other field has a default.
 //
 // The text fields take a status.Template (status.Interpolate, for
 // configurations carried over from Buildbot) or a status.TextFunc. They are
@@ -24,11 +27,16 @@ type Options struct {
 	// Token authenticates the requests (a personal access token, an OAuth
 	// token or an App installation token), sent as a Bearer token.
 	Token status.Secret
-	// HTTPClient sends the requests. With a Token, its transport carries
-	// the requests and the token is added to each; without one it must
-	// authenticate by itself (a GitHub App installation transport, say).
-	// Default: a client of this Reporter's own, whose idle connections
-	// Close closes.
+	// TokenSource gives the token of each request instead: tokens that
+	// rotate, such as a GitHub App's installation tokens (which expire
+	// after an hour). Wrap it in oauth2.ReuseTokenSource so a token is
+	// fetched only when the last one expired. Set Token or TokenSource,
+	// not both.
+	TokenSource oauth2.TokenSource
+	// HTTPClient sends the requests. With a Token or TokenSource, its
+	// transport carries the requests and the token is added to each;
+	// without either it must authenticate by itself. Default: a client of
+	// this Reporter's own, whose idle connections Close closes.
 	HTTPClient *http.Client
 
 	// BaseURL is the REST API root of GitHub Enterprise Server, such as
@@ -46,14 +54,20 @@ type Options struct {
 	RepoOwner, RepoName status.Text
 	// SHA is the commit to set the status on. Default: the revision of each
 	// source stamp, so a multi-codebase build sets one status per codebase
-	// (for a build of one codebase that is %(src::revision)s).
+	// (for a build of one codebase that is %(src::revision)s). An
+	// abbreviated SHA is resolved to the full one through the API (the
+	// token then needs read access to the contents); one GitHub does not
+	// know is an error, never sent as a commit.
 	//
-	// When RepoOwner, RepoName or SHA renders empty, that status is skipped
+	// When RepoOwner, RepoName or SHA renders empty, or SHA is no commit
+	// hash (a Subversion number, a branch name), that status is skipped
 	// (and logged at debug level), as Buildbot did.
 	SHA status.Text
 
 	// Context tells this status from other systems' on the same commit.
-	// Default: herald/<builder>.
+	// Default: herald/<builder>. Buildbot 0.8.12 sent none, which GitHub
+	// shows as "default": set status.MustInterpolate(BuildbotContext) to
+	// keep branch-protection rules written for it.
 	Context status.Text
 	// StartDescription and EndDescription are the descriptions set when a
 	// build starts and finishes (cut to 140 characters). Default: "Build #7
@@ -62,9 +76,19 @@ type Options struct {
 	// TargetURL is the link of the status. Default: the build's URL.
 	TargetURL status.Text
 
-	// Warnings is the state set for builds that finished with warnings:
-	// Success (the default) or Failure.
-	Warnings State
+	// Comment, when set, also comments on the build's pull request when
+	// it finishes: Buildbot's GitHubCommentPush. The pull request is named
+	// by a source stamp's branch (refs/pull/N/head or /merge) or the build
+	// property PullRequestProperty; builds of no pull request get no
+	// comment, nor do those for which Comment renders empty (comment on
+	// failures only with a TextFunc that returns "" for the rest).
+	// CommentSummary is a ready one. Default: no comments.
+	Comment status.Text
+
+	// States maps the result of a finished build to the state set.
+	// Results it does not map take DefaultStates'. BuildbotStates is
+	// Buildbot 0.8.12's table.
+	States States
 
 	// Logger receives skipped statuses (debug). Default: slog.Default().
 	Logger *slog.Logger
@@ -81,36 +105,71 @@ const (
 	Error   State = "error"
 )
 
+// States maps build results to commit status states.
+type States map[status.Result]State
+
+// DefaultStates is Herald's table: success, warnings and skipped are
+// success; failure is failure; exception and cancelled are error; retry is
+// pending, since another build of the same request follows.
+func DefaultStates() States {
+	return States{
+		status.Success: Success, status.Warnings: Success, status.Skipped: Success,
+		status.Failure: Failure, status.Exception: Error, status.Cancelled: Error,
+		status.Retry: Pending,
+	}
+}
+
+// BuildbotStates is Buildbot 0.8.12's GitHubStatus table: only success is
+// success, failure is failure, every other result is error.
+func BuildbotStates() States {
+	t := States{}
+	for _, r := range status.AllResults() {
+		t[r] = Error
+	}
+	t[status.Success], t[status.Failure] = Success, Failure
+	return t
+}
+
+// BuildbotContext is the context GitHub shows for statuses set without one,
+// as Buildbot 0.8.12 set them.
+const BuildbotContext = "default"
+
 const defaultBaseURL = "https://api.github.com/"
 
-// validate checks o and fills in the defaults.
+// validate checks o, reporting every problem at once, and fills in the
+// defaults.
 func (o *Options) validate() error {
-	if o.Token.IsZero() && o.HTTPClient == nil {
-		return errors.New("github: Options.Token is empty and Options.HTTPClient is nil: " +
-			"set a token (personal access or installation token) or pass an authenticating *http.Client")
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("github: "+format, args...)) }
+	switch {
+	case o.Token.IsZero() && o.TokenSource == nil && o.HTTPClient == nil:
+		bad("Options.Token, Options.TokenSource and Options.HTTPClient are all unset: " +
+			"set a token (personal access or installation token), a token source (GitHub App), or pass an authenticating *http.Client")
+	case !o.Token.IsZero() && o.TokenSource != nil:
+		bad("Options.Token and Options.TokenSource are both set: use one")
 	}
 	if strings.ContainsAny(o.Token.Reveal(), " \t\r\n") {
-		return errors.New("github: Options.Token contains white space: check how it was read (a trailing newline from a file?)")
+		bad("Options.Token contains white space: check how it was read (a trailing newline from a file?)")
 	}
 	for _, u := range []struct{ name, v string }{{"BaseURL", o.BaseURL}, {"UploadURL", o.UploadURL}} {
 		if u.v == "" {
 			continue
 		}
 		p, err := url.Parse(u.v)
-		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
-			return fmt.Errorf("github: Options.%s %q is not an http(s) URL: want e.g. https://github.example.com/api/v3/", u.name, u.v)
-		}
-		if p.User != nil {
-			return fmt.Errorf("github: Options.%s must not carry credentials: set Options.Token", u.name)
+		switch {
+		case err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "":
+			bad("Options.%s %q is not an http(s) URL: want e.g. https://github.example.com/api/v3/", u.name, u.v)
+		case p.User != nil:
+			bad("Options.%s must not carry credentials: set Options.Token", u.name)
 		}
 	}
-	switch o.Warnings {
-	case "":
-		o.Warnings = Success
-	case Success, Failure:
-	default:
-		return fmt.Errorf("github: Options.Warnings is %q: want github.Success or github.Failure", o.Warnings)
+	if err := forge.CheckStates("github: Options.States", o.States, Pending, Success, Failure, Error); err != nil {
+		errs = append(errs, err)
 	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	o.States = forge.States(o.States, DefaultStates())
 	if o.Context == nil {
 		o.Context = status.MustInterpolate("herald/%(prop:buildername)s")
 	}

@@ -58,19 +58,3 @@ func validName(s string) bool {
 	}
 	return true
 }
-
-// validSHA accepts a full or abbreviated commit hash (SHA-1 or SHA-256).
-// Revisions of other VCSs (Subversion numbers, branch names) are not commits
-// GitHub can hold a status for.
-func validSHA(s string) bool {
-	if len(s) < 7 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}

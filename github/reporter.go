@@ -6,53 +6,70 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
+	"strings"
 	"sync/atomic"
-	"time"
 
 	gh "github.com/google/go-github/v60/github"
 	"golang.org/x/oauth2"
 
+	"github.com/heraldci/herald/internal/forge"
 	"github.com/heraldci/herald/status"
 )
 
 // Reporter sets commit statuses for started and finished builds. It is safe
-// for concurrent use; other event kinds are ignored.
+// for concurrent use.
 type Reporter struct {
-	opts   Options
-	client atomic.Pointer[gh.Client]
-	fresh  func() *gh.Client // a client with no rate-limit memory
-	base   string
-	own    *http.Transport // the transport New made, nil when the host gave a client
-	log    *slog.Logger
-	sent   ledger
-	closed atomic.Bool
+	opts     Options
+	client   atomic.Pointer[gh.Client]
+	fresh    func() *gh.Client // a client with no rate-limit memory
+	base     string
+	own      *http.Transport // the transport New made, nil when the host gave a client
+	secret   string          // the static token, for scrubbing replies
+	log      *slog.Logger
+	sent     forge.Memory
+	resolved forge.Recent[string, string] // "owner/name@short" (lower case) → full SHA
+	// commented remembers the pull-request comments made, "owner/name#12
+	// builder #7", so a retried event does not comment twice.
+	commented forge.Recent[string, struct{}]
+	closed    atomic.Bool
 }
 
 var (
-	_ status.Reporter = (*Reporter)(nil)
-	_ status.Closer   = (*Reporter)(nil)
-	_ status.Named    = (*Reporter)(nil)
+	_ status.Reporter  = (*Reporter)(nil)
+	_ status.Closer    = (*Reporter)(nil)
+	_ status.Named     = (*Reporter)(nil)
+	_ status.Selective = (*Reporter)(nil)
 )
+
+// GitHub keeps this many statuses per commit and context; it refuses more
+// with 422.
+const maxPerContext = 1000
+
+// maxDescription is the longest description GitHub accepts, in characters.
+const maxDescription = 140
 
 // New checks o and returns a Reporter. It makes no request.
 func New(o Options) (*Reporter, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	r := &Reporter{opts: o, log: o.Logger}
+	r := &Reporter{opts: o, log: o.Logger, secret: o.Token.Reveal(), sent: forge.Memory{Cap: maxPerContext}}
 	base := o.HTTPClient
 	if base == nil {
 		r.own = http.DefaultTransport.(*http.Transport).Clone()
 		base = &http.Client{Transport: r.own}
 	}
 	hc := base
+	ts := o.TokenSource
 	if !o.Token.IsZero() {
+		ts = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: o.Token.Reveal(), TokenType: "Bearer"})
+	}
+	if ts != nil {
 		// oauth2 puts the token on each request, over base's transport.
 		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, base)
-		hc = oauth2.NewClient(ctx, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: o.Token.Reveal(), TokenType: "Bearer"}))
+		hc = oauth2.NewClient(ctx, ts)
 	}
-	r.opts.Token = "" // only the transport keeps it, out of reach of fmt
+	r.opts.Token, r.opts.TokenSource = "", nil // only the transport keeps them, out of reach of fmt
 	baseURL, upload := o.BaseURL, o.UploadURL
 	if upload == "" {
 		upload = baseURL
@@ -80,6 +97,12 @@ func (r *Reporter) String() string { return "github.Reporter(" + r.base + ")" }
 // GoString is String, so %#v cannot dig into the reporter either.
 func (r *Reporter) GoString() string { return r.String() }
 
+var kinds = status.KindsOf(status.BuildStarted, status.BuildFinished)
+
+// Handles reports whether the reporter wants events of kind k: builds
+// starting and finishing.
+func (r *Reporter) Handles(k status.Kind) bool { return kinds.Has(k) }
+
 // Close releases the connections of the reporter's own HTTP client. Reports
 // after Close fail.
 func (r *Reporter) Close(context.Context) error {
@@ -97,8 +120,9 @@ var errClosed = errors.New("github: Report called after Close")
 // stamp that names a commit (or one, when Options.SHA is set). It returns
 // a status.Retryable error for rate limits and server errors, waiting as
 // long as GitHub asked, and a plain error for what retrying cannot fix.
+// Other kinds are ignored.
 func (r *Reporter) Report(ctx context.Context, e status.Event) error {
-	if (e.Kind != status.BuildStarted && e.Kind != status.BuildFinished) || e.Build == nil {
+	if !kinds.Has(e.Kind) || e.Build == nil {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -107,105 +131,116 @@ func (r *Reporter) Report(ctx context.Context, e status.Event) error {
 	if r.closed.Load() {
 		return errClosed
 	}
-	targets, err := r.targets(e.Build, r.state(e))
+	targets, err := r.targets(e.Build, forge.StateOf(e, Pending, r.opts.States), e.Kind == status.BuildFinished)
 	if err != nil {
 		return err
 	}
-	var errs []error
-	var wait time.Duration
-	retry := false
+	errs := make([]error, 0, len(targets))
 	for i := range targets {
-		err := r.send(ctx, &targets[i])
-		if err == nil {
-			continue
-		}
-		errs = append(errs, err)
-		if after, ok := status.RetryAfter(err); ok {
-			retry, wait = true, max(wait, after)
+		errs = append(errs, r.send(ctx, &targets[i]))
+		if e.Kind == status.BuildFinished {
+			errs = append(errs, r.comment(ctx, e.Build, &targets[i], targets[i].stamp))
 		}
 	}
-	err = errors.Join(errs...)
-	if retry {
-		// The Hub retries the whole event: statuses already set are
-		// identical repeats then, and not sent again.
-		return status.Retryable(err, wait)
-	}
-	return err
+	return forge.Join(errs...)
 }
 
-// state maps the event to a commit status state.
-func (r *Reporter) state(e status.Event) State {
-	if e.Kind == status.BuildStarted {
-		return Pending
-	}
-	switch e.Build.Result {
-	case status.Success, status.Skipped:
-		return Success
-	case status.Warnings:
-		return r.opts.Warnings
-	case status.Failure:
-		return Failure
-	case status.Retry:
-		return Pending // another build of the same request follows
-	}
-	return Error // exception, cancelled
-}
-
-// send sets one status, unless it repeats the last one or the commit and
-// context are full.
+// send sets one status, unless it repeats the last one, is older than it,
+// or the commit and context are full.
 func (r *Reporter) send(ctx context.Context, t *target) error {
-	k := newStatusKey(t)
-	switch r.sent.check(k, t) {
-	case repeat:
+	if !forge.IsFullSHA(t.sha) {
+		full, err := r.resolve(ctx, t)
+		if err != nil {
+			return err
+		}
+		t.sha = full
+	}
+	k := forge.Key{Repo: t.owner + "/" + t.repo, SHA: t.sha, Name: t.context}
+	switch v, last := r.sent.Check(k, t.sent); v {
+	case forge.Repeat:
 		r.log.Debug("github: status unchanged, not sent again", t.logAttrs()...)
 		return nil
-	case capped:
+	case forge.Stale:
+		r.log.Debug("github: status skipped: a newer build was reported on this commit",
+			append(t.logAttrs(), "reported_build", last.Build, "reported_finished", last.Finished)...)
+		return nil
+	case forge.Capped:
 		r.log.Warn("github: commit has the most statuses GitHub keeps for this context, not sent",
 			append(t.logAttrs(), "limit", maxPerContext)...)
 		return nil
 	}
 	st := &gh.RepoStatus{
-		State:   gh.String(string(t.state)),
+		State:   gh.String(t.sent.State),
 		Context: gh.String(t.context),
 	}
-	if t.description != "" {
-		st.Description = gh.String(t.description)
+	if t.sent.Description != "" {
+		st.Description = gh.String(t.sent.Description)
 	}
-	if t.targetURL != "" {
-		st.TargetURL = gh.String(t.targetURL)
+	if t.sent.URL != "" {
+		st.TargetURL = gh.String(t.sent.URL)
 	}
 	_, resp, err := r.client.Load().Repositories.CreateStatus(ctx, t.owner, t.repo, t.sha, st)
 	if err != nil {
-		err = classify(err, resp, t)
-		if forgetsLimit(err) {
-			// go-github would refuse to call GitHub for longer than GitHub
-			// asked: a fresh client forgets, and the Hub waits as asked.
-			r.client.Store(r.fresh())
-		}
-		return err
+		return r.failed(err, resp, t)
 	}
-	r.sent.record(k, t)
+	r.sent.Record(k, t.sent)
 	return nil
+}
+
+// failed classifies an error of a request made for t.
+func (r *Reporter) failed(err error, resp *gh.Response, t *target) error {
+	err = r.classify(err, resp, &APIError{Forge: "github", Repo: t.owner + "/" + t.repo, SHA: t.sha,
+		Label: "context", Context: t.context, State: t.sent.State})
+	if forgetsLimit(err) {
+		// go-github would refuse to call GitHub for longer than GitHub
+		// asked: a fresh client forgets, and the Hub waits as asked.
+		r.client.Store(r.fresh())
+	}
+	return err
+}
+
+// resolve finds the full SHA of an abbreviated one: GitHub keeps statuses
+// by full SHA, so a status on a prefix would never show on the commit.
+func (r *Reporter) resolve(ctx context.Context, t *target) (string, error) {
+	key := strings.ToLower(t.owner + "/" + t.repo + "@" + t.sha)
+	if full, ok := r.resolved.Get(key); ok {
+		return full, nil
+	}
+	full, resp, err := r.client.Load().Repositories.GetCommitSHA1(ctx, t.owner, t.repo, t.sha, "")
+	if err == nil && !forge.IsFullSHA(full) {
+		err = fmt.Errorf("GitHub resolved it to %q, not a commit SHA", forge.Cut(full, 80))
+	}
+	if err != nil {
+		err = r.failed(err, resp, t)
+		var api *APIError
+		if errors.As(err, &api) {
+			api.Message = "abbreviated revision " + t.sha + " could not be resolved to a full commit SHA: " + api.Message
+			if api.StatusCode == http.StatusUnprocessableEntity || api.StatusCode == http.StatusNotFound {
+				api.Hint = "GitHub does not know the commit (or the prefix is ambiguous): give builds full revisions, or check Options.SHA"
+			}
+		}
+		return "", err
+	}
+	r.resolved.Put(key, full)
+	return full, nil
 }
 
 // target is one status to set.
 type target struct {
 	owner, repo, sha string
-	state            State
 	context          string
-	description      string
-	targetURL        string
+	sent             forge.Sent // state, description, URL and the build
 	builder          string
-	number           int
+	stamp            *status.SourceStamp // the source stamp it came from, or nil
 }
 
 func (t *target) logAttrs() []any {
-	return []any{"repo", t.owner + "/" + t.repo, "sha", t.sha, "context", t.context, "state", string(t.state),
-		"builder", t.builder, "build", t.number}
+	return []any{"repo", t.owner + "/" + t.repo, "sha", t.sha, "context", t.context, "state", t.sent.State,
+		"builder", t.builder, "build", t.sent.Build}
 }
 
 // targets renders the options for each source stamp of b.
-func (r *Reporter) targets(b *status.Build, state State) ([]target, error) {
+func (r *Reporter) targets(b *status.Build, state State, finished bool) ([]target, error) {
 	var stamps []*status.SourceStamp
 	if r.opts.SHA == nil {
 		for i := range b.Sources {
@@ -223,10 +258,10 @@ func (r *Reporter) targets(b *status.Build, state State) ([]target, error) {
 	}
 
 	var ts []target
-	seen := map[statusKey]bool{}
+	seen := map[forge.Key]bool{}
 	for _, s := range stamps {
-		kw := keywords(b, s, state)
-		t := target{state: state, builder: b.Builder, number: b.Number}
+		kw := forge.Keywords(b, s, string(state))
+		t := target{builder: b.Builder, sent: forge.Sent{Build: b.Number, Finished: finished, State: string(state)}}
 		if r.opts.SHA == nil {
 			t.sha = s.Revision
 		} else {
@@ -235,12 +270,13 @@ func (r *Reporter) targets(b *status.Build, state State) ([]target, error) {
 			for i := range b.Sources {
 				if b.Sources[i].Revision == t.sha {
 					s = &b.Sources[i]
-					kw = keywords(b, s, state)
+					kw = forge.Keywords(b, s, string(state))
 					break
 				}
 			}
 		}
 		t.owner, t.repo = r.repo(b, s, kw)
+		t.stamp = s
 		skip := ""
 		switch {
 		case t.owner == "":
@@ -249,7 +285,7 @@ func (r *Reporter) targets(b *status.Build, state State) ([]target, error) {
 			skip = "RepoName rendered empty"
 		case t.sha == "":
 			skip = "SHA rendered empty"
-		case !validSHA(t.sha):
+		case !forge.IsSHA(t.sha):
 			skip = "SHA is not a commit hash"
 		}
 		if skip != "" {
@@ -266,13 +302,13 @@ func (r *Reporter) targets(b *status.Build, state State) ([]target, error) {
 			t.context = "herald/" + b.Builder
 		}
 		desc := r.opts.StartDescription
-		if state != Pending || b.Done() {
+		if finished {
 			desc = r.opts.EndDescription
 		}
-		t.description = truncate(desc.Render(b, kw), maxDescription)
-		t.targetURL = r.opts.TargetURL.Render(b, kw)
+		t.sent.Description = forge.Cut(desc.Render(b, kw), maxDescription)
+		t.sent.URL = r.opts.TargetURL.Render(b, kw)
 
-		k := newStatusKey(&t)
+		k := forge.Key{Repo: t.owner + "/" + t.repo, SHA: t.sha, Name: t.context}
 		if seen[k] {
 			continue // two codebases of one repository at one commit
 		}
@@ -297,17 +333,4 @@ func (r *Reporter) repo(b *status.Build, s *status.SourceStamp, kw map[string]st
 		name = r.opts.RepoName.Render(b, kw)
 	}
 	return owner, name
-}
-
-// keywords are the %(kw:...)s values of the options' templates.
-func keywords(b *status.Build, s *status.SourceStamp, state State) map[string]string {
-	kw := map[string]string{"state": string(state), "number": strconv.Itoa(b.Number)}
-	if b.Done() {
-		kw["result"] = b.Result.String()
-	}
-	if s != nil {
-		kw["codebase"], kw["repository"], kw["branch"] = s.Codebase, s.Repository, s.Branch
-		kw["revision"], kw["project"] = s.Revision, s.Project
-	}
-	return kw
 }

@@ -13,6 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
+
+	"github.com/heraldci/herald/github/githubtest"
 	"github.com/heraldci/herald/internal/testkit"
 
 	"github.com/heraldci/herald/status"
@@ -27,9 +32,26 @@ const (
 	sha       = "0123456789abcdef0123456789abcdef01234567"
 )
 
-func newReporter(t testing.TB, f *fakeGitHub, o Options) *Reporter {
+// newFakeGitHub serves GitHub Enterprise's API double for the test.
+func newFakeGitHub(t testing.TB, token string, repos ...string) *githubtest.Server {
+	return githubtest.NewServer(t, githubtest.Options{Token: token, Repos: repos})
+}
+
+// wait returns the requests once n have reached the double.
+func wait(t testing.TB, f *githubtest.Server, n int) []githubtest.Request {
 	t.Helper()
-	if o.Token == "" && o.HTTPClient == nil {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	reqs, err := f.Wait(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reqs
+}
+
+func newReporter(t testing.TB, f *githubtest.Server, o Options) *Reporter {
+	t.Helper()
+	if o.Token == "" && o.TokenSource == nil && o.HTTPClient == nil {
 		o.Token = testToken
 	}
 	if o.BaseURL == "" {
@@ -55,12 +77,25 @@ func report(t testing.TB, r *Reporter, kind status.Kind, b *status.Build) error 
 	return r.Report(ctx, status.Event{Kind: kind, Build: b})
 }
 
-func lines(reqs []fakeRequest) string {
+// lines prints the requests one a line, the way the golden files hold them.
+func lines(reqs []githubtest.Request) string {
 	var sb strings.Builder
 	for _, r := range reqs {
-		sb.WriteString(r.String() + "\n")
+		if r.Endpoint != "status" {
+			fmt.Fprintf(&sb, "%s %s %s-> %d\n", r.Method, r.Path, bodyText(r.Body), r.Code)
+			continue
+		}
+		fmt.Fprintf(&sb, "POST %s/%s@%s state=%s context=%q description=%q target_url=%q -> %d\n",
+			r.Owner, r.Repo, r.SHA, r.State, r.Context, r.Description, r.TargetURL, r.Code)
 	}
 	return sb.String()
+}
+
+func bodyText(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return strings.TrimSpace(string(b)) + " "
 }
 
 func golden(t *testing.T, name, got string) {
@@ -83,17 +118,17 @@ func TestSequenceStartRetryFinish(t *testing.T) {
 	for _, e := range build(7).Result(status.Retry).Events() {
 		hub.Publish(e)
 	}
-	f.wait(2, 10*time.Second)
-	f.fail(plainAnswer(http.StatusBadGateway, "", "", `{"message":"Server Error"}`),
-		plainAnswer(http.StatusServiceUnavailable, "", "", `{"message":"Service Unavailable"}`))
+	wait(t, f, 2)
+	f.Fail(reply(http.StatusBadGateway, "", "", `{"message":"Server Error"}`),
+		reply(http.StatusServiceUnavailable, "", "", `{"message":"Service Unavailable"}`))
 	for _, e := range build(8).Step("compile", status.Success).Step("test", status.Failure).Failed().Events() {
 		hub.Publish(e)
 	}
-	got := f.wait(6, 10*time.Second)
+	got := wait(t, f, 6)
 	if err := hub.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(f.requests()); n != 6 {
+	if n := len(f.Requests()); n != 6 {
 		t.Errorf("%d requests, want 6", n)
 	}
 	st := hub.Stats()[0]
@@ -105,16 +140,16 @@ func TestSequenceStartRetryFinish(t *testing.T) {
 
 func TestEnterpriseBaseURL(t *testing.T) {
 	f := newFakeGitHub(t, testToken, "octo/hello")
-	for _, base := range []string{f.srv.URL, f.srv.URL + "/", f.srv.URL + "/api/v3", f.srv.URL + "/api/v3/"} {
+	for _, base := range []string{f.ServerURL(), f.ServerURL() + "/", f.ServerURL() + "/api/v3", f.ServerURL() + "/api/v3/"} {
 		r := newReporter(t, f, Options{BaseURL: base, Context: status.MustInterpolate("ci/" + base)})
 		if err := report(t, r, status.BuildStarted, build(1).Build()); err != nil {
 			t.Errorf("BaseURL %q: %v", base, err)
 		}
-		if !strings.Contains(r.String(), f.srv.URL+"/api/v3/") {
+		if !strings.Contains(r.String(), f.ServerURL()+"/api/v3/") {
 			t.Errorf("BaseURL %q: String() = %q", base, r.String())
 		}
 	}
-	if got := len(f.requests()); got != 4 {
+	if got := len(f.Requests()); got != 4 {
 		t.Errorf("%d requests reached /api/v3, want 4", got)
 	}
 
@@ -127,30 +162,43 @@ func TestEnterpriseBaseURL(t *testing.T) {
 	}
 }
 
+// Every result through the default table, Buildbot's, and a table that
+// changes one entry (the rest stay the default's).
 func TestStates(t *testing.T) {
 	for _, tc := range []struct {
-		result   status.Result
-		warnings State
-		want     string
+		name   string
+		states States
+		want   map[status.Result]State
 	}{
-		{status.Success, "", "success"},
-		{status.Warnings, "", "success"},
-		{status.Warnings, Failure, "failure"},
-		{status.Failure, "", "failure"},
-		{status.Skipped, "", "success"},
-		{status.Exception, "", "error"},
-		{status.Cancelled, "", "error"},
-		{status.Retry, "", "pending"},
+		{"default", nil, map[status.Result]State{status.Success: Success, status.Warnings: Success, status.Failure: Failure,
+			status.Skipped: Success, status.Exception: Error, status.Retry: Pending, status.Cancelled: Error}},
+		{"buildbot", BuildbotStates(), map[status.Result]State{status.Success: Success, status.Warnings: Error, status.Failure: Failure,
+			status.Skipped: Error, status.Exception: Error, status.Retry: Error, status.Cancelled: Error}},
+		{"warnings fail", States{status.Warnings: Failure}, map[status.Result]State{status.Success: Success, status.Warnings: Failure,
+			status.Failure: Failure, status.Skipped: Success, status.Exception: Error, status.Retry: Pending, status.Cancelled: Error}},
 	} {
-		f := newFakeGitHub(t, testToken, "octo/hello")
-		r := newReporter(t, f, Options{Warnings: tc.warnings})
-		if err := report(t, r, status.BuildFinished, build(3).Result(tc.result).Build()); err != nil {
-			t.Fatal(err)
-		}
-		if got := f.requests()[0].State; got != tc.want {
-			t.Errorf("%v (warnings %q): state %q, want %q", tc.result, tc.warnings, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeGitHub(t, testToken, "octo/hello")
+			r := newReporter(t, f, Options{States: tc.states})
+			for i, res := range status.AllResults() {
+				require.NoError(t, report(t, r, status.BuildFinished, build(3+i).Result(res).Build()))
+				reqs := f.Requests()
+				assert.Equal(t, string(tc.want[res]), reqs[len(reqs)-1].State, "result %v", res)
+			}
+			assert.Len(t, f.Requests(), len(status.AllResults()))
+		})
 	}
+}
+
+// Buildbot's context: GitHub shows "default" for statuses Buildbot set.
+func TestBuildbotContext(t *testing.T) {
+	f := newFakeGitHub(t, testToken, "octo/hello")
+	r := newReporter(t, f, Options{Context: status.MustInterpolate(BuildbotContext), States: BuildbotStates()})
+	require.NoError(t, report(t, r, status.BuildFinished, build(1).Result(status.Warnings).Build()))
+	st := f.Statuses("octo", "hello", sha)
+	require.Len(t, st, 1)
+	assert.Equal(t, "default", st[0].Context)
+	assert.Equal(t, "error", st[0].State)
 }
 
 func TestTemplatesAndSkipRules(t *testing.T) {
@@ -196,7 +244,7 @@ func TestTemplatesAndSkipRules(t *testing.T) {
 	want := "" +
 		`POST acme/tool@` + sha + ` state=pending context="ci/linux/main" description="started on worker1" target_url="https://ci.example.org/#/linux/5" -> 201` + "\n" +
 		`POST acme/tool@` + other + ` state=success context="ci/linux/main" description="done: success" target_url="https://ci.example.org/#/linux/5" -> 201` + "\n"
-	if got := lines(f.requests()); got != want {
+	if got := lines(f.Requests()); got != want {
 		t.Errorf("requests:\n%s\nwant:\n%s", got, want)
 	}
 }
@@ -208,7 +256,7 @@ func TestBadRenderedRepoIsPermanent(t *testing.T) {
 	if err == nil || status.IsRetryable(err) || !strings.Contains(err.Error(), "Options.RepoOwner") {
 		t.Errorf("err = %v, want a permanent error naming Options.RepoOwner", err)
 	}
-	if n := len(f.requests()); n != 0 {
+	if n := len(f.Requests()); n != 0 {
 		t.Errorf("%d requests sent for a bad owner", n)
 	}
 }
@@ -225,7 +273,7 @@ func TestMultiCodebase(t *testing.T) {
 	if err := report(t, r, status.BuildStarted, b); err != nil {
 		t.Fatal(err)
 	}
-	got := lines(f.requests())
+	got := lines(f.Requests())
 	want := "" +
 		`POST octo/hello@` + sha + ` state=pending context="herald/linux" description="Build #2 started." target_url="https://ci.example.org/builders/linux/builds/2" -> 201` + "\n" +
 		`POST octo/lib@` + lib + ` state=pending context="herald/linux" description="Build #2 started." target_url="https://ci.example.org/builders/linux/builds/2" -> 201` + "\n"
@@ -241,7 +289,7 @@ func TestDescriptionTruncatedOnTheWire(t *testing.T) {
 	if err := report(t, r, status.BuildFinished, b); err != nil {
 		t.Fatal(err)
 	}
-	d := f.requests()[0].Description
+	d := f.Requests()[0].Description
 	if n := len([]rune(d)); n != 140 || !strings.HasSuffix(d, "…") || !strings.HasPrefix(d, "Build #4 failed: ünïcødé") {
 		t.Errorf("description (%d characters) %q", n, d)
 	}
@@ -260,7 +308,7 @@ func TestIdenticalRepeatsAndCap(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := len(f.requests()); n != 1 {
+	if n := len(f.Requests()); n != 1 {
 		t.Fatalf("identical statuses sent %d times, want once", n)
 	}
 	for i := 1; i <= maxPerContext+5; i++ {
@@ -268,7 +316,7 @@ func TestIdenticalRepeatsAndCap(t *testing.T) {
 			t.Fatalf("status %d: %v", i, err)
 		}
 	}
-	if n := len(f.requests()); n != maxPerContext {
+	if n := len(f.Requests()); n != maxPerContext {
 		t.Errorf("%d statuses sent for one commit and context, want the cap %d", n, maxPerContext)
 	}
 	if !strings.Contains(logs.String(), "most statuses GitHub keeps") {
@@ -279,7 +327,7 @@ func TestIdenticalRepeatsAndCap(t *testing.T) {
 	if err := report(t, r2, status.BuildStarted, b); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(f.requests()); n != maxPerContext+1 {
+	if n := len(f.Requests()); n != maxPerContext+1 {
 		t.Errorf("%d requests, want %d", n, maxPerContext+1)
 	}
 }
@@ -288,29 +336,29 @@ func TestErrorClassification(t *testing.T) {
 	now := time.Now()
 	for _, tc := range []struct {
 		name      string
-		answer    func(http.ResponseWriter)
+		answer    githubtest.Answer
 		repo      string // default octo/hello
 		token     string
 		retryable bool
 		after     time.Duration // expected wait, ±2s
 		msg       string
 	}{
-		{name: "primary rate limit", answer: primaryLimit(now.Add(30 * time.Second)), retryable: true, after: 31 * time.Second, msg: "primary rate limit"},
-		{name: "429 Retry-After", answer: plainAnswer(http.StatusTooManyRequests, "Retry-After", "7", `{"message":"Too Many Requests"}`), retryable: true, after: 7 * time.Second},
-		{name: "secondary with Retry-After", answer: secondaryLimit("45"), retryable: true, after: 45 * time.Second, msg: "secondary rate limit"},
-		{name: "secondary without Retry-After", answer: secondaryLimit(""), retryable: true, after: time.Minute},
-		{name: "unlabelled 403 with Retry-After", answer: plainAnswer(http.StatusForbidden, "Retry-After", "5", `{"message":"slow down"}`), retryable: true, after: 5 * time.Second},
-		{name: "500", answer: plainAnswer(http.StatusInternalServerError, "", "", `{"message":"Server Error"}`), retryable: true},
-		{name: "502 HTML", answer: plainAnswer(http.StatusBadGateway, "Content-Type", "text/html", `<html>bad gateway</html>`), retryable: true},
-		{name: "403 no permission", answer: plainAnswer(http.StatusForbidden, "", "", `{"message":"Resource not accessible by integration"}`), msg: "statuses:write"},
+		{name: "primary rate limit", answer: githubtest.PrimaryLimit(now.Add(30 * time.Second)), retryable: true, after: 31 * time.Second, msg: "primary rate limit"},
+		{name: "429 Retry-After", answer: reply(http.StatusTooManyRequests, "Retry-After", "7", `{"message":"Too Many Requests"}`), retryable: true, after: 7 * time.Second},
+		{name: "secondary with Retry-After", answer: githubtest.SecondaryLimit("45"), retryable: true, after: 45 * time.Second, msg: "secondary rate limit"},
+		{name: "secondary without Retry-After", answer: githubtest.SecondaryLimit(""), retryable: true, after: time.Minute},
+		{name: "unlabelled 403 with Retry-After", answer: reply(http.StatusForbidden, "Retry-After", "5", `{"message":"slow down"}`), retryable: true, after: 5 * time.Second},
+		{name: "500", answer: reply(http.StatusInternalServerError, "", "", `{"message":"Server Error"}`), retryable: true},
+		{name: "502 HTML", answer: reply(http.StatusBadGateway, "Content-Type", "text/html", `<html>bad gateway</html>`), retryable: true},
+		{name: "403 no permission", answer: reply(http.StatusForbidden, "", "", `{"message":"Resource not accessible by integration"}`), msg: "statuses:write"},
 		{name: "401", token: "wrong", msg: "HTTP 401 Unauthorized: Bad credentials: check Options.Token"},
 		{name: "404", repo: "octo/nope", msg: `setting pending on octo/nope@0123456789ab (context "herald/linux"): HTTP 404 Not Found: Not Found: check the owner and name`},
-		{name: "422", answer: plainAnswer(http.StatusUnprocessableEntity, "", "", `{"message":"No commit found for SHA: 0123"}`), msg: "HTTP 422 Unprocessable Entity: No commit found for SHA: 0123: GitHub refused"},
+		{name: "422", answer: reply(http.StatusUnprocessableEntity, "", "", `{"message":"No commit found for SHA: 0123"}`), msg: "HTTP 422 Unprocessable Entity: No commit found for SHA: 0123: GitHub refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeGitHub(t, testToken, "octo/hello")
 			if tc.answer != nil {
-				f.fail(tc.answer)
+				f.Fail(tc.answer)
 			}
 			o := Options{}
 			if tc.token != "" {
@@ -336,7 +384,7 @@ func TestErrorClassification(t *testing.T) {
 				t.Errorf("error %q does not contain %q", err, tc.msg)
 			}
 			var api *APIError
-			if !errors.As(err, &api) || api.Owner == "" || api.SHA != sha || api.Context != "herald/linux" {
+			if !errors.As(err, &api) || api.Repo != "octo/hello" && api.Repo != "octo/nope" || api.SHA != sha || api.Context != "herald/linux" {
 				t.Errorf("error %v does not carry an *APIError naming the target", err)
 			}
 		})
@@ -346,7 +394,7 @@ func TestErrorClassification(t *testing.T) {
 func TestNetworkErrorRetryable(t *testing.T) {
 	f := newFakeGitHub(t, testToken, "octo/hello")
 	r := newReporter(t, f, Options{})
-	f.srv.Close()
+	f.Close()
 	err := report(t, r, status.BuildStarted, build(1).Build())
 	if !status.IsRetryable(err) {
 		t.Errorf("connection refused: %v, want retryable", err)
@@ -360,17 +408,17 @@ func TestRateLimitWaitsHonouredThroughHub(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		// answer returns GitHub's answer and when GitHub allows the retry.
-		answer func() (func(http.ResponseWriter), func(first time.Time) time.Time)
+		answer func() (githubtest.Answer, func(first time.Time) time.Time)
 	}{
-		{"429 Retry-After", func() (func(http.ResponseWriter), func(time.Time) time.Time) {
-			return plainAnswer(http.StatusTooManyRequests, "Retry-After", "1", `{"message":"Too Many Requests"}`), afterFirst
+		{"429 Retry-After", func() (githubtest.Answer, func(time.Time) time.Time) {
+			return reply(http.StatusTooManyRequests, "Retry-After", "1", `{"message":"Too Many Requests"}`), afterFirst
 		}},
-		{"secondary Retry-After", func() (func(http.ResponseWriter), func(time.Time) time.Time) {
-			return secondaryLimit("1"), afterFirst
+		{"secondary Retry-After", func() (githubtest.Answer, func(time.Time) time.Time) {
+			return githubtest.SecondaryLimit("1"), afterFirst
 		}},
-		{"primary reset", func() (func(http.ResponseWriter), func(time.Time) time.Time) {
+		{"primary reset", func() (githubtest.Answer, func(time.Time) time.Time) {
 			reset := time.Unix(time.Now().Add(2*time.Second).Unix(), 0) // whole seconds, as GitHub sends it
-			return primaryLimit(reset), func(time.Time) time.Time { return reset }
+			return githubtest.PrimaryLimit(reset), func(time.Time) time.Time { return reset }
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -382,9 +430,9 @@ func TestRateLimitWaitsHonouredThroughHub(t *testing.T) {
 			})
 			hub.Add(r)
 			answer, earliest := tc.answer()
-			f.fail(answer)
+			f.Fail(answer)
 			hub.Publish(status.Event{Kind: status.BuildStarted, Build: build(1).Build()})
-			got := f.wait(2, 10*time.Second)
+			got := wait(t, f, 2)
 			if err := hub.Shutdown(context.Background()); err != nil {
 				t.Fatal(err)
 			}
@@ -413,9 +461,16 @@ func TestInjectedHTTPClient(t *testing.T) {
 	if err := report(t, r, status.BuildStarted, build(1).Build()); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.requests()[0].Code; got != 201 {
+	if got := f.Requests()[0].Code; got != 201 {
 		t.Errorf("answer %d", got)
 	}
+}
+
+func reply(code int, header, value, body string) githubtest.Answer {
+	if header == "" {
+		return githubtest.Reply(code, body)
+	}
+	return githubtest.Reply(code, body, header, value)
 }
 
 type roundTripper func(*http.Request) (*http.Response, error)
@@ -427,18 +482,28 @@ func TestNewValidation(t *testing.T) {
 		o    Options
 		want string
 	}{
-		{Options{}, "Options.Token is empty and Options.HTTPClient is nil"},
+		{Options{}, "Options.Token, Options.TokenSource and Options.HTTPClient are all unset"},
+		{Options{Token: "x", TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "y"})}, "both set"},
 		{Options{Token: "abc\n"}, "white space"},
 		{Options{Token: "x", BaseURL: "github.example.com"}, "Options.BaseURL \"github.example.com\" is not an http(s) URL"},
 		{Options{Token: "x", BaseURL: "https://u:p@github.example.com"}, "must not carry credentials"},
 		{Options{Token: "x", UploadURL: "ftp://x"}, "Options.UploadURL"},
-		{Options{Token: "x", Warnings: Error}, "Options.Warnings"},
+		{Options{Token: "x", States: States{status.Warnings: "green"}}, `github: Options.States maps warnings → "green": the states are pending, success, failure, error`},
 	} {
 		_, err := New(tc.o)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%+v) = %v, want an error containing %q", tc.o, err, tc.want)
 		}
 	}
+}
+
+// Every problem of the options is reported at once.
+func TestNewReportsAllProblems(t *testing.T) {
+	_, err := New(Options{Token: "a b", BaseURL: "github.example.com", States: States{status.Retry: "later"}})
+	require.Error(t, err)
+	assert.Equal(t, "github: Options.Token contains white space: check how it was read (a trailing newline from a file?)\n"+
+		"github: Options.BaseURL \"github.example.com\" is not an http(s) URL: want e.g. https://github.example.com/api/v3/\n"+
+		"github: Options.States maps retry → \"later\": the states are pending, success, failure, error", err.Error())
 }
 
 func TestIgnoresOtherKindsAndClosed(t *testing.T) {
@@ -452,7 +517,7 @@ func TestIgnoresOtherKindsAndClosed(t *testing.T) {
 			t.Errorf("%v: %v", e.Kind, err)
 		}
 	}
-	if n := len(f.requests()); n != 0 {
+	if n := len(f.Requests()); n != 0 {
 		t.Errorf("%d requests for kinds other than build started/finished", n)
 	}
 	_ = r.Close(context.Background())
@@ -471,7 +536,7 @@ func TestConformance(t *testing.T) {
 		}
 		return r
 	})
-	if len(f.requests()) == 0 {
+	if len(f.Requests()) == 0 {
 		t.Error("conformance sent no status: the check proved nothing")
 	}
 }
@@ -481,7 +546,7 @@ func TestConformance(t *testing.T) {
 func TestPrimaryLimitRemembered(t *testing.T) {
 	f := newFakeGitHub(t, testToken, "octo/hello")
 	r := newReporter(t, f, Options{})
-	f.fail(primaryLimit(time.Now().Add(30 * time.Second)))
+	f.Fail(githubtest.PrimaryLimit(time.Now().Add(30 * time.Second)))
 	if err := report(t, r, status.BuildStarted, build(1).Build()); !status.IsRetryable(err) {
 		t.Fatalf("first: %v", err)
 	}
@@ -490,7 +555,7 @@ func TestPrimaryLimitRemembered(t *testing.T) {
 	if !ok || after < 25*time.Second || after > 32*time.Second {
 		t.Errorf("second: retryable %v after %v, want about 30s: %v", ok, after, err)
 	}
-	if n := len(f.requests()); n != 1 {
+	if n := len(f.Requests()); n != 1 {
 		t.Errorf("%d requests reached GitHub during the limit, want 1", n)
 	}
 }
@@ -541,7 +606,7 @@ func TestContextEndsHangingRequest(t *testing.T) {
 func TestSecondaryLimitWithoutRetryAfter(t *testing.T) {
 	f := newFakeGitHub(t, testToken, "octo/hello") // its X-RateLimit-Reset is an hour away
 	r := newReporter(t, f, Options{})
-	f.fail(secondaryLimit(""))
+	f.Fail(githubtest.SecondaryLimit(""))
 	err := report(t, r, status.BuildStarted, build(1).Build())
 	if after, ok := status.RetryAfter(err); !ok || after != time.Minute {
 		t.Fatalf("first: retryable %v after %v, want a minute: %v", ok, after, err)
@@ -549,7 +614,7 @@ func TestSecondaryLimitWithoutRetryAfter(t *testing.T) {
 	if err := report(t, r, status.BuildStarted, build(1).Build()); err != nil {
 		t.Fatalf("second: %v", err)
 	}
-	if n := len(f.requests()); n != 2 {
+	if n := len(f.Requests()); n != 2 {
 		t.Errorf("%d requests reached GitHub, want 2", n)
 	}
 }

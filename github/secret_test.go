@@ -29,13 +29,13 @@ func TestSecretsAbsent(t *testing.T) {
 	hub.Add(r)
 	var texts []string
 	// 500, 401, a success through the Hub, then the server gone.
-	f.fail(plainAnswer(http.StatusInternalServerError, "", "", `{"message":"boom"}`),
-		plainAnswer(http.StatusUnauthorized, "", "", `{"message":"Bad credentials"}`))
+	f.Fail(reply(http.StatusInternalServerError, "", "", `{"message":"boom"}`),
+		reply(http.StatusUnauthorized, "", "", `{"message":"Bad credentials"}`))
 	texts = append(texts, fmt.Sprint(report(t, r, status.BuildStarted, build(1).Build())))
 	texts = append(texts, fmt.Sprint(report(t, r, status.BuildStarted, build(1).Build())))
 	hub.Publish(status.Event{Kind: status.BuildStarted, Build: build(2).Build()})
-	f.wait(3, 10*time.Second)
-	f.srv.Close()
+	wait(t, f, 3)
+	f.Close()
 	texts = append(texts, fmt.Sprint(report(t, r, status.BuildFinished, build(1).Failed().Build())))
 	// A skipped status logs the build.
 	texts = append(texts, fmt.Sprint(report(t, r, status.BuildStarted, build(3).Revision("").Build())))

@@ -40,7 +40,7 @@ func BenchmarkHub1000Builds(b *testing.B) {
 			hub.Publish(e)
 		}
 		total += len(evs)
-		f.wait(total, time.Minute)
+		wait(b, f, total)
 		elapsed += time.Since(start)
 	}
 	b.ReportMetric(float64(total)/elapsed.Seconds(), "statuses/s")

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/heraldci/herald/internal/forge"
 	"github.com/heraldci/herald/status"
 )
 
@@ -51,37 +52,98 @@ type Options struct {
 	// build's URL; a build without one is reported with an error.
 	URL status.Text
 
+	// Comment, when set, also comments on the build's pull request when
+	// it finishes: Buildbot's BitbucketServerPRCommentPush. The pull
+	// request is the build property PullRequestProperty; builds without
+	// it get no comment, nor do those for which Comment renders empty
+	// (comment on failures only with a TextFunc that returns "" for the
+	// rest). CommentSummary is a ready one. Default: no comments.
+	Comment status.Text
+
+	// States maps the result of a finished build to the state posted.
+	// Results it does not map take DefaultStates'. BuildbotStates is
+	// Buildbot 0.8.12's table.
+	States States
+
 	// Logger receives skipped statuses (debug) and the warning about
 	// credentials sent over plain http to another machine. Default:
 	// slog.Default().
 	Logger *slog.Logger
 }
 
-// validate checks o, fills in the defaults and returns the parsed base URL.
+// State is a build state as Bitbucket Server names it.
+type State string
+
+// The build states.
+const (
+	InProgress State = "INPROGRESS"
+	Successful State = "SUCCESSFUL"
+	Failed     State = "FAILED"
+)
+
+// States maps build results to build states.
+type States map[status.Result]State
+
+// DefaultStates is Herald's table: success, warnings and skipped are
+// SUCCESSFUL; retry is INPROGRESS, since another build of the same request
+// follows; failure, exception and cancelled are FAILED.
+func DefaultStates() States {
+	return States{
+		status.Success: Successful, status.Warnings: Successful, status.Skipped: Successful,
+		status.Retry: InProgress, status.Failure: Failed, status.Exception: Failed, status.Cancelled: Failed,
+	}
+}
+
+// BuildbotStates is Buildbot 0.8.12's StashStatusPush table: only success
+// is SUCCESSFUL, every other result FAILED.
+func BuildbotStates() States {
+	t := States{}
+	for _, r := range status.AllResults() {
+		t[r] = Failed
+	}
+	t[status.Success] = Successful
+	return t
+}
+
+// validate checks o, reporting every problem at once, fills in the
+// defaults and returns the parsed base URL.
 func (o *Options) validate() (*url.URL, error) {
+	var errs []error
+	bad := func(msg string, args ...any) { errs = append(errs, fmt.Errorf("stash: "+msg, args...)) }
+	var u *url.URL
 	if o.BaseURL == "" {
-		return nil, errors.New("stash: Options.BaseURL is empty: set the server's address, e.g. https://bitbucket.example.com")
-	}
-	u, err := url.Parse(o.BaseURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("stash: Options.BaseURL %q is not an http(s) URL: want e.g. https://bitbucket.example.com/", o.BaseURL)
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("stash: Options.BaseURL must be a plain address, without user, query or fragment: set Options.Username and Options.Password for credentials")
+		bad("Options.BaseURL is empty: set the server's address, e.g. https://bitbucket.example.com")
+	} else {
+		var err error
+		u, err = url.Parse(o.BaseURL)
+		switch {
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+			bad("Options.BaseURL %q is not an http(s) URL: want e.g. https://bitbucket.example.com/", o.BaseURL)
+		case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+			bad("Options.BaseURL must be a plain address, without user, query or fragment: set Options.Username and Options.Password for credentials")
+		}
 	}
 	basic := o.Username != "" || !o.Password.IsZero()
 	switch {
 	case basic && !o.Token.IsZero():
-		return nil, errors.New("stash: both Options.Token and Options.Username/Password are set: use one (a token is preferred)")
+		bad("both Options.Token and Options.Username/Password are set: use one (a token is preferred)")
 	case o.Username != "" && o.Password.IsZero():
-		return nil, errors.New("stash: Options.Password is empty: set the password of Options.Username, or use Options.Token")
+		bad("Options.Password is empty: set the password of Options.Username, or use Options.Token")
 	case o.Username == "" && !o.Password.IsZero():
-		return nil, errors.New("stash: Options.Username is empty: set the user the password belongs to")
-	case strings.ContainsAny(o.Token.Reveal(), " \t\r\n"):
-		return nil, errors.New("stash: Options.Token contains white space: check how it was read (a trailing newline from a file?)")
+		bad("Options.Username is empty: set the user the password belongs to")
 	case !basic && o.Token.IsZero() && o.HTTPClient == nil:
-		return nil, errors.New("stash: no credentials: set Options.Token (a personal access token) or Options.Username and Options.Password, or pass an authenticating Options.HTTPClient")
+		bad("no credentials: set Options.Token (a personal access token) or Options.Username and Options.Password, or pass an authenticating Options.HTTPClient")
 	}
+	if strings.ContainsAny(o.Token.Reveal(), " \t\r\n") {
+		bad("Options.Token contains white space: check how it was read (a trailing newline from a file?)")
+	}
+	if err := forge.CheckStates("stash: Options.States", o.States, InProgress, Successful, Failed); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	o.States = forge.States(o.States, DefaultStates())
 	if o.Key == nil {
 		o.Key = status.MustInterpolate("%(prop:buildername)s")
 	}

@@ -3,6 +3,7 @@ package stash
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,40 +11,42 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync/atomic"
-	"time"
 
+	"github.com/heraldci/herald/internal/forge"
 	"github.com/heraldci/herald/status"
 )
 
-// State is a build state as Bitbucket Server names it.
-type State string
-
-// The build states.
-const (
-	InProgress State = "INPROGRESS"
-	Successful State = "SUCCESSFUL"
-	Failed     State = "FAILED"
-)
-
 // Reporter posts build statuses for started and finished builds. It is safe
-// for concurrent use; other event kinds are ignored.
+// for concurrent use.
 type Reporter struct {
-	opts   Options
-	base   *url.URL
-	client *http.Client
-	own    *http.Transport // the transport New made, nil when the host gave a client
-	auth   string          // the Authorization header, or "" when the client authenticates
-	log    *slog.Logger
-	last   tracker
-	closed atomic.Bool
+	opts    Options
+	base    *url.URL
+	client  *http.Client
+	own     *http.Transport // the transport New made, nil when the host gave a client
+	auth    string          // the Authorization header, or "" when the client authenticates
+	secrets []string        // what the credentials look like on the wire, for scrubbing replies
+	log     *slog.Logger
+	sent    forge.Memory
+	// commented remembers the pull-request comments made, "PRJ/repo#12
+	// builder #7", so a retried event does not comment twice.
+	commented forge.Recent[string, struct{}]
+	closed    atomic.Bool
 }
 
 var (
-	_ status.Reporter = (*Reporter)(nil)
-	_ status.Closer   = (*Reporter)(nil)
-	_ status.Named    = (*Reporter)(nil)
+	_ status.Reporter  = (*Reporter)(nil)
+	_ status.Closer    = (*Reporter)(nil)
+	_ status.Named     = (*Reporter)(nil)
+	_ status.Selective = (*Reporter)(nil)
+)
+
+// Bitbucket's limits: keys are kept to the 40 bytes old Stash versions
+// took; names and descriptions are cut to what Bitbucket Server stores.
+const (
+	maxKey         = 40
+	maxName        = 255
+	maxDescription = 255
 )
 
 // New checks o and returns a Reporter. It makes no request.
@@ -60,12 +63,13 @@ func New(o Options) (*Reporter, error) {
 	switch {
 	case !o.Token.IsZero():
 		r.auth = "Bearer " + o.Token.Reveal()
+		r.secrets = []string{o.Token.Reveal()}
 	case o.Username != "":
-		req := http.Request{Header: http.Header{}}
-		req.SetBasicAuth(o.Username, o.Password.Reveal())
-		r.auth = req.Header.Get("Authorization")
+		creds := o.Username + ":" + o.Password.Reveal()
+		r.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(creds))
+		r.secrets = []string{o.Password.Reveal(), base64.StdEncoding.EncodeToString([]byte(creds))}
 	}
-	// Only r.auth keeps the secrets; it never prints (see String).
+	// Only r.auth and r.secrets keep the credentials; they never print (see String).
 	r.opts.Token, r.opts.Password = "", ""
 	return r, nil
 }
@@ -78,6 +82,12 @@ func (r *Reporter) String() string { return "stash.Reporter(" + r.base.String() 
 
 // GoString is String, so %#v cannot dig into the reporter either.
 func (r *Reporter) GoString() string { return r.String() }
+
+var kinds = status.KindsOf(status.BuildStarted, status.BuildFinished)
+
+// Handles reports whether the reporter wants events of kind k: builds
+// starting and finishing.
+func (r *Reporter) Handles(k status.Kind) bool { return kinds.Has(k) }
 
 // Close releases the connections of the reporter's own HTTP client. Reports
 // after Close fail.
@@ -93,10 +103,11 @@ var errClosed = errors.New("stash: Report called after Close")
 
 // Report posts the status of a started or finished build on each commit
 // of its source stamps. A status older than the one last posted for the
-// same commit and key is skipped. It returns a status.Retryable error for
-// rate limits, server and network errors, and a plain error otherwise.
+// same commit and key, or identical to it, is skipped. It returns a
+// status.Retryable error for rate limits, server and network errors, and a
+// plain error otherwise. Other kinds are ignored.
 func (r *Reporter) Report(ctx context.Context, e status.Event) error {
-	if (e.Kind != status.BuildStarted && e.Kind != status.BuildFinished) || e.Build == nil {
+	if !kinds.Has(e.Kind) || e.Build == nil {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -107,70 +118,61 @@ func (r *Reporter) Report(ctx context.Context, e status.Event) error {
 	}
 	b := e.Build
 	finished := e.Kind == status.BuildFinished
-	state := InProgress
-	if finished {
-		state = stateOf(b.Result)
-	}
+	state := forge.StateOf(e, InProgress, r.opts.States)
 	var errs []error
-	var wait time.Duration
-	retry := false
-	seen := map[string]bool{}
+	seen := map[forge.Key]bool{}
 	for i := range b.Sources {
 		s := &b.Sources[i]
-		if !validSHA(s.Revision) {
+		if !forge.IsSHA(s.Revision) {
 			r.log.Debug("stash: status skipped: the source stamp has no commit hash", "builder", b.Builder,
 				"build", b.Number, "codebase", s.Codebase, "revision", s.Revision)
 			continue
 		}
-		kw := keywords(b, s, state)
+		kw := forge.Keywords(b, s, string(state))
 		p := payload{
 			State:       state,
-			Key:         shortKey(r.opts.Key.Render(b, kw)),
-			Name:        r.opts.Name.Render(b, kw),
+			Key:         forge.ShortKey(r.opts.Key.Render(b, kw), maxKey),
+			Name:        forge.Cut(r.opts.Name.Render(b, kw), maxName),
 			URL:         r.opts.URL.Render(b, kw),
-			Description: r.opts.Description.Render(b, kw),
+			Description: forge.Cut(r.opts.Description.Render(b, kw), maxDescription),
 		}
 		if p.Key == "" {
-			p.Key = shortKey(b.Builder)
+			p.Key = forge.ShortKey(b.Builder, maxKey)
 		}
-		if seen[s.Revision+"\x00"+p.Key] {
+		k := forge.Key{SHA: s.Revision, Name: p.Key}
+		if seen[k] {
 			continue
 		}
-		seen[s.Revision+"\x00"+p.Key] = true
+		seen[k] = true
 		if p.URL == "" {
 			errs = append(errs, fmt.Errorf("stash: %s #%d has no URL and Bitbucket requires one: give builds a URL in the host, or set Options.URL", b.Builder, b.Number))
 			continue
 		}
-		if ok, last := r.last.admit(trackKey{s.Revision, p.Key}, b.Number, finished); !ok {
+		sent := forge.Sent{Build: b.Number, Finished: finished, State: string(p.State), Description: p.Description, URL: p.URL}
+		switch v, last := r.sent.Check(k, sent); v {
+		case forge.Stale:
 			r.log.Debug("stash: status skipped: a newer build was reported on this commit", "builder", b.Builder,
-				"build", b.Number, "sha", s.Revision, "key", p.Key, "reported_build", last.build, "reported_finished", last.finished)
+				"build", b.Number, "sha", s.Revision, "key", p.Key, "reported_build", last.Build, "reported_finished", last.Finished)
+			continue
+		case forge.Repeat:
+			r.log.Debug("stash: status unchanged, not sent again", "builder", b.Builder, "build", b.Number, "sha", s.Revision, "key", p.Key)
 			continue
 		}
 		if err := r.post(ctx, s.Revision, &p); err != nil {
 			errs = append(errs, err)
-			if after, ok := status.RetryAfter(err); ok {
-				retry, wait = true, max(wait, after)
-			}
+			continue
+		}
+		r.sent.Record(k, sent)
+	}
+	if finished {
+		if err := r.comment(ctx, b); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if len(seen) == 0 && len(errs) == 0 {
 		r.log.Debug("stash: build has no source stamp with a commit hash, no status set", "builder", b.Builder, "build", b.Number)
 	}
-	err := errors.Join(errs...)
-	if retry {
-		return status.Retryable(err, wait)
-	}
-	return err
-}
-
-func stateOf(r status.Result) State {
-	switch r {
-	case status.Success, status.Warnings, status.Skipped:
-		return Successful
-	case status.Retry:
-		return InProgress // another build of the same request follows
-	}
-	return Failed // failure, exception, cancelled
+	return forge.Join(errs...)
 }
 
 // payload is the body of POST rest/build-status/1.0/commits/<sha>.
@@ -183,11 +185,17 @@ type payload struct {
 }
 
 func (r *Reporter) post(ctx context.Context, sha string, p *payload) error {
-	body, err := json.Marshal(p)
+	e := &APIError{Forge: "stash", SHA: sha, Label: "key", Context: p.Key, State: string(p.State)}
+	return r.send(ctx, r.base.JoinPath("rest/build-status/1.0/commits", sha), p, e)
+}
+
+// send POSTs v as JSON to u; a failure fills in e and returns it,
+// classified.
+func (r *Reporter) send(ctx context.Context, u *url.URL, v any, e *APIError) error {
+	body, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("stash: %w", err)
 	}
-	u := r.base.JoinPath("rest/build-status/1.0/commits", sha)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("stash: %w", err)
@@ -198,62 +206,18 @@ func (r *Reporter) post(ctx context.Context, sha string, p *payload) error {
 	if r.auth != "" {
 		req.Header.Set("Authorization", r.auth)
 	}
-	e := &APIError{SHA: sha, Key: p.Key, State: p.State}
 	resp, err := r.client.Do(req)
 	if err != nil {
-		e.Err = err
-		e.Message = err.Error()
-		if ue := (*url.Error)(nil); errors.As(err, &ue) {
-			e.Message = ue.Err.Error() // the URL is in the message already, by commit
-		}
-		if after, ok := status.RetryAfter(status.NetError(err)); ok {
-			return status.Retryable(e, after)
-		}
-		return e
+		msg, cls := forge.Unreachable(err)
+		e.Err, e.Message = err, forge.Reply([]byte(msg), r.secrets...)
+		return forge.Classified(e, cls)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody)) // keep the connection
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096)) // keep the connection
 		return nil
 	}
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	e.StatusCode = resp.StatusCode
-	e.Message = errorMessage(msg)
-	// HTTPError classifies by code and headers (429, 5xx, Retry-After).
-	resp.Body = io.NopCloser(bytes.NewReader(msg))
-	herr := status.HTTPError(resp)
-	e.Err = herr
-	if after, ok := status.RetryAfter(herr); ok {
-		return status.Retryable(e, after)
-	}
-	return e
-}
-
-// keywords are the %(kw:...)s values of the options' templates.
-func keywords(b *status.Build, s *status.SourceStamp, state State) map[string]string {
-	kw := map[string]string{
-		"state": string(state), "number": strconv.Itoa(b.Number),
-		"codebase": s.Codebase, "repository": s.Repository, "branch": s.Branch,
-		"revision": s.Revision, "project": s.Project,
-	}
-	if b.Done() {
-		kw["result"] = b.Result.String()
-	}
-	return kw
-}
-
-// validSHA accepts a full or abbreviated commit hash. Other revisions
-// (Subversion numbers, branch names) are no commit Bitbucket knows, and a
-// hash is safe in the URL path.
-func validSHA(s string) bool {
-	if len(s) < 7 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
+	msg, cls := forge.Refused(resp, r.secrets...)
+	e.StatusCode, e.Message, e.Hint, e.Err = resp.StatusCode, msg, hint(resp.StatusCode), cls
+	return forge.Classified(e, cls)
 }

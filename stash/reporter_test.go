@@ -3,6 +3,7 @@ package stash
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,7 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/heraldci/herald/internal/testkit"
+	"github.com/heraldci/herald/stash/stashtest"
 
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
@@ -23,13 +28,49 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const sha = "0123456789abcdef0123456789abcdef01234567"
 
-func newReporter(t testing.TB, f *fakeBitbucket, o Options) *Reporter {
+// The credentials the doubles accept.
+const (
+	testUser  = "ci"
+	testPass  = "s3cret-pass"
+	testToken = "BBDC-test-token"
+)
+
+func newFakeBitbucket(t testing.TB, contextPath string) *stashtest.Server {
+	return stashtest.NewServer(t, stashtest.Options{ContextPath: contextPath, Username: testUser, Password: testPass, Token: testToken})
+}
+
+// current is the status Bitbucket shows for sha and key.
+func current(f *stashtest.Server, sha, key string) stashtest.BuildStatus {
+	st, _ := f.Status(sha, key)
+	return st
+}
+
+// wait returns the requests once n have reached the double.
+func wait(t testing.TB, f *stashtest.Server, n int) []stashtest.Request {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	reqs, err := f.Wait(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reqs
+}
+
+func answer(code int, header, value, body string) stashtest.Answer {
+	if header == "" {
+		return stashtest.Reply(code, body)
+	}
+	return stashtest.Reply(code, body, header, value)
+}
+
+func newReporter(t testing.TB, f *stashtest.Server, o Options) *Reporter {
 	t.Helper()
 	if o.BaseURL == "" {
 		o.BaseURL = f.URL()
 	}
 	if o.Token == "" && o.Username == "" && o.HTTPClient == nil {
-		o.Token = status.Secret(f.token)
+		o.Token = testToken
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -54,10 +95,16 @@ func report(t testing.TB, r *Reporter, kind status.Kind, b *status.Build) error 
 	return r.Report(ctx, status.Event{Kind: kind, Build: b})
 }
 
-func lines(reqs []fakeRequest) string {
+// lines prints the requests one a line, the way the golden files hold them.
+func lines(reqs []stashtest.Request) string {
 	var sb strings.Builder
 	for _, r := range reqs {
-		sb.WriteString(r.String() + "\n")
+		if r.Endpoint != "build-status" {
+			fmt.Fprintf(&sb, "%s %s %s -> %d\n", r.Method, r.Path, r.Body, r.Code)
+			continue
+		}
+		fmt.Fprintf(&sb, "POST %s state=%s key=%q name=%q url=%q description=%q -> %d\n",
+			r.SHA, r.State, r.Key, r.Name, r.URL, r.Description, r.Code)
 	}
 	return sb.String()
 }
@@ -80,23 +127,23 @@ func TestSequenceStartRetryFinish(t *testing.T) {
 	for _, e := range build("linux", 7).Result(status.Retry).Events() {
 		hub.Publish(e)
 	}
-	f.wait(2, 10*time.Second)
-	f.fail(answer(http.StatusServiceUnavailable, "", "", `<html>maintenance</html>`),
+	wait(t, f, 2)
+	f.Fail(answer(http.StatusServiceUnavailable, "", "", `<html>maintenance</html>`),
 		answer(http.StatusServiceUnavailable, "Retry-After", "0", `{"errors":[{"message":"busy"}]}`))
 	for _, e := range build("linux", 8).Step("test", status.Failure).Failed().Events() {
 		hub.Publish(e)
 	}
-	got := f.wait(6, 10*time.Second)
+	got := wait(t, f, 6)
 	if err := hub.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if st := hub.Stats()[0]; st.Retried != 2 || st.Failed != 0 || st.Delivered != st.Published {
 		t.Errorf("hub stats %+v: want 2 retries, everything delivered", st)
 	}
-	if n := len(f.requests()); n != 6 {
+	if n := len(f.Requests()); n != 6 {
 		t.Errorf("%d requests, want 6", n)
 	}
-	if c := f.current(sha, "linux"); c.State != "FAILED" || c.Name != "linux #8" {
+	if c := current(f, sha, "linux"); c.State != "FAILED" || c.Name != "linux #8" {
 		t.Errorf("Bitbucket shows %v", c)
 	}
 	golden(t, "sequence.golden", lines(got))
@@ -120,16 +167,16 @@ func TestOutOfOrderEvents(t *testing.T) {
 		{status.BuildStarted, build("mac", 3).Build(), true},                             // another key
 		{status.BuildFinished, build("linux", 7).Revision(other).Failed().Build(), true}, // another commit
 		{status.BuildFinished, build("linux", 8).Failed().Build(), true},
-		{status.BuildStarted, build("linux", 8).Build(), false},          // a late start after the end
-		{status.BuildFinished, build("linux", 8).Failed().Build(), true}, // a repeat (a retry) goes
+		{status.BuildStarted, build("linux", 8).Build(), false},           // a late start after the end
+		{status.BuildFinished, build("linux", 8).Failed().Build(), false}, // an identical repeat is not sent again
 		{status.BuildStarted, build("linux", 9).Build(), true},
 	}
 	for i, s := range steps {
-		before := len(f.requests())
+		before := len(f.Requests())
 		if err := report(t, r, s.kind, s.b); err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}
-		if sent := len(f.requests()) > before; sent != s.sent {
+		if sent := len(f.Requests()) > before; sent != s.sent {
 			t.Errorf("step %d (%v %s #%d): sent = %v, want %v", i, s.kind, s.b.Builder, s.b.Number, sent, s.sent)
 		}
 	}
@@ -138,7 +185,7 @@ func TestOutOfOrderEvents(t *testing.T) {
 		{sha, "mac", "INPROGRESS", "mac #3"},
 		{other, "linux", "FAILED", "linux #7"},
 	} {
-		if got := f.current(c.sha, c.key); got.State != c.state || got.Name != c.name {
+		if got := current(f, c.sha, c.key); got.State != c.state || got.Name != c.name {
 			t.Errorf("%s/%s shows %s %q, want %s %q", c.sha[:7], c.key, got.State, got.Name, c.state, c.name)
 		}
 	}
@@ -156,12 +203,12 @@ func TestBaseURLForms(t *testing.T) {
 				t.Errorf("BaseURL %q: %v", base, err)
 			}
 		}
-		for _, req := range f.requests() {
+		for _, req := range f.Requests() {
 			if req.Code != http.StatusNoContent {
 				t.Errorf("context %q: %v", ctxPath, req)
 			}
 		}
-		if n := len(f.requests()); n != 2 {
+		if n := len(f.Requests()); n != 2 {
 			t.Errorf("context %q: %d requests, want 2", ctxPath, n)
 		}
 	}
@@ -169,11 +216,11 @@ func TestBaseURLForms(t *testing.T) {
 
 func TestAuthentication(t *testing.T) {
 	f := newFakeBitbucket(t, "")
-	basic := newReporter(t, f, Options{Username: f.user, Password: status.Secret(f.pass)})
-	bearer := newReporter(t, f, Options{Token: status.Secret(f.token)})
+	basic := newReporter(t, f, Options{Username: testUser, Password: testPass})
+	bearer := newReporter(t, f, Options{Token: testToken})
 	own := newReporter(t, f, Options{HTTPClient: &http.Client{Transport: roundTripper(func(req *http.Request) (*http.Response, error) {
 		req = req.Clone(req.Context())
-		req.SetBasicAuth(f.user, f.pass)
+		req.SetBasicAuth(testUser, testPass)
 		return http.DefaultTransport.RoundTrip(req)
 	})}})
 	for i, r := range []*Reporter{basic, bearer, own} {
@@ -181,7 +228,7 @@ func TestAuthentication(t *testing.T) {
 			t.Errorf("reporter %d: %v", i, err)
 		}
 	}
-	wrong := newReporter(t, f, Options{Username: f.user, Password: "nope"})
+	wrong := newReporter(t, f, Options{Username: testUser, Password: "nope"})
 	err := report(t, wrong, status.BuildStarted, build("linux", 1).Build())
 	var api *APIError
 	if !errors.As(err, &api) || api.StatusCode != 401 || status.IsRetryable(err) ||
@@ -207,7 +254,7 @@ func TestKeyShortening(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	reqs := f.requests()
+	reqs := f.Requests()
 	if reqs[0].Key != reqs[1].Key || reqs[2].Key != reqs[3].Key {
 		t.Errorf("a build's start and end use different keys: %q %q / %q %q", reqs[0].Key, reqs[1].Key, reqs[2].Key, reqs[3].Key)
 	}
@@ -218,7 +265,7 @@ func TestKeyShortening(t *testing.T) {
 		if len(k) != 40 || !strings.HasPrefix(k, long1[:31]) {
 			t.Errorf("short key %q (%d bytes)", k, len(k))
 		}
-		if got := f.current(sha, k); got.State != "SUCCESSFUL" {
+		if got := current(f, sha, k); got.State != "SUCCESSFUL" {
 			t.Errorf("key %q shows %q, want the end to replace the start", k, got.State)
 		}
 	}
@@ -227,7 +274,7 @@ func TestKeyShortening(t *testing.T) {
 func TestErrorClassification(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
-		answer    func(http.ResponseWriter)
+		answer    stashtest.Answer
 		retryable bool
 		after     time.Duration
 		msg       string
@@ -242,7 +289,7 @@ func TestErrorClassification(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeBitbucket(t, "")
 			r := newReporter(t, f, Options{})
-			f.fail(tc.answer)
+			f.Fail(tc.answer)
 			err := report(t, r, status.BuildStarted, build("linux", 1).Build())
 			after, retry := status.RetryAfter(err)
 			if retry != tc.retryable || after != tc.after {
@@ -256,7 +303,7 @@ func TestErrorClassification(t *testing.T) {
 	t.Run("network", func(t *testing.T) {
 		f := newFakeBitbucket(t, "")
 		r := newReporter(t, f, Options{})
-		f.srv.Close()
+		f.Close()
 		if err := report(t, r, status.BuildStarted, build("linux", 1).Build()); !status.IsRetryable(err) {
 			t.Errorf("connection refused: %v, want retryable", err)
 		}
@@ -268,9 +315,9 @@ func TestRateLimitHonouredThroughHub(t *testing.T) {
 	r := newReporter(t, f, Options{})
 	hub := status.NewHub(status.HubOptions{Logger: slog.New(slog.DiscardHandler), Retry: status.RetryPolicy{Initial: time.Millisecond, Jitter: -1}})
 	hub.Add(r)
-	f.fail(answer(http.StatusTooManyRequests, "Retry-After", "1", `{"errors":[{"message":"Rate limit exceeded"}]}`))
+	f.Fail(answer(http.StatusTooManyRequests, "Retry-After", "1", `{"errors":[{"message":"Rate limit exceeded"}]}`))
 	hub.Publish(status.Event{Kind: status.BuildStarted, Build: build("linux", 1).Build()})
-	got := f.wait(2, 10*time.Second)
+	got := wait(t, f, 2)
 	if err := hub.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -303,28 +350,59 @@ func TestTemplatesAndSkips(t *testing.T) {
 	want := "" +
 		`POST ` + sha + ` state=INPROGRESS key="linux-app" name="linux on main" url="https://ci.example.org/#4/INPROGRESS" description="by worker1" -> 204` + "\n" +
 		`POST ` + lib + ` state=INPROGRESS key="linux-lib" name="linux on dev" url="https://ci.example.org/#4/INPROGRESS" description="by worker1" -> 204` + "\n"
-	if got := lines(f.requests()); got != want {
+	if got := lines(f.Requests()); got != want {
 		t.Errorf("requests:\n%s\nwant:\n%s", got, want)
 	}
 }
 
+// Every result through the default table, Buildbot's, and a table that
+// changes one entry (the rest stay the default's).
 func TestStates(t *testing.T) {
+	all := func(m map[status.Result]State) map[status.Result]State { return m }
 	for _, tc := range []struct {
-		result status.Result
-		want   string
+		name   string
+		states States
+		want   map[status.Result]State
 	}{
-		{status.Success, "SUCCESSFUL"}, {status.Warnings, "SUCCESSFUL"}, {status.Skipped, "SUCCESSFUL"},
-		{status.Failure, "FAILED"}, {status.Exception, "FAILED"}, {status.Cancelled, "FAILED"},
-		{status.Retry, "INPROGRESS"},
+		{"default", nil, all(map[status.Result]State{status.Success: Successful, status.Warnings: Successful, status.Skipped: Successful,
+			status.Failure: Failed, status.Exception: Failed, status.Cancelled: Failed, status.Retry: InProgress})},
+		{"buildbot", BuildbotStates(), all(map[status.Result]State{status.Success: Successful, status.Warnings: Failed, status.Skipped: Failed,
+			status.Failure: Failed, status.Exception: Failed, status.Cancelled: Failed, status.Retry: Failed})},
+		{"warnings fail", States{status.Warnings: Failed}, all(map[status.Result]State{status.Success: Successful, status.Warnings: Failed,
+			status.Skipped: Successful, status.Failure: Failed, status.Exception: Failed, status.Cancelled: Failed, status.Retry: InProgress})},
 	} {
-		f := newFakeBitbucket(t, "")
-		r := newReporter(t, f, Options{})
-		if err := report(t, r, status.BuildFinished, build("linux", 2).Result(tc.result).Build()); err != nil {
-			t.Fatal(err)
-		}
-		if got := f.requests()[0].State; got != tc.want {
-			t.Errorf("%v: %s, want %s", tc.result, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeBitbucket(t, "")
+			r := newReporter(t, f, Options{States: tc.states})
+			for i, res := range status.AllResults() {
+				require.NoError(t, report(t, r, status.BuildFinished, build("linux", 2+i).Result(res).Build()))
+				reqs := f.Requests()
+				assert.Equal(t, string(tc.want[res]), reqs[len(reqs)-1].State, "result %v", res)
+			}
+		})
+	}
+}
+
+// A server that echoes the request's Authorization header in its error
+// body (a proxy's debug page, say): no credential reaches the error, the
+// log or Stats; the reply is cut short.
+func TestEchoedCredentialsScrubbed(t *testing.T) {
+	f := newFakeBitbucket(t, "")
+	encoded := base64.StdEncoding.EncodeToString([]byte(testUser + ":" + testPass))
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	r := newReporter(t, f, Options{Username: testUser, Password: testPass, Logger: logger})
+	f.Fail(answer(http.StatusBadRequest, "", "", "<html><pre>POST /rest/build-status\nAuthorization: Basic "+encoded+
+		"\nX-Debug: "+testPass+"\n"+strings.Repeat("padding ", 200)+"</pre></html>"))
+	hub := status.NewHub(status.HubOptions{Logger: logger})
+	hub.Add(r)
+	hub.Publish(status.Event{Kind: status.BuildStarted, Build: build("linux", 1).Build()})
+	require.NoError(t, hub.Shutdown(context.Background()))
+	last := hub.Stats()[0].LastError
+	assert.Contains(t, last, "Authorization: Basic <redacted> X-Debug: <redacted>")
+	assert.Less(t, len(last), 600, "the reply is capped")
+	for _, secret := range []string{testPass, encoded} {
+		assert.NotContains(t, last+logs.String(), secret)
 	}
 }
 
@@ -335,7 +413,7 @@ func TestBuildWithoutURL(t *testing.T) {
 	if err == nil || status.IsRetryable(err) || !strings.Contains(err.Error(), "Options.URL") {
 		t.Errorf("err = %v, want a permanent error pointing at Options.URL", err)
 	}
-	if n := len(f.requests()); n != 0 {
+	if n := len(f.Requests()); n != 0 {
 		t.Errorf("%d requests without a url", n)
 	}
 }
@@ -376,12 +454,23 @@ func TestNewValidation(t *testing.T) {
 		{Options{BaseURL: "https://b.example.com", Username: "u"}, "Options.Password is empty"},
 		{Options{BaseURL: "https://b.example.com", Password: "p"}, "Options.Username is empty"},
 		{Options{BaseURL: "https://b.example.com", Token: "t\n"}, "white space"},
+		{Options{BaseURL: "https://b.example.com", Token: "t", States: States{status.Success: "GREEN"}}, `stash: Options.States maps success → "GREEN": the states are INPROGRESS, SUCCESSFUL, FAILED`},
+		{Options{BaseURL: "https://b.example.com", Token: "t", States: States{status.Success: "GREEN"}}, `stash: Options.States maps success → "GREEN": the states are INPROGRESS, SUCCESSFUL, FAILED`},
 	} {
 		_, err := New(tc.o)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%+v) = %v, want an error containing %q", tc.o, err, tc.want)
 		}
 	}
+}
+
+// Every problem of the options is reported at once.
+func TestNewReportsAllProblems(t *testing.T) {
+	_, err := New(Options{BaseURL: "ftp://x", Password: "p", States: States{status.Retry: "LATER"}})
+	require.Error(t, err)
+	assert.Equal(t, "stash: Options.BaseURL \"ftp://x\" is not an http(s) URL: want e.g. https://bitbucket.example.com/\n"+
+		"stash: Options.Username is empty: set the user the password belongs to\n"+
+		"stash: Options.States maps retry → \"LATER\": the states are INPROGRESS, SUCCESSFUL, FAILED", err.Error())
 }
 
 func TestIgnoresOtherKindsAndClosed(t *testing.T) {
@@ -395,7 +484,7 @@ func TestIgnoresOtherKindsAndClosed(t *testing.T) {
 			t.Errorf("%v: %v", e.Kind, err)
 		}
 	}
-	if n := len(f.requests()); n != 0 {
+	if n := len(f.Requests()); n != 0 {
 		t.Errorf("%d requests for other kinds", n)
 	}
 	_ = r.Close(context.Background())
@@ -407,14 +496,14 @@ func TestIgnoresOtherKindsAndClosed(t *testing.T) {
 func TestConformance(t *testing.T) {
 	f := newFakeBitbucket(t, "/bitbucket")
 	statustest.Conformance(t, func() status.Reporter {
-		r, err := New(Options{BaseURL: f.URL(), Token: status.Secret(f.token), Logger: slog.New(slog.DiscardHandler),
+		r, err := New(Options{BaseURL: f.URL(), Token: testToken, Logger: slog.New(slog.DiscardHandler),
 			URL: status.MustInterpolate("https://ci.example.org/%(prop:buildername)s/%(prop:buildnumber)s")})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return r
 	})
-	if len(f.requests()) == 0 {
+	if len(f.Requests()) == 0 {
 		t.Error("conformance sent no status: the check proved nothing")
 	}
 }

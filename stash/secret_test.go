@@ -20,8 +20,8 @@ func TestSecretsAbsent(t *testing.T) {
 	f := newFakeBitbucket(t, "")
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	basic := Options{BaseURL: f.URL(), Username: f.user, Password: status.Secret(f.pass), Logger: logger}
-	bearer := Options{BaseURL: f.URL(), Token: status.Secret(f.token), Logger: logger}
+	basic := Options{BaseURL: f.URL(), Username: testUser, Password: testPass, Logger: logger}
+	bearer := Options{BaseURL: f.URL(), Token: testToken, Logger: logger}
 	var texts []string
 	for _, o := range []Options{basic, bearer} {
 		r, err := New(o)
@@ -30,7 +30,7 @@ func TestSecretsAbsent(t *testing.T) {
 		}
 		hub := status.NewHub(status.HubOptions{Logger: logger, Retry: status.RetryPolicy{Initial: time.Millisecond, MaxElapsed: 50 * time.Millisecond}})
 		hub.Add(r)
-		f.fail(answer(http.StatusInternalServerError, "", "", `{"errors":[{"message":"boom"}]}`),
+		f.Fail(answer(http.StatusInternalServerError, "", "", `{"errors":[{"message":"boom"}]}`),
 			answer(http.StatusUnauthorized, "", "", `{"errors":[{"message":"Authentication failed."}]}`))
 		texts = append(texts, fmt.Sprint(report(t, r, status.BuildStarted, build("linux", 1).Build())))
 		texts = append(texts, fmt.Sprint(report(t, r, status.BuildStarted, build("linux", 2).Build())))
@@ -43,12 +43,12 @@ func TestSecretsAbsent(t *testing.T) {
 		}
 		texts = append(texts, r.String(), fmt.Sprintf("%v %+v %#v", r, r, r), fmt.Sprintf("%v %+v %#v", o, o, o))
 	}
-	f.srv.Close()
+	f.Close()
 	r, _ := New(basic)
 	texts = append(texts, fmt.Sprint(report(t, r, status.BuildStarted, build("linux", 4).Build())), logs.String())
 	all := strings.Join(texts, "\n")
-	encoded := base64.StdEncoding.EncodeToString([]byte(f.user + ":" + f.pass))
-	for _, secret := range []string{f.pass, f.token, encoded} {
+	encoded := base64.StdEncoding.EncodeToString([]byte(testUser + ":" + testPass))
+	for _, secret := range []string{testPass, testToken, encoded} {
 		if strings.Contains(all, secret) {
 			t.Errorf("%q leaked:\n%s", secret, all)
 		}

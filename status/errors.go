@@ -2,6 +2,7 @@ package status
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -108,7 +109,7 @@ func HTTPError(resp *http.Response) error {
 		return nil
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	body := strings.Join(strings.Fields(string(b)), " ")
+	body := strings.Join(strings.Fields(scrub(string(b), resp.Request)), " ")
 	err := &StatusError{Code: resp.StatusCode, Status: resp.Status, Body: body}
 	if err.Status == "" {
 		err.Status = fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
@@ -124,6 +125,53 @@ func HTTPError(resp *http.Response) error {
 		return Retryable(err, after)
 	}
 	return err
+}
+
+// scrub removes from a reply what the request carried as credentials: some
+// servers echo the request's headers or URL in their error bodies, and the
+// body goes into errors and logs.
+func scrub(body string, req *http.Request) string {
+	if req == nil {
+		return body
+	}
+	var secrets []string
+	for name, values := range req.Header {
+		n := strings.ToLower(name)
+		if !strings.Contains(n, "auth") && !strings.Contains(n, "token") && !strings.Contains(n, "key") &&
+			!strings.Contains(n, "secret") && !strings.Contains(n, "cookie") && !strings.Contains(n, "pass") {
+			continue
+		}
+		for _, v := range values {
+			secrets = append(secrets, v)
+			if scheme, cred, ok := strings.Cut(v, " "); ok {
+				secrets = append(secrets, cred)
+				if strings.EqualFold(scheme, "basic") {
+					if dec, err := base64.StdEncoding.DecodeString(cred); err == nil {
+						if _, pass, ok := strings.Cut(string(dec), ":"); ok {
+							secrets = append(secrets, pass)
+						}
+					}
+				}
+			}
+		}
+	}
+	if req.URL != nil {
+		if pass, ok := req.URL.User.Password(); ok {
+			secrets = append(secrets, pass)
+		}
+		for name, values := range req.URL.Query() {
+			n := strings.ToLower(name)
+			if strings.Contains(n, "token") || strings.Contains(n, "key") || strings.Contains(n, "secret") {
+				secrets = append(secrets, values...)
+			}
+		}
+	}
+	for _, s := range secrets {
+		if len(s) >= 4 {
+			body = strings.ReplaceAll(body, s, "<redacted>")
+		}
+	}
+	return body
 }
 
 // rateLimitWait reads Retry-After (seconds or HTTP date) and, when

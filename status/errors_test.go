@@ -128,3 +128,21 @@ func TestNetError(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPErrorScrubsEchoedCredentials(t *testing.T) {
+	req, _ := http.NewRequest(http.MethodPost, "https://ci:url-pass@example.org/api?private_token=qtok123", nil)
+	req.SetBasicAuth("alice", "hunter22")
+	req.Header.Set("Private-Token", "glpat-xyz")
+	body := `{"echo": "` + req.Header.Get("Authorization") + ` hunter22 glpat-xyz url-pass qtok123"}`
+	resp := &http.Response{StatusCode: 400, Status: "400 Bad Request", Request: req,
+		Body: io.NopCloser(strings.NewReader(body)), Header: http.Header{}}
+	msg := status.HTTPError(resp).Error()
+	for _, secret := range []string{"hunter22", "glpat-xyz", "url-pass", "qtok123", "YWxpY2U6aHVudGVyMjI="} {
+		if strings.Contains(msg, secret) {
+			t.Errorf("%q in %s", secret, msg)
+		}
+	}
+	if !strings.Contains(msg, "<redacted>") {
+		t.Errorf("nothing redacted: %s", msg)
+	}
+}

@@ -155,27 +155,3 @@ func (e *Event) BuilderTags() []string {
 	}
 	return nil
 }
-
-// Subject returns the most specific subject of the event (the *LogRef of a
-// log event, the *Step of a step event, ...), or nil for master events.
-func (e *Event) Subject() any {
-	switch {
-	case e.Log != nil && e.Kind >= LogStarted && e.Kind <= LogFinished:
-		return e.Log
-	case e.Step != nil:
-		return e.Step
-	case e.Build != nil:
-		return e.Build
-	case e.Builder != nil:
-		return e.Builder
-	case e.Request != nil:
-		return e.Request
-	case e.BuildSet != nil:
-		return e.BuildSet
-	case e.Change != nil:
-		return e.Change
-	case e.Worker != nil:
-		return e.Worker
-	}
-	return nil
-}

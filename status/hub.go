@@ -2,11 +2,14 @@ package status
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
-	"math/rand/v2"
+	mrand "math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,27 +17,40 @@ import (
 
 // HubOptions configures a Hub. The zero value is usable.
 type HubOptions struct {
-	// History is the host's history (store.Memory, say): Publish applies
-	// each event to it before any reporter is queued. See Ledger.
+	// History is the host's history (store.Memory, say). Publish applies
+	// every event to it synchronously, before any reporter is queued; see
+	// Ledger. Optional.
 	History Ledger
-	// Logger receives drops, failures, retries (debug) and panics.
-	// Default: slog.Default().
+	// Logger receives sheds, drops, failures, retries (debug) and panics.
+	// Default: slog.Default(). Reporters that log and were given no logger
+	// of their own should be given this one.
 	Logger *slog.Logger
-	// QueueSize bounds each reporter's queue (default 1024). When a queue is
-	// full the oldest queued event is dropped, counted and logged: the newest
-	// events describe the current state, which is what a late reporter should
-	// still tell.
+	// QueueSize is each reporter's queue size in events (default 1024);
+	// see Publish for what happens beyond it.
 	QueueSize int
 	// Retry is the default retry policy for Retryable errors.
 	Retry RetryPolicy
-	// AttemptTimeout bounds one Report call (default 1 minute); a call that
-	// runs out of time counts as a retryable failure.
+	// AttemptTimeout bounds one Report call (default 1 minute). A call that
+	// runs out of time sees its context end with context.DeadlineExceeded
+	// (cause ErrAttemptTimeout) and is retried.
 	AttemptTimeout time.Duration
+	// CloseTimeout is how long a reporter's Close may take at Shutdown when
+	// Shutdown's own context has no time left (default 5 seconds).
+	CloseTimeout time.Duration
 	// Master names this master in events that do not name one.
 	Master string
 	// Now is the clock for event times (default time.Now).
 	Now func() time.Time
 }
+
+// ErrAttemptTimeout is the cause of an attempt's context ending after
+// HubOptions.AttemptTimeout. It wraps context.DeadlineExceeded (net/http
+// returns the cause rather than ctx.Err()), so NetError classifies it as
+// retryable.
+var ErrAttemptTimeout = fmt.Errorf("status: report attempt timed out: %w", context.DeadlineExceeded)
+
+// ErrHubClosed is returned by Hub.Add after Shutdown.
+var ErrHubClosed = errors.New("status: Hub is shut down")
 
 // RetryPolicy says how a Hub retries Retryable failures: exponential backoff
 // with jitter, or exactly the wait the error asked for.
@@ -75,78 +91,101 @@ func (p RetryPolicy) Backoff(attempt int) time.Duration {
 	d := float64(p.Initial) * math.Pow(p.Multiplier, float64(attempt))
 	d = min(d, float64(p.Max))
 	if p.Jitter > 0 {
-		d *= 1 + p.Jitter*(2*rand.Float64()-1)
+		d *= 1 + p.Jitter*(2*mrand.Float64()-1)
 	}
 	return time.Duration(d)
 }
 
 // AddOption configures one reporter added to a Hub.
-type AddOption func(*sink)
+type AddOption func(*AddOptions)
+
+// AddOptions is what the AddOption functions set; Hub.Add starts from the
+// Hub's defaults.
+type AddOptions struct {
+	Name      string      // in logs and Stats (default: Name method, else the type)
+	QueueSize int         // overrides HubOptions.QueueSize
+	Retry     RetryPolicy // overrides HubOptions.Retry
+	Match     Match       // queue only events it accepts
+	Outbox    Outbox      // durable queue; see WithOutbox
+}
 
 // WithName names the reporter in logs and Stats (default: its Name method,
 // else its type).
-func WithName(name string) AddOption { return func(s *sink) { s.name = name } }
+func WithName(name string) AddOption { return func(o *AddOptions) { o.Name = name } }
 
-// WithQueueSize bounds the reporter's queue, overriding HubOptions.QueueSize.
+// WithQueueSize sets the reporter's queue size, overriding HubOptions.QueueSize.
 func WithQueueSize(n int) AddOption {
-	return func(s *sink) {
+	return func(o *AddOptions) {
 		if n > 0 {
-			s.limit = n
+			o.QueueSize = n
 		}
 	}
 }
 
 // WithRetry sets the reporter's retry policy, overriding HubOptions.Retry.
-func WithRetry(p RetryPolicy) AddOption { return func(s *sink) { s.policy = p.withDefaults() } }
+func WithRetry(p RetryPolicy) AddOption { return func(o *AddOptions) { o.Retry = p.withDefaults() } }
 
 // WithMatch queues only the events m accepts (the same as adding Filter(r, m)).
-func WithMatch(m Match) AddOption { return func(s *sink) { s.match = and(s.match, m) } }
+func WithMatch(m Match) AddOption { return func(o *AddOptions) { o.Match = and(o.Match, m) } }
 
 // WithOutbox puts a durable queue in front of the reporter: events queued
-// for it are kept in o until the reporter accepted them, across crashes and
-// restarts. See Outbox.
-func WithOutbox(o Outbox) AddOption { return func(s *sink) { s.outbox = o } }
+// for it are appended to o in groups and delivered from it, at least once and
+// in order, across crashes and restarts; see Outbox. The Hub closes o at
+// Shutdown. Events still in o then stay there for the next run.
+func WithOutbox(o Outbox) AddOption { return func(a *AddOptions) { a.Outbox = o } }
 
 // ReporterStats counts what happened to the events of one reporter.
 type ReporterStats struct {
 	Name          string
 	Published     uint64 // events queued for it
-	Delivered     uint64 // Report returned nil
-	Retried       uint64 // Report calls repeated after a Retryable error
+	Delivered     uint64 // accepted by the reporter
+	Retried       uint64 // Report calls repeated after a Retryable error or attempt timeout
 	Failed        uint64 // events given up: permanent error, panic, or retries exhausted
-	Dropped       uint64 // events dropped unreported: queue overflow, or cut by Shutdown
+	Shed          uint64 // log chunks shed because the queue was full
+	Dropped       uint64 // other events lost: hard queue limit, a failed outbox write, or cut by Shutdown
 	Panics        uint64 // Report calls that panicked (also counted in Failed)
-	Queued        int    // events waiting now (not counting one being reported)
+	Queued        int    // events waiting now, in memory and in the outbox
 	LastError     string
 	LastErrorTime time.Time
 }
 
-// Hub dispatches published events to reporters. Each reporter gets its own
-// bounded FIFO queue and goroutine, so a slow or dead target never blocks
-// Publish or the other reporters, and each sees events in publish order.
-// Retries, overflow, panics and shutdown are handled here, once, for every
-// target. All methods are safe for concurrent use.
+// HubCounts counts what happened to events before they reached a reporter.
+type HubCounts struct {
+	Published     uint64 // events accepted by Publish
+	Late          uint64 // events published after Shutdown began, not delivered
+	HistoryErrors uint64 // events the History could not record
+}
+
+// Hub dispatches published events: first to the host's History, then to
+// each reporter that handles their kind, on the reporter's own queue and
+// goroutine, so a slow or dead target never blocks Publish or the other
+// reporters, and each sees events in publish order. Retries, overflow,
+// panics and shutdown are handled here, once, for every target. All methods
+// are safe for concurrent use.
 type Hub struct {
 	log            *slog.Logger
 	now            func() time.Time
 	master         string
+	id             string
+	history        Ledger
 	queueSize      int
 	policy         RetryPolicy
 	attemptTimeout time.Duration
+	closeTimeout   time.Duration
 
-	ctx    context.Context // cancelled when Shutdown runs out of time
-	clock  atomic.Int64    // UnixNano, advanced by the watchdog every AttemptTimeout/8
+	ctx    context.Context // cancelled when Shutdown gives up waiting
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex // orders Publish; guards sinks and closed
-	seq    uint64
-	sinks  []*sink
-	closed bool
+	mu          sync.Mutex // orders Publish; guards seq, sinks, closed, shutdownCtx
+	seq         uint64
+	sinks       []*sink
+	closed      bool
+	shutdownCtx context.Context
+
+	late, historyErrors atomic.Uint64
 
 	shutdownDone chan struct{}
-	watchdogStop chan struct{}
-	watchdogDone chan struct{}
 	shutdownErr  error
 }
 
@@ -156,12 +195,12 @@ func NewHub(o HubOptions) *Hub {
 		log:            o.Logger,
 		now:            o.Now,
 		master:         o.Master,
+		history:        o.History,
 		queueSize:      o.QueueSize,
 		policy:         o.Retry.withDefaults(),
 		attemptTimeout: o.AttemptTimeout,
+		closeTimeout:   o.CloseTimeout,
 		shutdownDone:   make(chan struct{}),
-		watchdogStop:   make(chan struct{}),
-		watchdogDone:   make(chan struct{}),
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -175,65 +214,91 @@ func NewHub(o HubOptions) *Hub {
 	if h.attemptTimeout <= 0 {
 		h.attemptTimeout = time.Minute
 	}
+	if h.closeTimeout <= 0 {
+		h.closeTimeout = 5 * time.Second
+	}
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	h.id = base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])
 	h.ctx, h.cancel = context.WithCancel(context.Background())
-	h.clock.Store(time.Now().UnixNano())
-	go h.watchdog()
 	return h
 }
 
-// watchdog cancels Report calls that run past AttemptTimeout, and keeps the
-// coarse clock attempts are stamped with. One goroutine per Hub is cheaper
-// than a timer, or even a time.Now, around every call.
-func (h *Hub) watchdog() {
-	defer close(h.watchdogDone)
-	tick := time.NewTicker(max(h.attemptTimeout/8, time.Millisecond))
-	defer tick.Stop()
-	for {
-		select {
-		case now := <-tick.C:
-			h.clock.Store(now.UnixNano())
-			deadline := now.Add(-h.attemptTimeout).UnixNano()
-			h.mu.Lock()
-			sinks := h.sinks
-			h.mu.Unlock()
-			for _, s := range sinks {
-				s.expireIfLate(deadline)
-			}
-		case <-h.watchdogStop:
-			return
-		}
-	}
-}
-
-// Add starts delivering events published from now on to r. A Filter reporter
-// is filtered before queueing. Adding after Shutdown is ignored and logged.
-func (h *Hub) Add(r Reporter, opts ...AddOption) {
-	s := &sink{hub: h, r: r, limit: h.queueSize, policy: h.policy}
+// Add starts delivering events published from now on to r: the kinds r
+// handles (see Selective) that pass its Match (see WithMatch and Filter).
+// After Shutdown has begun, Add returns ErrHubClosed and r is left alone.
+func (h *Hub) Add(r Reporter, opts ...AddOption) error {
+	o := AddOptions{QueueSize: h.queueSize, Retry: h.policy}
 	if f, ok := r.(*filtered); ok {
-		s.match = f.m
-		s.r = f.r
+		o.Match = f.m
+		r = f.r
 	}
-	s.name = nameOf(s.r)
-	for _, o := range opts {
-		o(s)
+	o.Name = nameOf(r)
+	for _, opt := range opts {
+		opt(&o)
 	}
-	s.log = h.log.With("reporter", s.name)
-	s.q = newQueue(s.limit)
-
+	s := &sink{
+		hub:    h,
+		r:      r,
+		name:   o.Name,
+		kinds:  kindsOf(r),
+		match:  o.Match,
+		policy: o.Retry,
+		outbox: o.Outbox,
+		q:      newQueue(o.QueueSize),
+		log:    h.log.With("reporter", o.Name),
+	}
+	if b, ok := r.(BatchReporter); ok && b.MaxBatch() > 1 {
+		s.batch = b
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		h.log.Error("status: Hub.Add after Shutdown ignored", "reporter", s.name)
-		return
+		return fmt.Errorf("add %s: %w", s.name, ErrHubClosed)
 	}
 	h.sinks = append(h.sinks, s)
-	h.wg.Add(1)
-	go s.run()
+	s.start()
+	return nil
 }
 
-// Publish queues e for every reporter and returns without waiting for any of
-// them. It sets e.Seq, and e.Time and e.Master when they are zero. Events
-// published after Shutdown has begun are dropped (logged at debug level).
+func kindsOf(r Reporter) KindSet {
+	sel, ok := r.(Selective)
+	if !ok {
+		return KindsOf(AllKinds()...)
+	}
+	var ks KindSet
+	for _, k := range AllKinds() {
+		if sel.Handles(k) {
+			ks |= KindsOf(k)
+		}
+	}
+	return ks
+}
+
+// Publish records e in the History, then queues it for every reporter that
+// handles it, and returns without waiting for any reporter. It sets e.Seq,
+// and e.ID, e.Time and e.Master when they are zero (an event relayed from
+// another master keeps its ID, so receivers can still de-duplicate it).
+//
+// Publish takes ownership of e and everything it points to: the host must
+// not modify them afterwards (reporters read them concurrently). The History
+// may fill in fields in place (a new change's ID and time), which the host
+// may read after Publish returns. Calls are serialised; Match functions run
+// inside Publish and must be quick.
+//
+// Overflow: a reporter's queue holds QueueSize events. When it is full, the
+// oldest queued log chunk (LogAppended) is shed to make room, or the new
+// event if it is a chunk and none is queued; the next event of that log the
+// reporter gets says how many chunks are missing (Event.Skipped), and the
+// History always has the whole log. Lifecycle events (every other kind) are
+// never shed: when no chunk is left to shed they grow the queue, up to 16×
+// QueueSize; past that — a reporter stuck for that long — the oldest event is
+// dropped. Every shed and drop is counted in Stats and logged (at the 1st,
+// 2nd, 4th, 8th... occurrence). A reporter that must lose nothing, even
+// across a crash, is added WithOutbox.
+//
+// Events published after Shutdown has begun are counted (HubCounts.Late)
+// and not delivered.
 func (h *Hub) Publish(e Event) {
 	if e.Time.IsZero() {
 		e.Time = h.now()
@@ -241,25 +306,42 @@ func (h *Hub) Publish(e Event) {
 	if e.Master == "" {
 		e.Master = h.master
 	}
+	var notes []func()
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		h.log.Debug("status: event published after Shutdown dropped", "kind", e.Kind)
+		if n := h.late.Add(1); n&(n-1) == 0 {
+			h.log.Warn("status: event published after Shutdown not delivered", "kind", e.Kind, "late_total", n)
+		}
 		return
 	}
 	h.seq++
 	e.Seq = h.seq
-	var shared *Event // one copy shared by every queue: events are immutable
+	if e.ID == "" { // events relayed from another master's Hub keep theirs
+		e.ID = h.id + "-" + strconv.FormatUint(e.Seq, 10)
+	}
+	var herr error
+	if h.history != nil {
+		herr = h.history.Apply(&e)
+	}
+	shared := &e // one copy shared by every queue: events are immutable
 	for _, s := range h.sinks {
-		if s.match == nil || s.match(e) {
-			if shared == nil {
-				shared = new(Event)
-				*shared = e
-			}
-			s.push(shared)
+		if !s.kinds.Has(e.Kind) || (s.match != nil && !s.match(e)) {
+			continue
+		}
+		if note := s.push(shared); note != nil {
+			notes = append(notes, note)
 		}
 	}
 	h.mu.Unlock()
+
+	if herr != nil {
+		h.historyErrors.Add(1)
+		h.log.Error("status: History could not record the event", "kind", e.Kind, "seq", e.Seq, "err", herr)
+	}
+	for _, note := range notes {
+		note()
+	}
 }
 
 // Stats returns the counters of every reporter, in the order they were added.
@@ -274,40 +356,52 @@ func (h *Hub) Stats() []ReporterStats {
 	return st
 }
 
-// Shutdown stops accepting events, waits until every queue is drained, then
-// closes the reporters that are Closers. When ctx ends first it aborts
-// in-flight reports and retries (their events counted as dropped), still
-// closes the reporters, and returns ctx.Err(). No goroutine of the Hub
-// outlives Shutdown. Later calls wait for the first and return its result.
+// Counts returns the Hub's own counters.
+func (h *Hub) Counts() HubCounts {
+	h.mu.Lock()
+	published := h.seq
+	h.mu.Unlock()
+	return HubCounts{Published: published, Late: h.late.Load(), HistoryErrors: h.historyErrors.Load()}
+}
+
+// Shutdown stops accepting events and waits until every reporter has been
+// given everything queued for it (delivered, failed, or — with an outbox —
+// kept for the next run), then closes each reporter that is a Closer, right
+// after its last Report returned. When ctx ends first, Shutdown cancels the
+// in-flight reports and retries (their events counted as dropped, or kept in
+// the outbox), gives each reporter's Close CloseTimeout, and returns
+// ctx.Err().
+//
+// Shutdown does not wait for a reporter that ignores its context beyond
+// CloseTimeout: it logs it, never calls its Close (Report may still be
+// running), and that reporter's goroutine outlives Shutdown. Every other
+// goroutine of the Hub has ended when Shutdown returns. Later calls wait for
+// the first and return its result.
 func (h *Hub) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	first := !h.closed
 	h.closed = true
-	h.mu.Unlock()
 	if first {
-		h.shutdownErr = h.shutdown(ctx)
-		close(h.shutdownDone)
-		return h.shutdownErr
+		h.shutdownCtx = ctx
 	}
-	select {
-	case <-h.shutdownDone:
-		return h.shutdownErr
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// abortGrace is how long Shutdown waits, after cancelling, for reporters
-// that do not honour their context.
-const abortGrace = 2 * time.Second
-
-func (h *Hub) shutdown(ctx context.Context) error {
-	h.mu.Lock()
 	sinks := h.sinks
 	h.mu.Unlock()
+	if !first {
+		select {
+		case <-h.shutdownDone:
+			return h.shutdownErr
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	h.shutdownErr = h.shutdown(ctx, sinks)
+	close(h.shutdownDone)
+	return h.shutdownErr
+}
+
+func (h *Hub) shutdown(ctx context.Context, sinks []*sink) error {
 	for _, s := range sinks {
-		s.q.closing.Store(true)
-		s.q.signal()
+		s.q.close()
 	}
 	drained := make(chan struct{})
 	go func() { h.wg.Wait(); close(drained) }()
@@ -318,24 +412,23 @@ func (h *Hub) shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 		h.cancel()
-		for _, s := range sinks {
-			s.q.signal() // a parked worker sees the abort
-		}
+		t := time.NewTimer(h.closeTimeout)
 		select {
 		case <-drained:
-		case <-time.After(abortGrace):
-			h.log.Error("status: Shutdown: a reporter ignores its context and is still running")
+			t.Stop()
+		case <-t.C:
+			for _, s := range sinks {
+				if !s.finished.Load() {
+					s.log.Error("status: Shutdown: the reporter ignores its context and is still running; not closed")
+				}
+			}
 		}
 	}
 	h.cancel()
-	close(h.watchdogStop)
-	<-h.watchdogDone
 	var errs []error
 	for _, s := range sinks {
-		if c, ok := s.r.(Closer); ok {
-			if cerr := c.Close(ctx); cerr != nil {
-				errs = append(errs, fmt.Errorf("close %s: %w", s.name, cerr))
-			}
+		if s.finished.Load() && s.closeErr != nil {
+			errs = append(errs, fmt.Errorf("close %s: %w", s.name, s.closeErr))
 		}
 	}
 	if err != nil {
@@ -344,112 +437,241 @@ func (h *Hub) shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// sink is one reporter's queue and worker.
+// closeContext is the context a reporter's Close gets: what is left of
+// Shutdown's, or CloseTimeout when nothing is.
+func (h *Hub) closeContext() (context.Context, context.CancelFunc) {
+	h.mu.Lock()
+	ctx := h.shutdownCtx
+	h.mu.Unlock()
+	if ctx != nil && ctx.Err() == nil {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(context.Background(), h.closeTimeout)
+}
+
+// sink is one reporter's queue, worker and counters.
 type sink struct {
 	hub    *Hub
 	r      Reporter
+	batch  BatchReporter // nil unless r takes batches
 	name   string
+	kinds  KindSet
 	match  Match
 	policy RetryPolicy
+	outbox Outbox
+	q      *queue
 	log    *slog.Logger
 
-	q      *queue
-	limit  int
-	outbox Outbox
+	actx    context.Context // the worker's current attempt context
+	acancel context.CancelFunc
+	buf     []*Event // the worker's take buffer
 
-	// Per-attempt timeouts without allocating or arming a timer per
-	// attempt: the attempt context is reused until cancelled, the worker
-	// notes when an attempt started, and the Hub's watchdog cancels
-	// attempts that run past AttemptTimeout.
-	actx     context.Context
-	acancel  context.CancelFunc
-	started  atomic.Int64 // Hub.clock when the running attempt began; 0 idle; -1 expired by the watchdog
-	cancelMu sync.Mutex   // orders the watchdog's cancel against a new context
+	stored   chan struct{} // outbox only: the writer appended something
+	finished atomic.Bool   // the worker returned and closed the reporter
+	closeErr error         // written before finished is set
 
-	published, delivered, retried, failed, dropped, panics atomic.Uint64
-	lastMu                                                 sync.Mutex
-	lastErr                                                string
-	lastErrTime                                            time.Time
+	published, delivered, retried, failed, shed, dropped, panics atomic.Uint64
+
+	lastMu      sync.Mutex
+	lastErr     string
+	lastErrTime time.Time
 }
 
-func (s *sink) push(e *Event) {
-	if s.q.push(e) {
-		if d := s.dropped.Add(1); d&(d-1) == 0 { // log the 1st, 2nd, 4th, 8th... drop
-			s.log.Warn("status: reporter queue full, dropping oldest event", "dropped_total", d, "queue_size", s.limit)
-		}
-	}
+// push queues e; it returns a log line to write outside the Hub's lock, if
+// one is due.
+func (s *sink) push(e *Event) func() {
 	s.published.Add(1)
+	switch s.q.push(e) {
+	case shed:
+		if n := s.shed.Add(1); n&(n-1) == 0 {
+			return func() {
+				s.log.Warn("status: reporter queue full, shedding log chunks", "shed_total", n, "queue_size", s.q.limit)
+			}
+		}
+	case grown:
+		if n := s.q.len(); n == s.q.limit+1 || n == 4*s.q.limit {
+			return func() {
+				s.log.Warn("status: reporter queue over its size with lifecycle events", "queued", n, "queue_size", s.q.limit)
+			}
+		}
+	case dropped:
+		if n := s.dropped.Add(1); n&(n-1) == 0 {
+			return func() {
+				s.log.Error("status: reporter queue at its hard limit, dropping the oldest event", "dropped_total", n, "hard_limit", s.q.hard)
+			}
+		}
+	}
+	return nil
 }
 
-// next waits for the next event; false when the sink is closing and drained,
-// or the hub aborted.
-func (s *sink) next() (*Event, bool) {
-	for {
-		if e := s.q.pop(); e != nil {
-			return e, true
-		}
-		if s.q.closing.Load() || s.hub.ctx.Err() != nil {
-			return nil, false
-		}
-		s.q.waiting.Store(true)
-		if e := s.q.pop(); e != nil { // pushed before the producer could see waiting
-			s.q.waiting.Store(false)
-			return e, true
-		}
-		<-s.q.wake // Shutdown and its abort signal every queue too
+func (s *sink) start() {
+	if s.outbox == nil {
+		s.hub.wg.Add(1)
+		go s.runMemory()
+		return
+	}
+	s.stored = make(chan struct{}, 1)
+	s.hub.wg.Add(1)
+	go s.runOutbox()
+}
+
+func (s *sink) maxBatch() int {
+	if s.batch != nil {
+		return s.batch.MaxBatch()
+	}
+	return 1
+}
+
+// wait blocks until the queue may have something, or it is closing, or the
+// Hub gave up. It reports whether to keep going.
+func (s *sink) wait() bool {
+	if s.q.len() > 0 {
+		return true
+	}
+	if s.q.isClosing() || s.hub.ctx.Err() != nil {
+		return false
+	}
+	select {
+	case <-s.q.wake:
+		return true
+	case <-s.hub.ctx.Done():
+		return false
 	}
 }
 
-func (s *sink) run() {
+func (s *sink) runMemory() {
 	defer s.hub.wg.Done()
-	for {
-		if s.hub.ctx.Err() != nil {
+	defer s.finish()
+	for s.hub.ctx.Err() == nil {
+		evs := s.q.take(s.buf[:0], s.maxBatch())
+		s.buf = evs
+		if len(evs) == 0 {
+			if !s.wait() {
+				break
+			}
+			continue
+		}
+		if !s.deliver(evs) {
+			s.dropped.Add(uint64(len(evs)))
 			break
 		}
-		e, ok := s.next()
-		if !ok {
-			break
-		}
-		s.deliver(e)
 	}
-	s.cancelMu.Lock()
-	if s.acancel != nil {
-		s.acancel()
-	}
-	s.cancelMu.Unlock()
 	if n := s.q.cut(); n > 0 {
 		s.dropped.Add(uint64(n))
 		s.log.Warn("status: Shutdown cut the reporter's queue", "dropped", n)
 	}
 }
 
-func (s *sink) deliver(e *Event) {
+// runOutbox moves queued events into the outbox in groups (one commit per
+// group) on one goroutine, and delivers from the outbox on another.
+func (s *sink) runOutbox() {
+	defer s.hub.wg.Done()
+	defer s.finish()
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		for {
+			evs := s.q.take(nil, 512)
+			if len(evs) == 0 {
+				if !s.wait() {
+					return
+				}
+				continue
+			}
+			group := make([]Event, len(evs))
+			for i, e := range evs {
+				group[i] = *e
+			}
+			if err := s.outbox.Append(group); err != nil {
+				s.dropped.Add(uint64(len(group)))
+				s.noteError(err)
+				s.log.Error("status: outbox append failed, events lost", "events", len(group), "err", err)
+			}
+			select {
+			case s.stored <- struct{}{}:
+			default:
+			}
+		}
+	}()
+deliver:
+	for s.hub.ctx.Err() == nil {
+		evs, err := s.outbox.Read(s.maxBatch())
+		if err != nil {
+			s.noteError(err)
+			s.log.Error("status: outbox read failed; delivery stopped until restart", "err", err)
+			break
+		}
+		if len(evs) == 0 {
+			select {
+			case <-s.stored:
+				continue
+			case <-writerDone:
+				if s.outbox.Len() > 0 {
+					continue
+				}
+			case <-s.hub.ctx.Done():
+			}
+			break deliver
+		}
+		ptrs := make([]*Event, len(evs))
+		for i := range evs {
+			ptrs[i] = &evs[i]
+		}
+		if !s.deliver(ptrs) {
+			break // aborted: the events stay in the outbox
+		}
+		if err := s.outbox.Remove(len(evs)); err != nil {
+			s.noteError(err)
+			s.log.Error("status: outbox remove failed; delivery stopped until restart", "err", err)
+			break
+		}
+	}
+	<-writerDone // it ends once the queue is closed and empty, or the Hub gives up
+	if err := s.outbox.Close(); err != nil {
+		s.log.Error("status: outbox close", "err", err)
+	}
+}
+
+// finish closes the reporter after its last Report returned.
+func (s *sink) finish() {
+	s.endAttempts()
+	if c, ok := s.r.(Closer); ok {
+		ctx, cancel := s.hub.closeContext()
+		s.closeErr = c.Close(ctx)
+		cancel()
+	}
+	s.finished.Store(true)
+}
+
+// deliver reports evs (one event, or a batch) until accepted, given up, or
+// the Hub gives up waiting; false in the last case.
+func (s *sink) deliver(evs []*Event) bool {
 	ctx := s.hub.ctx
-	var firstFailure time.Time // MaxElapsed counts from here: no clock read on the happy path
+	var firstFailure time.Time
 	for attempt := 0; ; attempt++ {
-		err, panicked, timedOut := s.call(e)
+		err, panicked, timedOut := s.call(evs)
 		if err == nil {
-			s.delivered.Add(1)
-			return
+			s.delivered.Add(uint64(len(evs)))
+			return true
 		}
 		s.noteError(err)
+		first := evs[0]
 		if panicked {
 			s.panics.Add(1)
-			s.failed.Add(1)
-			return
+			s.failed.Add(uint64(len(evs)))
+			return true
 		}
-		if ctx.Err() != nil { // Shutdown gave up on us
-			s.dropped.Add(1)
-			return
+		if ctx.Err() != nil {
+			return false
 		}
 		after, retry := RetryAfter(err)
 		if timedOut {
-			retry = true // our attempt timeout, not the reporter's verdict
+			retry = true
 		}
 		if !retry {
-			s.failed.Add(1)
-			s.log.Error("status: reporter failed", "kind", e.Kind, "seq", e.Seq, "err", err)
-			return
+			s.failed.Add(uint64(len(evs)))
+			s.log.Error("status: reporter failed", "kind", first.Kind, "seq", first.Seq, "events", len(evs), "err", err)
+			return true
 		}
 		wait := after
 		if wait <= 0 {
@@ -459,69 +681,65 @@ func (s *sink) deliver(e *Event) {
 			firstFailure = time.Now()
 		}
 		if time.Since(firstFailure)+wait > s.policy.MaxElapsed {
-			s.failed.Add(1)
-			s.log.Error("status: reporter failed, giving up retries", "kind", e.Kind, "seq", e.Seq,
-				"attempts", attempt+1, "err", err)
-			return
+			s.failed.Add(uint64(len(evs)))
+			s.log.Error("status: reporter failed, giving up retries", "kind", first.Kind, "seq", first.Seq,
+				"events", len(evs), "attempts", attempt+1, "err", err)
+			return true
 		}
 		s.retried.Add(1)
-		s.log.Debug("status: reporter will retry", "kind", e.Kind, "seq", e.Seq, "wait", wait, "err", err)
+		s.log.Debug("status: reporter will retry", "kind", first.Kind, "seq", first.Seq, "wait", wait, "err", err)
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			s.dropped.Add(1)
-			return
+			return false
 		}
 	}
 }
 
-// call runs one Report within the attempt timeout, turning a panic into an
+// call makes one attempt within AttemptTimeout, turning a panic into an
 // error.
-func (s *sink) call(e *Event) (err error, panicked, timedOut bool) {
-	actx := s.attemptCtx()
-	s.started.Store(s.hub.clock.Load())
+func (s *sink) call(evs []*Event) (err error, panicked, timedOut bool) {
+	actx := s.attemptContext()
 	defer func() {
-		if s.started.Swap(0) == -1 {
-			timedOut = true
-			s.cancelMu.Lock() // the watchdog has cancelled actx: start afresh
-			s.actx = nil
-			s.cancelMu.Unlock()
-		}
+		timedOut = context.Cause(actx) == ErrAttemptTimeout
 		if v := recover(); v != nil {
 			err, panicked = fmt.Errorf("status: reporter %s panicked: %v", s.name, v), true
-			s.log.Error("status: reporter panicked", "kind", e.Kind, "seq", e.Seq, "panic", v)
+			s.log.Error("status: reporter panicked", "kind", evs[0].Kind, "seq", evs[0].Seq, "panic", v)
 		}
 	}()
-	return s.r.Report(actx, *e), false, false
+	if len(evs) == 1 {
+		return s.r.Report(actx, *evs[0]), false, false
+	}
+	batch := make([]Event, len(evs))
+	for i, e := range evs {
+		batch[i] = *e
+	}
+	return s.batch.ReportBatch(actx, batch), false, false
 }
 
-// attemptCtx returns the context for the next attempt: the previous one
-// unless it was cancelled.
-func (s *sink) attemptCtx() context.Context {
-	// Only the worker writes actx, so it may read it unlocked; the lock
-	// orders a new acancel against the watchdog.
+// attemptContext returns the context for the next attempt, ending after
+// AttemptTimeout with cause ErrAttemptTimeout. A context with a deadline
+// costs a timer, which was most of the Hub's cost per delivery, so the
+// worker reuses one while it has at least half of AttemptTimeout left: an
+// attempt gets between AttemptTimeout/2 and AttemptTimeout. Only the
+// sink's worker calls it.
+func (s *sink) attemptContext() context.Context {
 	if s.actx != nil && s.actx.Err() == nil {
-		return s.actx
+		if d, _ := s.actx.Deadline(); time.Until(d) >= s.hub.attemptTimeout/2 {
+			return s.actx
+		}
 	}
-	s.cancelMu.Lock()
-	defer s.cancelMu.Unlock()
-	s.actx, s.acancel = context.WithCancel(s.hub.ctx)
+	s.endAttempts()
+	s.actx, s.acancel = context.WithTimeoutCause(s.hub.ctx, s.hub.attemptTimeout, ErrAttemptTimeout)
 	return s.actx
 }
 
-// expireIfLate cancels the running attempt if it started before deadline.
-// It runs on the Hub's watchdog goroutine.
-func (s *sink) expireIfLate(deadline int64) {
-	v := s.started.Load()
-	if v <= 0 || v > deadline {
-		return
-	}
-	s.cancelMu.Lock()
-	defer s.cancelMu.Unlock()
-	if s.started.CompareAndSwap(v, -1) && s.acancel != nil {
+func (s *sink) endAttempts() {
+	if s.acancel != nil {
 		s.acancel()
+		s.actx, s.acancel = nil, nil
 	}
 }
 
@@ -533,6 +751,9 @@ func (s *sink) noteError(err error) {
 
 func (s *sink) stats() ReporterStats {
 	q := s.q.len()
+	if s.outbox != nil && !s.finished.Load() {
+		q += s.outbox.Len()
+	}
 	s.lastMu.Lock()
 	defer s.lastMu.Unlock()
 	return ReporterStats{
@@ -541,6 +762,7 @@ func (s *sink) stats() ReporterStats {
 		Delivered:     s.delivered.Load(),
 		Retried:       s.retried.Load(),
 		Failed:        s.failed.Load(),
+		Shed:          s.shed.Load(),
 		Dropped:       s.dropped.Load(),
 		Panics:        s.panics.Load(),
 		Queued:        q,

@@ -1,76 +1,166 @@
 package status
 
-import "sync/atomic"
+import (
+	"slices"
+	"sync"
+)
 
-// queue is one reporter's bounded FIFO. It has a single producer (Publish,
-// serialised by the Hub's lock) and a single consumer (the reporter's
-// worker), and needs no lock: positions only grow, the producer alone moves
-// tail, and head moves by compare-and-swap, from the consumer taking an
-// event or from the producer dropping the oldest when the queue is full.
-// Whoever loses a race on head retries from the new head.
+// queue is one reporter's FIFO, guarded by a mutex. It holds up to limit
+// events; past that it applies the overflow policy documented on
+// Hub.Publish: log chunks go first, lifecycle events grow the queue up to
+// hard and only then is the oldest dropped.
 type queue struct {
-	slots []atomic.Pointer[Event] // len is a power of two >= limit
-	mask  uint64
-	limit uint64
-	head  atomic.Uint64 // next position to take
-	tail  atomic.Uint64 // next position to fill
+	mu      sync.Mutex
+	items   []*Event
+	chunks  int // LogAppended events in items
+	limit   int
+	hard    int
+	closing bool
+	// Chunks shed from the queue, owed to the next event of the same log
+	// taken from it (they were older than everything still queued).
+	owedAtPop map[logKey]int
+	// Chunks refused at the door, owed to the next event of the same log
+	// pushed (they were newer than everything queued).
+	owedAtPush map[logKey]int
+	wake       chan struct{} // capacity 1: something was pushed, or closing
+}
 
-	waiting atomic.Bool   // the consumer is about to block on wake
-	closing atomic.Bool   // no more pushes: drain and stop
-	wake    chan struct{} // capacity 1
+type logKey struct {
+	builder    string
+	build      int
+	step, name string
+}
+
+func keyOf(e *Event) (logKey, bool) {
+	if e.Log == nil || (e.Kind != LogAppended && e.Kind != LogFinished) {
+		return logKey{}, false
+	}
+	return logKey{e.Log.Builder, e.Log.Build, e.Log.Step, e.Log.Name}, true
 }
 
 func newQueue(limit int) *queue {
-	n := 1
-	for n < limit {
-		n <<= 1
-	}
-	return &queue{slots: make([]atomic.Pointer[Event], n), mask: uint64(n - 1), limit: uint64(limit), wake: make(chan struct{}, 1)}
+	return &queue{limit: limit, hard: 16 * limit, wake: make(chan struct{}, 1)}
 }
 
-// push appends e, dropping the oldest event when full; it reports whether
-// it dropped one.
-func (q *queue) push(e *Event) (dropped bool) {
-	t := q.tail.Load()
-	if h := q.head.Load(); t-h >= q.limit {
-		// Move head past the oldest before reusing its slot: a consumer
-		// that read the slot meanwhile fails its own swap and retries.
-		dropped = q.head.CompareAndSwap(h, h+1)
+// pushOutcome says what push had to do to make room.
+type pushOutcome int
+
+const (
+	pushed  pushOutcome = iota
+	shed                // a log chunk was shed (queued or the new one)
+	grown               // a lifecycle event went over limit
+	dropped             // the hard limit was reached: the oldest event was dropped
+)
+
+func (q *queue) push(e *Event) pushOutcome {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if k, ok := keyOf(e); ok && q.owedAtPush[k] > 0 {
+		c := *e
+		c.Skipped += q.owedAtPush[k]
+		delete(q.owedAtPush, k)
+		e = &c
 	}
-	q.slots[t&q.mask].Store(e)
-	q.tail.Store(t + 1)
-	if q.waiting.Load() && q.waiting.CompareAndSwap(true, false) {
-		q.signal()
+	out := pushed
+	switch {
+	case len(q.items) < q.limit:
+	case q.chunks > 0:
+		i := slices.IndexFunc(q.items, func(x *Event) bool { return x.Kind == LogAppended })
+		old := q.items[i]
+		q.items = slices.Delete(q.items, i, i+1)
+		q.chunks--
+		k, _ := keyOf(old)
+		q.owe(&q.owedAtPop, k, 1+old.Skipped)
+		out = shed
+	case e.Kind == LogAppended:
+		k, _ := keyOf(e)
+		q.owe(&q.owedAtPush, k, 1+e.Skipped)
+		return shed
+	case len(q.items) < q.hard:
+		out = grown
+	default:
+		q.items[0] = nil
+		q.items = q.items[1:]
+		out = dropped
 	}
-	return dropped
+	q.items = append(q.items, e)
+	if e.Kind == LogAppended {
+		q.chunks++
+	}
+	q.signal()
+	return out
 }
 
-// pop takes the oldest event, or returns nil when the queue is empty.
-func (q *queue) pop() *Event {
-	for {
-		h := q.head.Load()
-		if h == q.tail.Load() {
-			return nil
+func (q *queue) owe(m *map[logKey]int, k logKey, n int) {
+	if *m == nil {
+		*m = make(map[logKey]int)
+	}
+	(*m)[k] += n
+}
+
+// take appends up to max events from the front to evs; what they are owed
+// is added to their Skipped.
+func (q *queue) take(evs []*Event, max int) []*Event {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := min(max, len(q.items))
+	if n == 0 {
+		return evs
+	}
+	evs = append(evs, q.items[:n]...)
+	clear(q.items[:n])
+	q.items = q.items[n:]
+	if len(q.items) == 0 {
+		q.items = nil // let the backing array go
+	}
+	for i, e := range evs {
+		if e.Kind == LogAppended {
+			q.chunks--
 		}
-		slot := &q.slots[h&q.mask]
-		e := slot.Load()
-		if q.head.CompareAndSwap(h, h+1) {
-			slot.CompareAndSwap(e, nil) // let the GC have it, unless the slot was reused
-			return e
+		if k, ok := keyOf(e); ok && q.owedAtPop[k] > 0 {
+			c := *e
+			c.Skipped += q.owedAtPop[k]
+			delete(q.owedAtPop, k)
+			evs[i] = &c
+		}
+		if e.Kind == BuildFinished && e.Build != nil && len(q.owedAtPop) > 0 {
+			// A log that ended without LogFinished owes nothing more.
+			for k := range q.owedAtPop {
+				if k.builder == e.Build.Builder && k.build == e.Build.Number {
+					delete(q.owedAtPop, k)
+				}
+			}
 		}
 	}
+	return evs
 }
 
-// len is the number of events waiting.
-func (q *queue) len() int { return int(q.tail.Load() - q.head.Load()) }
+func (q *queue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
+}
 
-// cut empties the queue (the consumer, after an abort) and returns how many
-// events it held.
+// close stops pushes; take drains what is left.
+func (q *queue) close() {
+	q.mu.Lock()
+	q.closing = true
+	q.mu.Unlock()
+	q.signal()
+}
+
+func (q *queue) isClosing() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.closing
+}
+
+// cut empties the queue, returning how many events it held.
 func (q *queue) cut() int {
-	n := 0
-	for q.pop() != nil {
-		n++
-	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := len(q.items)
+	q.items, q.chunks = nil, 0
 	return n
 }
 

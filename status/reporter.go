@@ -69,6 +69,16 @@ func (m multi) Report(ctx context.Context, e Event) error {
 	return errors.Join(errs...)
 }
 
+// Handles reports whether any member handles k.
+func (m multi) Handles(k Kind) bool {
+	for _, r := range m {
+		if sel, ok := r.(Selective); !ok || sel.Handles(k) {
+			return true
+		}
+	}
+	return false
+}
+
 func (m multi) Close(ctx context.Context) error {
 	var errs []error
 	for _, r := range m {
@@ -109,6 +119,12 @@ func (f *filtered) Close(ctx context.Context) error {
 }
 
 func (f *filtered) Name() string { return nameOf(f.r) }
+
+// Handles forwards to r.
+func (f *filtered) Handles(k Kind) bool {
+	sel, ok := f.r.(Selective)
+	return !ok || sel.Handles(k)
+}
 
 // Builders matches events about one of the named builders. Events about no
 // builder (changes, workers, the master) do not match; combine with Or and

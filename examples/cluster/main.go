@@ -116,8 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer ws.Close(context.Background())
 		fmt.Fprintf(stdout, "front end web status: http://%s/ (builders of both masters)\n", ln.Addr())
 	}
-	sub, err := bus.Subscribe(ctx, fjs, bus.SubscribeOptions{Durable: "front-end", Logger: log},
-		status.ReporterFunc(func(_ context.Context, e status.Event) error { front.Publish(e); return nil }))
+	sub, err := bus.Subscribe(ctx, fjs, bus.SubscribeOptions{Durable: "front-end", Logger: log}, front)
 	if err != nil {
 		return err
 	}
@@ -162,14 +161,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for sub.Stats().Delivered+sub.Stats().Duplicates < want && time.Now().Before(deadline) && ctx.Err() == nil {
+	for sub.Stats().Published+sub.Stats().Duplicates < want && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(50 * time.Millisecond) // waiting for a remote process, not synchronising goroutines
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	errs = append(errs, sub.Close(sctx), front.Shutdown(sctx))
 	builders, _ := mem.Builders(sctx)
-	fmt.Fprintf(stdout, "front end saw %d events and %d builders:", sub.Stats().Delivered, len(builders))
+	fmt.Fprintf(stdout, "front end saw %d events and %d builders:", sub.Stats().Published, len(builders))
 	for _, b := range builders {
 		fmt.Fprintf(stdout, " %s(%s)", b.Name, b.Master)
 	}

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 
 	"github.com/heraldci/herald/github"
+	"github.com/heraldci/herald/github/githubtest"
 	"github.com/heraldci/herald/status"
 )
 
@@ -30,7 +30,14 @@ func (g *githubTarget) Start(ctx context.Context, d *demo) error {
 	}
 	o := github.Options{BaseURL: g.api, Logger: d.log}
 	if g.api == "local" {
-		api, err := startStatusDouble(d, "github", "/api/v3/repos/", http.StatusCreated)
+		double := githubtest.New(githubtest.Options{Token: "demo-token"})
+		api, err := startAPIDouble(d, "github", double, func() []string {
+			var out []string
+			for _, r := range double.Requests() {
+				out = append(out, fmt.Sprintf("%s %s %s -> %d", r.At.Format("15:04:05"), r.Method, r.Path, r.Code)+" "+string(r.Body))
+			}
+			return out
+		}, double.Problems)
 		if err != nil {
 			return err
 		}

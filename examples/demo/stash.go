@@ -5,11 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 
 	"github.com/heraldci/herald/stash"
+	"github.com/heraldci/herald/stash/stashtest"
 	"github.com/heraldci/herald/status"
 )
 
@@ -40,7 +40,14 @@ func (s *stashTarget) Start(ctx context.Context, d *demo) error {
 			return fmt.Sprintf("%s/builders/%s/builds/%d", strings.TrimSuffix(d.url, "/"), b.Builder, b.Number)
 		})}
 	if s.url == "local" {
-		api, err := startStatusDouble(d, "stash", "/rest/build-status/1.0/commits/", http.StatusNoContent)
+		double := stashtest.New(stashtest.Options{Token: "demo-token"})
+		api, err := startAPIDouble(d, "stash", double, func() []string {
+			var out []string
+			for _, r := range double.Requests() {
+				out = append(out, fmt.Sprintf("%s %s %s -> %d", r.At.Format("15:04:05"), r.Method, r.Path, r.Code)+" "+string(r.Body))
+			}
+			return out
+		}, double.Problems)
 		if err != nil {
 			return err
 		}

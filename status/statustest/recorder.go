@@ -41,6 +41,10 @@ func (r *Recorder) Report(ctx context.Context, e status.Event) error {
 	return nil
 }
 
+// Publish records e, so a Recorder also stands for a Hub (status.Publisher)
+// in tests of what publishes events.
+func (r *Recorder) Publish(e status.Event) { _ = r.Report(context.Background(), e) }
+
 // Close marks the recorder closed.
 func (r *Recorder) Close(context.Context) error {
 	r.mu.Lock()

@@ -1,0 +1,387 @@
+package status_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/heraldci/herald/status"
+	"github.com/heraldci/herald/status/statustest"
+)
+
+// gate is a Reporter that records events and holds the first Report until
+// opened, so a test can fill its queue.
+type gate struct {
+	statustest.Recorder
+	kinds   status.KindSet // zero: every kind
+	entered chan struct{}
+	open    chan struct{}
+	once    sync.Once
+}
+
+func newGate() *gate { return &gate{entered: make(chan struct{}), open: make(chan struct{})} }
+
+func (g *gate) Report(ctx context.Context, e status.Event) error {
+	g.once.Do(func() { close(g.entered) })
+	select {
+	case <-g.open:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return g.Recorder.Report(ctx, e)
+}
+
+func (g *gate) Handles(k status.Kind) bool { return g.kinds == 0 || g.kinds.Has(k) }
+
+func shutdown(t *testing.T, h *status.Hub) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	require.NoError(t, h.Shutdown(ctx))
+}
+
+func chunk(builder string, build int, text string) status.Event {
+	return status.Event{Kind: status.LogAppended, Build: &status.Build{Builder: builder, Number: build},
+		Log: &status.LogRef{Builder: builder, Build: build, Step: "compile", Name: "stdio"}, Chunk: text}
+}
+
+func finished(builder string, build int) status.Event {
+	return status.Event{Kind: status.BuildFinished, Build: &status.Build{Builder: builder, Number: build,
+		Result: status.Failure, Finished: time.Now()}}
+}
+
+// A chatty log on one builder never crowds a mailer's BuildFinished of
+// another out: the mailer declares its kinds and gets nothing else queued.
+func TestHubQueuesOnlyDeclaredKinds(t *testing.T) {
+	h := quietHub(t, status.HubOptions{QueueSize: 8})
+	mailer := newGate()
+	mailer.kinds = status.KindsOf(status.BuildFinished)
+	require.NoError(t, h.Add(mailer, status.WithName("mailer")))
+
+	h.Publish(finished("docs", 1))
+	<-mailer.entered
+	for i := range 50_000 {
+		h.Publish(chunk("linux", 7, fmt.Sprintf("line %d\n", i)))
+	}
+	h.Publish(finished("windows", 3))
+	close(mailer.open)
+	shutdown(t, h)
+
+	evs := mailer.Events()
+	require.Len(t, evs, 2)
+	assert.Equal(t, "docs", evs[0].Build.Builder)
+	assert.Equal(t, "windows", evs[1].Build.Builder)
+	st := statsOf(h, "mailer")
+	assert.Equal(t, uint64(2), st.Published)
+	assert.Zero(t, st.Shed+st.Dropped)
+}
+
+// countingLedger is a minimal Ledger: it counts what it applied, keeps log
+// text, and numbers changes.
+type countingLedger struct {
+	statustest.History
+	mu      sync.Mutex
+	applied uint64
+	log     map[int]int // build number → chunks
+	nextID  int64
+}
+
+func (l *countingLedger) Apply(e *status.Event) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.applied = e.Seq
+	if e.Kind == status.LogAppended {
+		if l.log == nil {
+			l.log = map[int]int{}
+		}
+		l.log[e.Log.Build]++
+	}
+	if e.Kind == status.ChangeAdded && e.Change.ID == 0 {
+		l.nextID++
+		e.Change.ID = l.nextID
+		if e.Change.When.IsZero() {
+			e.Change.When = e.Time
+		}
+	}
+	if e.Kind == status.StepStarted && e.Build == nil {
+		return errors.New("step of no build")
+	}
+	return nil
+}
+
+func (l *countingLedger) seen() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.applied
+}
+
+// 200,000 one-line log events while a slow reporter lags: it loses no
+// lifecycle event, every shed chunk is counted and marked on the next event
+// of its log, and the History has every chunk.
+func TestHubShedsLogChunksNeverLifecycle(t *testing.T) {
+	const chunks = 200_000
+	ledger := &countingLedger{}
+	h := quietHub(t, status.HubOptions{QueueSize: 64, History: ledger})
+	slow := newGate()
+	require.NoError(t, h.Add(slow, status.WithName("slow")))
+
+	lifecycle := 0
+	publish := func(e status.Event) {
+		if e.Kind.Lifecycle() {
+			lifecycle++
+		}
+		h.Publish(e)
+	}
+	b := &status.Build{Builder: "linux", Number: 7}
+	publish(status.Event{Kind: status.BuildStarted, Build: b})
+	<-slow.entered
+	for i := range chunks {
+		if i%1000 == 0 {
+			publish(status.Event{Kind: status.StepTextChanged, Build: b, Step: &status.Step{Name: "compile", Text: []string{fmt.Sprint(i)}}})
+		}
+		publish(chunk("linux", 7, "x\n"))
+	}
+	publish(status.Event{Kind: status.LogFinished, Build: b, Log: &status.LogRef{Builder: "linux", Build: 7, Step: "compile", Name: "stdio"}})
+	publish(finished("linux", 7))
+	close(slow.open)
+	shutdown(t, h)
+
+	var gotLifecycle, gotChunks, skipped int
+	var lastSeq uint64
+	for _, e := range slow.Events() {
+		require.Greater(t, e.Seq, lastSeq, "order lost")
+		lastSeq = e.Seq
+		if e.Kind.Lifecycle() {
+			gotLifecycle++
+		} else {
+			gotChunks++
+		}
+		skipped += e.Skipped
+	}
+	assert.Equal(t, lifecycle, gotLifecycle, "lifecycle events lost")
+	st := statsOf(h, "slow")
+	assert.Zero(t, st.Dropped)
+	assert.Positive(t, st.Shed)
+	assert.Equal(t, int(st.Shed), skipped, "every shed chunk is marked on a later event of its log")
+	assert.Equal(t, chunks, gotChunks+skipped)
+	assert.Equal(t, chunks, ledger.log[7], "the History has the whole log")
+}
+
+// History first: a reporter handling event N reads a History that holds N,
+// and sees the change ID and time the History assigned; so does the host.
+func TestHubAppliesHistoryFirst(t *testing.T) {
+	ledger := &countingLedger{}
+	h := quietHub(t, status.HubOptions{History: ledger})
+	var behind atomic.Int64
+	var rec statustest.Recorder
+	require.NoError(t, h.Add(status.ReporterFunc(func(ctx context.Context, e status.Event) error {
+		if ledger.seen() < e.Seq {
+			behind.Add(1)
+		}
+		return rec.Report(ctx, e)
+	})))
+	var hostChanges []*status.Change
+	for i := range 500 {
+		c := &status.Change{Revision: fmt.Sprint(i)}
+		hostChanges = append(hostChanges, c)
+		h.Publish(status.Event{Kind: status.ChangeAdded, Change: c})
+	}
+	h.Publish(status.Event{Kind: status.StepStarted}) // the History refuses it; it is still delivered
+	shutdown(t, h)
+
+	assert.Zero(t, behind.Load())
+	evs := rec.Events()
+	require.Len(t, evs, 501)
+	for i, e := range evs[:500] {
+		assert.Equal(t, int64(i+1), e.Change.ID)
+		assert.False(t, e.Change.When.IsZero())
+		assert.Equal(t, int64(i+1), hostChanges[i].ID)
+	}
+	assert.Equal(t, status.HubCounts{Published: 501, HistoryErrors: 1}, h.Counts())
+}
+
+type batcher struct {
+	statustest.Recorder
+	gate    chan struct{}
+	mu      sync.Mutex
+	batches []int
+}
+
+func (b *batcher) MaxBatch() int { return 10 }
+func (b *batcher) Report(ctx context.Context, e status.Event) error {
+	return b.ReportBatch(ctx, []status.Event{e})
+}
+func (b *batcher) ReportBatch(ctx context.Context, evs []status.Event) error {
+	<-b.gate
+	b.mu.Lock()
+	b.batches = append(b.batches, len(evs))
+	b.mu.Unlock()
+	for _, e := range evs {
+		_ = b.Recorder.Report(ctx, e)
+	}
+	return nil
+}
+
+func TestHubHandsBatches(t *testing.T) {
+	h := quietHub(t, status.HubOptions{})
+	b := &batcher{gate: make(chan struct{})}
+	require.NoError(t, h.Add(b))
+	for range 36 {
+		h.Publish(status.Event{Kind: status.MasterStarted})
+	}
+	close(b.gate)
+	shutdown(t, h)
+	evs := b.Events()
+	require.Len(t, evs, 36)
+	for i, e := range evs {
+		assert.Equal(t, uint64(i+1), e.Seq)
+	}
+	assert.Greater(t, len(b.batches), 3)
+	for _, n := range b.batches {
+		assert.LessOrEqual(t, n, 10)
+	}
+	assert.Contains(t, b.batches, 10, "waiting events are handed over together")
+}
+
+// memOutbox is an Outbox in memory, shared across Hubs to stand for a file
+// that survives a restart.
+type memOutbox struct {
+	mu       sync.Mutex
+	events   []status.Event
+	appended chan struct{}
+	closed   int
+}
+
+func (o *memOutbox) Append(evs []status.Event) error {
+	o.mu.Lock()
+	o.events = append(o.events, evs...)
+	o.mu.Unlock()
+	select {
+	case o.appended <- struct{}{}:
+	default:
+	}
+	return nil
+}
+func (o *memOutbox) Read(max int) ([]status.Event, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]status.Event(nil), o.events[:min(max, len(o.events))]...), nil
+}
+func (o *memOutbox) Remove(n int) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.events = o.events[n:]
+	return nil
+}
+func (o *memOutbox) Len() int { o.mu.Lock(); defer o.mu.Unlock(); return len(o.events) }
+func (o *memOutbox) Close() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.closed++
+	return nil
+}
+
+func TestHubOutboxKeepsEventsForTheNextRun(t *testing.T) {
+	ob := &memOutbox{appended: make(chan struct{}, 1)}
+	h1 := status.NewHub(status.HubOptions{Logger: slog.New(slog.DiscardHandler)})
+	dead := status.ReporterFunc(func(ctx context.Context, e status.Event) error {
+		return status.Retryable(errors.New("receiver down"), time.Minute)
+	})
+	require.NoError(t, h1.Add(dead, status.WithName("push"), status.WithOutbox(ob)))
+	var ids []string
+	for range 100 {
+		h1.Publish(status.Event{Kind: status.MasterStarted})
+	}
+	for ob.Len() < 100 {
+		<-ob.appended
+	}
+	for _, e := range ob.events {
+		ids = append(ids, e.ID)
+	}
+	assert.Equal(t, 100, statsOf(h1, "push").Queued)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, h1.Shutdown(ctx), context.DeadlineExceeded)
+	require.Equal(t, 100, ob.Len(), "events stay in the outbox")
+	assert.Equal(t, 1, ob.closed)
+
+	h2 := quietHub(t, status.HubOptions{})
+	var rec statustest.Recorder
+	require.NoError(t, h2.Add(&rec, status.WithOutbox(ob)))
+	h2.Publish(status.Event{Kind: status.MasterStopping})
+	shutdown(t, h2)
+	evs := rec.Events()
+	require.Len(t, evs, 101)
+	for i, id := range ids {
+		assert.Equal(t, id, evs[i].ID, "delivered in order with their IDs")
+	}
+	assert.Equal(t, status.MasterStopping, evs[100].Kind)
+	assert.Zero(t, ob.Len())
+}
+
+func TestHubAttemptTimeoutIsDeadlineExceeded(t *testing.T) {
+	h := quietHub(t, status.HubOptions{AttemptTimeout: 10 * time.Millisecond,
+		Retry: status.RetryPolicy{Initial: time.Millisecond, Jitter: -1}})
+	causes := make(chan error, 1)
+	var calls atomic.Int32
+	require.NoError(t, h.Add(status.ReporterFunc(func(ctx context.Context, e status.Event) error {
+		if calls.Add(1) == 1 {
+			<-ctx.Done()
+			causes <- context.Cause(ctx)
+			return fmt.Errorf("post: %w", ctx.Err())
+		}
+		return nil
+	}), status.WithName("slow")))
+	h.Publish(status.Event{Kind: status.MasterStarted})
+	shutdown(t, h)
+	assert.ErrorIs(t, <-causes, status.ErrAttemptTimeout)
+	st := statsOf(h, "slow")
+	assert.Equal(t, uint64(1), st.Retried)
+	assert.Equal(t, uint64(1), st.Delivered)
+	assert.ErrorIs(t, status.NetError(fmt.Errorf("post: %w", context.DeadlineExceeded)), context.DeadlineExceeded)
+	assert.True(t, status.IsRetryable(status.NetError(fmt.Errorf("post: %w", context.DeadlineExceeded))))
+}
+
+// closeWatch fails the test if Close runs while Report does.
+type closeWatch struct {
+	inReport atomic.Bool
+	overlap  atomic.Bool
+	closed   atomic.Bool
+}
+
+func (c *closeWatch) Report(ctx context.Context, e status.Event) error {
+	c.inReport.Store(true)
+	defer c.inReport.Store(false)
+	<-ctx.Done() // ends only when Shutdown gives up
+	return ctx.Err()
+}
+func (c *closeWatch) Close(ctx context.Context) error {
+	c.overlap.Store(c.inReport.Load())
+	c.closed.Store(true)
+	return nil
+}
+
+func TestHubShutdownContract(t *testing.T) {
+	h := status.NewHub(status.HubOptions{Logger: slog.New(slog.DiscardHandler)})
+	cw := &closeWatch{}
+	require.NoError(t, h.Add(cw))
+	h.Publish(status.Event{Kind: status.MasterStarted})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, h.Shutdown(ctx), context.DeadlineExceeded)
+	assert.True(t, cw.closed.Load())
+	assert.False(t, cw.overlap.Load(), "Close ran while Report was running")
+
+	h.Publish(status.Event{Kind: status.MasterStopping})
+	h.Publish(status.Event{Kind: status.MasterStopping})
+	assert.Equal(t, uint64(2), h.Counts().Late)
+	assert.ErrorIs(t, h.Add(&statustest.Recorder{}), status.ErrHubClosed)
+}
