@@ -129,3 +129,23 @@ func (a *Authz) allowed(act Action, user string, subject any) bool {
 	}
 	return r(user, subject)
 }
+
+// ActionSupporter is an optional interface of Options.Control, for a host
+// that implements only some actions: the pages offer forms only for the
+// actions SupportsAction accepts. A Control without it has every action
+// offered until it answers status.ErrUnsupported to one.
+type ActionSupporter interface {
+	SupportsAction(act Action) bool
+}
+
+// supports reports whether the host can perform act at all.
+func (s *Server) supports(act Action) bool {
+	if s.opts.Control == nil {
+		return false
+	}
+	if as, ok := s.opts.Control.(ActionSupporter); ok && !as.SupportsAction(act) {
+		return false
+	}
+	_, learned := s.unsupported.Load(act)
+	return !learned
+}

@@ -70,7 +70,13 @@ func browser(t *testing.T) (context.Context, func() []string) {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	// A hang guard, not a speed limit: the test binary's own deadline when
+	// it has one (go test -timeout), else ten minutes.
+	deadline, ok := t.Deadline()
+	if !ok {
+		deadline = time.Now().Add(10 * time.Minute)
+	}
+	ctx, cancelTimeout := context.WithDeadline(ctx, deadline.Add(-5*time.Second))
 
 	// Start the browser, then subscribe before any page loads.
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {

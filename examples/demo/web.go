@@ -29,11 +29,11 @@ func (w *webStatus) Start(ctx context.Context, d *demo) error {
 		return nil
 	}
 	o := web.Options{
-		Title:       "Herald demo",
-		BuildbotURL: d.url + "/",
-		History:     d.store,
-		Control:     d.control,
-		Logger:      d.log,
+		Title:   "Herald demo",
+		BaseURL: d.url + "/",
+		History: d.store,
+		Control: d.control,
+		Logger:  d.log,
 		Authz: web.Authz{
 			Auth: auth.Users(map[string]status.Secret{w.user: status.Secret(w.password)}),
 			Rules: map[web.Action]web.Rule{
