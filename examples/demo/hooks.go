@@ -51,5 +51,11 @@ func (c *changeHooks) Start(ctx context.Context, d *demo) error {
 	}
 	d.handle("/change_hook/", h)
 	d.where("change hooks: curl -d author=me -d revision=abc123 -d branch=main %s/change_hook/base", d.url)
+	if c.secret == "" {
+		d.where("  (no -hooks-secret: GitHub, GitLab and Bitbucket deliveries are accepted unsigned)")
+	}
+	if c.authFile == "" {
+		d.where("  (no -hooks-auth: the base and poller hooks are open to anyone who reaches %s)", d.url)
+	}
 	return nil
 }

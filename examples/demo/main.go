@@ -33,6 +33,7 @@ import (
 	"github.com/heraldci/herald/examples/internal/sim"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/store"
+	"github.com/heraldci/herald/web"
 )
 
 // target is one reporter or server wired into the demo.
@@ -175,7 +176,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				}
 			})
 		}
-		srv = &http.Server{Handler: d.mux, ReadHeaderTimeout: 10 * time.Second}
+		srv = &http.Server{Handler: d.mux}
+		web.Timeouts{}.Apply(srv) // header, body, response and idle limits; streams lift their own
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("demo: HTTP server", "err", err)

@@ -57,6 +57,6 @@ func (w *webStatus) Start(ctx context.Context, d *demo) error {
 	d.hub.Add(s, status.WithName("web"))
 	d.handle("/", s)
 	d.onClose(s.Close)
-	d.where("web status: %s/ (log in as %s / %s to force and stop builds)", d.url, w.user, w.password)
+	d.where("web status: %s/ (log in as %s with -web-password, default \"demo\", to force and stop builds)", d.url, w.user)
 	return nil
 }

@@ -260,6 +260,10 @@ func (b *Broadcaster[M]) Serve(w http.ResponseWriter, r *http.Request, sr Reques
 		return
 	}
 	rc := http.NewResponseController(w)
+	// A stream outlives any server ReadTimeout, and net/http cancels the
+	// request's context when the read deadline passes: lift it. Writes get
+	// their own deadlines below.
+	_ = rc.SetReadDeadline(time.Time{})
 	bw := bufio.NewWriterSize(w, 32<<10)
 	flush := func() bool {
 		// The deadline covers the whole flush: a client that does not
