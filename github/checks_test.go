@@ -529,3 +529,8 @@ func TestReadLogLongLines(t *testing.T) {
 	_, err = readLog(context.Background(), h, logRef(9, "none"), 2, func(string) {})
 	assert.True(t, errors.Is(err, status.ErrNotFound))
 }
+
+func TestChecksRefuseStatusTable(t *testing.T) {
+	_, err := New(Options{Token: "x", Checks: true, States: BuildbotStates()})
+	require.EqualError(t, err, "github: Options.States maps results to commit statuses, which Options.Checks replaces by check runs: set Options.Conclusions")
+}

@@ -70,7 +70,8 @@ type Options struct {
 	// keep branch-protection rules written for it.
 	Context status.Text
 	// StartDescription and EndDescription are the descriptions set when a
-	// build starts and finishes (cut to 140 characters). Default: "Build #7
+	// build starts and finishes (cut to 140 characters); with Checks, the
+	// titles of its check run. Default: "Build #7
 	// started." and "Build #7 succeeded." / "Build #7 failed: <build text>".
 	StartDescription, EndDescription status.Text
 	// TargetURL is the link of the status. Default: the build's URL.
@@ -235,6 +236,9 @@ func (o *Options) validate() error {
 	}
 	if o.LogLines < 0 {
 		bad("Options.LogLines is %d: set a positive number of lines, or 0 for the default (%d)", o.LogLines, defaultLogLines)
+	}
+	if o.Checks && o.States != nil {
+		bad("Options.States maps results to commit statuses, which Options.Checks replaces by check runs: set Options.Conclusions")
 	}
 	if !o.Checks {
 		for _, f := range []struct {
