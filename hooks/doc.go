@@ -20,18 +20,20 @@
 // to poll now). A host may add its own Dialect.
 //
 // Hardening is the Handler's job, not each dialect's: optional HTTP Basic
-// authentication (Options.Auth), checked first; then what the headers alone
-// decide (content type 415, a missing or wrong token or a missing signature
-// 403) before any body byte is read; a body limit (413) with a buffer that
-// grows only as bytes arrive and a time limit for the body (408,
-// Options.BodyTimeout); signatures verified with hmac.Equal before the
-// payload is decoded (403); malformed payloads, and payloads that should make
-// changes but cannot, answered 400 with a reason, never "200, 0 changes";
-// at most Options.MaxChanges changes per delivery (413); host failures
-// answered 500 so the forge retries; and duplicate deliveries
-// (X-GitHub-Delivery, X-Gitlab-Event-UUID, X-Request-UUID) acknowledged
-// without being processed twice. Secrets and passwords are never logged.
-// Changes whose payload gives no time get the time of receipt.
+// authentication (Options.Auth: any auth.Authenticator, e.g. a Buildbot
+// change_hook_auth file read by auth.OpenCleartext or an htpasswd file read
+// by auth.OpenHtpasswd; guesses throttled per address, 429), checked first;
+// then what the headers alone decide (content type 415, a missing or wrong
+// token or a missing signature 403) before any body byte is read; a body
+// limit (413) with a buffer that grows only as bytes arrive and a time limit
+// for the body (408, Options.BodyTimeout); signatures verified with
+// hmac.Equal before the payload is decoded (403); malformed payloads, and
+// payloads that should make changes but cannot, answered 400 with a reason,
+// never "200, 0 changes"; at most Options.MaxChanges changes per delivery
+// (413); host failures answered 500 so the forge retries; and duplicate
+// deliveries (X-GitHub-Delivery, X-Gitlab-Event-UUID, X-Request-UUID)
+// acknowledged without being processed twice. Secrets and passwords are
+// never logged. Changes whose payload gives no time get the time of receipt.
 //
 // Payloads are decoded by the JSON v2 engine
 // (github.com/go-json-experiment/json) into structs of the fields changes

@@ -257,19 +257,3 @@ func FuzzBase(f *testing.F) {
 	fuzzHandler(f, Base{}, "/change_hook/base", "application/x-www-form-urlencoded", nil,
 		[]byte(`author=a&files=["x"]&properties={"a":1}&when=1.5`))
 }
-
-// FuzzUsers: the password file parser never panics, and every user it
-// accepts can be checked.
-func FuzzUsers(f *testing.F) {
-	f.Add(readTestdata(f, "changehook.passwd"))
-	f.Add([]byte("a:$apr1$x$\nb:{SHA}\nc:$2y$99$"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		u, err := ParseUsers(bytes.NewReader(data))
-		if err != nil {
-			return
-		}
-		for name := range u.byName {
-			u.Authenticate(name, "guess")
-		}
-	})
-}

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/status"
 )
 
@@ -43,8 +44,12 @@ type Options struct {
 	Dialects []Dialect
 
 	// Auth, when set, requires HTTP Basic credentials on every dialect
-	// (Buildbot's change_hook_auth): see LoadUsers and AuthFunc.
-	Auth Authenticator
+	// (Buildbot's change_hook_auth): auth.OpenCleartext reads its file,
+	// auth.OpenHtpasswd an htpasswd file.
+	Auth auth.Authenticator
+	// Throttle limits failed logins per client address (default: 10 in 10
+	// minutes); share one with the web status to count guesses across both.
+	Throttle *auth.Throttle
 	// Realm is sent in WWW-Authenticate; default "herald change hooks".
 	Realm string
 
@@ -83,7 +88,8 @@ type Options struct {
 type Handler struct {
 	onChanges func(ctx context.Context, dialect string, changes []status.Change) error
 	dialects  map[string]Dialect
-	auth      Authenticator
+	auth      auth.Authenticator
+	throttle  *auth.Throttle
 	challenge string
 	maxBody   int64
 	bodyTime  time.Duration
@@ -115,6 +121,7 @@ func New(o Options) (*Handler, error) {
 		onChanges: o.OnChanges,
 		dialects:  make(map[string]Dialect, len(o.Dialects)),
 		auth:      o.Auth,
+		throttle:  o.Throttle,
 		maxBody:   cmp.Or(o.MaxBodyBytes, DefaultMaxBodyBytes),
 		bodyTime:  cmp.Or(o.BodyTimeout, DefaultBodyTimeout),
 		maxChange: cmp.Or(o.MaxChanges, DefaultMaxChanges),
@@ -148,6 +155,9 @@ func New(o Options) (*Handler, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	if h.throttle == nil {
+		h.throttle = auth.NewThrottle(0, 0)
+	}
 	realm := cmp.Or(o.Realm, "herald change hooks")
 	h.challenge = `Basic realm=` + strconv.Quote(realm) + `, charset="UTF-8"`
 	if o.DedupWindow >= 0 {
@@ -171,13 +181,8 @@ func New(o Options) (*Handler, error) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := dialectName(r.URL.Path)
 	// Credentials first, so that strangers do not learn which dialects exist.
-	if h.auth != nil {
-		user, pass, ok := r.BasicAuth()
-		if !ok || !h.auth.Authenticate(user, pass) {
-			w.Header().Set("WWW-Authenticate", h.challenge)
-			h.reject(w, r, name, &Error{Status: http.StatusUnauthorized, Reason: "valid credentials required"})
-			return
-		}
+	if h.auth != nil && !h.authorized(w, r, name) {
+		return
 	}
 	d, ok := h.dialects[name]
 	if !ok {

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/status"
 )
 
@@ -173,7 +174,7 @@ func TestNewValidates(t *testing.T) {
 // TestErrorPaths covers every status the Handler answers itself.
 func TestErrorPaths(t *testing.T) {
 	push := readTestdata(t, "github/push.json")
-	users, err := ParseUsers(strings.NewReader("ci:hunter2\n"))
+	users, err := auth.ParseCleartext(strings.NewReader("ci:hunter2\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +314,7 @@ func TestDeliveriesBoundedAndInFlight(t *testing.T) {
 // password in play and checks that none reaches the log or a response.
 func TestSecretsNeverLogged(t *testing.T) {
 	const ghSecret, glSecret, bbSecret, gcKey, password = "gh-s3cr3t-value", "gl-t0ken-value", "bb-s3cr3t-value", "gc-k3y-value", "p4ssw0rd-value"
-	users, err := ParseUsers(strings.NewReader("ci:" + password + "\n"))
+	users, err := auth.ParseCleartext(strings.NewReader("ci:" + password + "\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +349,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 // TestOverTheWire posts a signed push through a real HTTP server and client,
 // with credentials in the URL as forges send them.
 func TestOverTheWire(t *testing.T) {
-	users, err := ParseUsers(strings.NewReader("forge:w1re\n"))
+	users, err := auth.ParseCleartext(strings.NewReader("forge:w1re\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

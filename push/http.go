@@ -238,14 +238,14 @@ func (t *httpTransport) send(ctx context.Context, batch []rec, size int) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("push: POST %s: %w", t.url, ctx.Err())
 		}
-		return status.NetError(fmt.Errorf("push: POST %s: %w", t.url, stripURLError(err)))
+		return status.ClassifyNetError(fmt.Errorf("push: POST %s: %w", t.url, stripURLError(err)))
 	}
 	defer resp.Body.Close()
 	defer io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // keep the connection reusable
 	if resp.StatusCode == http.StatusRequestEntityTooLarge {
 		return fmt.Errorf("push: POST %s with %d packets (%d bytes): %w", t.url, len(batch), len(body), ErrTooLarge)
 	}
-	if err := status.HTTPError(resp); err != nil {
+	if err := status.ClassifyResponse(resp); err != nil {
 		return fmt.Errorf("push: POST %s: %w", t.url, err)
 	}
 	return nil

@@ -45,7 +45,7 @@ type HubOptions struct {
 
 // ErrAttemptTimeout is the cause of an attempt's context ending after
 // HubOptions.AttemptTimeout. It wraps context.DeadlineExceeded (net/http
-// returns the cause rather than ctx.Err()), so NetError classifies it as
+// returns the cause rather than ctx.Err()), so ClassifyNetError classifies it as
 // retryable.
 var ErrAttemptTimeout = fmt.Errorf("status: report attempt timed out: %w", context.DeadlineExceeded)
 

@@ -1,4 +1,4 @@
-package irc
+package chat
 
 import (
 	"slices"
@@ -47,16 +47,16 @@ func transition(prev, cur status.Result) string {
 	return x + "To" + strings.ToUpper(y[:1]) + y[1:]
 }
 
-// contact is a place the bot talks to: a channel, or a nick in private. Its
+// contact is a place the bot talks to: a room, or a person in private. Its
 // events are what the notify command set there.
 type contact struct {
-	name    string // as first seen; compared case-insensitively
-	channel bool
-	events  map[string]bool
+	name   string // as first seen; compared case-insensitively
+	room   bool
+	events map[string]bool
 }
 
-func newContact(name string, events []string) *contact {
-	c := &contact{name: name, channel: isChannel(name), events: map[string]bool{}}
+func newContact(name string, room bool, events []string) *contact {
+	c := &contact{name: name, room: room, events: map[string]bool{}}
 	for _, e := range events {
 		c.events[e] = true
 	}
@@ -99,8 +99,7 @@ func (c *contact) wantsTransitions() bool {
 	return false
 }
 
-func isChannel(name string) bool { return name != "" && strings.IndexByte("#&+!", name[0]) >= 0 }
-
-// fold is the case mapping the bot uses for nicks and channels (ASCII, as
-// ngircd announces CASEMAPPING=ascii; rfc1459's extra pairs are rare).
+// fold is the case mapping of names of rooms and people (ASCII, as
+// ngircd announces CASEMAPPING=ascii; rfc1459's extra pairs are rare, and
+// other networks' IDs do not differ by case).
 func fold(s string) string { return strings.ToLower(s) }

@@ -1,4 +1,4 @@
-package irc
+package chat
 
 import (
 	"fmt"
@@ -9,24 +9,10 @@ import (
 	"github.com/heraldci/herald/status"
 )
 
-// mIRC colour numbers, two digits so that text starting with a digit is not
-// taken for part of the code.
-var resultColor = map[status.Result]string{
-	status.Success:   "03", // green
-	status.Warnings:  "08", // yellow
-	status.Failure:   "04", // red
-	status.Skipped:   "14", // grey
-	status.Exception: "06", // purple
-	status.Retry:     "11", // light aqua
-	status.Cancelled: "13", // pink
-}
-
-const colorCode = "\x03"
-
 // formatter renders what the bot says about builds. Its output is plain
-// text: the queue cleans and splits it.
+// text but for Options.Highlight: the Transport cleans and splits it.
 type formatter struct {
-	colors    bool
+	highlight func(text string, r status.Result) string
 	revisions bool // name builds by revisions, not numbers
 	blame     bool
 	now       func() time.Time
@@ -36,13 +22,6 @@ type formatter struct {
 func resultTitle(r status.Result) string {
 	s := r.String()
 	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-func (f formatter) colorize(text string, r status.Result) string {
-	if !f.colors {
-		return text
-	}
-	return colorCode + resultColor[r] + text + colorCode
 }
 
 // started announces a build that started.
@@ -69,7 +48,7 @@ func (f formatter) finished(b *status.Build) string {
 	} else {
 		s = fmt.Sprintf("build #%d of %s is complete: %s", b.Number, b.Builder, resultTitle(b.Result))
 	}
-	s += " [" + f.colorize(buildText(b), b.Result) + "]"
+	s += " [" + f.highlight(buildText(b), b.Result) + "]"
 	if b.URL != "" {
 		s += "  Build details are at " + b.URL
 	}
@@ -87,11 +66,19 @@ func (f formatter) watched(b *status.Build) []string {
 	} else {
 		s = fmt.Sprintf("Hey! build %s #%d is complete: %s", b.Builder, b.Number, resultTitle(b.Result))
 	}
-	out := []string{s + " [" + f.colorize(buildText(b), b.Result) + "]"}
+	out := []string{s + " [" + f.highlight(buildText(b), b.Result) + "]"}
 	if b.URL != "" {
 		out = append(out, "Build details are at "+b.URL)
 	}
 	return out
+}
+
+// forcedStarted tells the requester of a forced build that it started.
+func (f formatter) forcedStarted(b *status.Build) string {
+	if f.revisions {
+		return fmt.Sprintf("build containing revision(s) [%s] on %s forced; I'll give a shout when it finishes", revisions(b), b.Builder)
+	}
+	return fmt.Sprintf("build #%d of %s forced; I'll give a shout when it finishes", b.Number, b.Builder)
 }
 
 // watching confirms a watch.

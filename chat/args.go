@@ -1,16 +1,8 @@
-package irc
+package chat
 
 import (
-	"fmt"
 	"strings"
 )
-
-// usageError is a mistake of the person typing: the bot answers with it.
-type usageError string
-
-func (e usageError) Error() string { return string(e) }
-
-func usagef(format string, args ...any) error { return usageError(fmt.Sprintf(format, args...)) }
 
 // splitArgs splits a command line as a shell would (Buildbot used
 // shlex.split): blanks separate words, '...' quotes literally, "..." quotes
@@ -52,7 +44,7 @@ func splitArgs(s string) ([]string, error) {
 			quote, inArg = c, true
 		case c == '\\':
 			if i+1 == len(s) {
-				return nil, usageError("a backslash ends the line: escape it as \\\\")
+				return nil, UsageError("a backslash ends the line: escape it as \\\\")
 			}
 			i++
 			cur.WriteByte(s[i])
@@ -63,7 +55,7 @@ func splitArgs(s string) ([]string, error) {
 		}
 	}
 	if quote != 0 {
-		return nil, usagef("unterminated %c quote: close it or escape it with a backslash", quote)
+		return nil, Usagef("unterminated %c quote: close it or escape it with a backslash", quote)
 	}
 	if inArg {
 		args = append(args, cur.String())
@@ -91,14 +83,14 @@ func parseFlags(args []string, names ...string) (flags map[string]string, rest [
 			known = known || n == name
 		}
 		if !known {
-			return nil, nil, usagef("unknown option --%s (options: --%s)", name, strings.Join(names, ", --"))
+			return nil, nil, Usagef("unknown option --%s (options: --%s)", name, strings.Join(names, ", --"))
 		}
 		if _, dup := flags[name]; dup {
-			return nil, nil, usagef("option --%s is given twice", name)
+			return nil, nil, Usagef("option --%s is given twice", name)
 		}
 		if !hasValue {
 			if i+1 == len(args) {
-				return nil, nil, usagef("option --%s needs a value: --%s=VALUE", name, name)
+				return nil, nil, Usagef("option --%s needs a value: --%s=VALUE", name, name)
 			}
 			i++
 			value = args[i]
@@ -114,10 +106,10 @@ func parseProps(s string) (map[string]string, error) {
 	for _, kv := range strings.Split(s, ",") {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, usagef("bad property %q: write --props=NAME=VALUE,NAME2=VALUE2", kv)
+			return nil, Usagef("bad property %q: write --props=NAME=VALUE,NAME2=VALUE2", kv)
 		}
 		if !validToken(k, "._-/~:") || !validToken(v, "._-/~:") {
-			return nil, usagef("sorry, bad property name=%q, value=%q", k, v)
+			return nil, Usagef("sorry, bad property name=%q, value=%q", k, v)
 		}
 		props[k] = v
 	}
@@ -134,17 +126,4 @@ func validToken(s, extra string) bool {
 		}
 	}
 	return true
-}
-
-// addressed returns the command of a channel message addressed to nick
-// ("bot: status", "bot, status"), and whether it was.
-func addressed(text, nick string) (string, bool) {
-	if len(text) <= len(nick) || !strings.EqualFold(text[:len(nick)], nick) {
-		return "", false
-	}
-	switch text[len(nick)] {
-	case ':', ',':
-		return strings.TrimSpace(text[len(nick)+1:]), true
-	}
-	return "", false
 }

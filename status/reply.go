@@ -1,4 +1,4 @@
-package forge
+package status
 
 import (
 	"encoding/json"
@@ -6,13 +6,14 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
-// MaxReply is the most characters of a forge's reply that go into an error
+// MaxReply is the most characters of a server's reply that go into an error
 // message (and so into the Hub's log and Stats).
 const MaxReply = 300
 
-const redacted = "<redacted>"
+const replyRedacted = redacted
 
 // withheld stands for a reply that still named a credential after
 // scrubbing; it says why the text is missing.
@@ -31,7 +32,7 @@ var (
 	urlCred = regexp.MustCompile(`://[^/\s@:]+:[^/\s@]+@`)
 )
 
-// Reply makes a forge's reply to a failed request fit for an error message
+// ReplyText makes a server's reply to a failed request fit for an error message
 // and a log line. It takes the messages of a JSON error answer when there
 // are any (GitHub's and GitLab's "message", Bitbucket's "errors", "error"
 // and "error_description"), else the body; removes control characters and
@@ -41,7 +42,7 @@ var (
 // user:password@ in URLs) with <redacted>; and cuts the text to MaxReply
 // characters. A server that echoes the request's headers back thus never
 // puts a token into Herald's logs.
-func Reply(body []byte, secrets ...string) string {
+func ReplyText(body []byte, secrets ...string) string {
 	s := strings.ToValidUTF8(string(body), "\uFFFD")
 	if msgs := jsonMessages(body); len(msgs) > 0 {
 		s = strings.Join(msgs, "; ")
@@ -55,21 +56,21 @@ func Reply(body []byte, secrets ...string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	for _, sec := range secrets {
 		if sec != "" {
-			s = strings.ReplaceAll(s, sec, redacted)
+			s = strings.ReplaceAll(s, sec, replyRedacted)
 		}
 	}
-	s = schemeCred.ReplaceAllString(s, "${1}${2}"+redacted)
+	s = schemeCred.ReplaceAllString(s, "${1}${2}"+replyRedacted)
 	s = namedCred.ReplaceAllStringFunc(s, func(m string) string {
 		sub := namedCred.FindStringSubmatch(m)
 		switch strings.ToLower(sub[3]) {
 		case "bearer", "basic", "token", "bot":
-			return m // "Authorization: Bearer <redacted>": done above
+			return m // "Authorization: Bearer <replyRedacted>": done above
 		}
-		return sub[1] + sub[2] + redacted
+		return sub[1] + sub[2] + replyRedacted
 	})
-	s = knownCred.ReplaceAllString(s, redacted)
-	s = urlCred.ReplaceAllString(s, "://"+redacted+"@")
-	s = Cut(s, MaxReply)
+	s = knownCred.ReplaceAllString(s, replyRedacted)
+	s = urlCred.ReplaceAllString(s, "://"+replyRedacted+"@")
+	s = cutRunes(s, MaxReply)
 	for _, sec := range secrets {
 		if sec != "" && strings.Contains(s, sec) {
 			return withheld
@@ -141,4 +142,19 @@ func collect(v any, out *[]string, depth int) {
 			}
 		}
 	}
+}
+
+// cutRunes cuts s to n characters, the last one an ellipsis when cut.
+func cutRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	count := 0
+	for i := range s {
+		if count == n-1 {
+			return s[:i] + "…"
+		}
+		count++
+	}
+	return s
 }

@@ -1,4 +1,4 @@
-package forge
+package status
 
 import (
 	"strings"
@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-func TestReply(t *testing.T) {
+func TestReplyText(t *testing.T) {
 	const tok = "plain-SECRET-value-42"
 	for _, tc := range []struct{ name, body, want string }{
 		{"github", `{"message":"Validation Failed","errors":[{"resource":"Status","field":"state","code":"invalid"}],"documentation_url":"https://docs.github.com/rest"}`,
@@ -31,26 +31,26 @@ func TestReply(t *testing.T) {
 		{"json echo", `{"message":"bad header Bearer ` + tok + `"}`, "bad header Bearer <redacted>"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, Reply([]byte(tc.body), tok))
+			assert.Equal(t, tc.want, ReplyText([]byte(tc.body), tok))
 		})
 	}
-	long := Reply([]byte(strings.Repeat("x", 5000)))
+	long := ReplyText([]byte(strings.Repeat("x", 5000)))
 	assert.Equal(t, MaxReply, utf8.RuneCountInString(long))
 	assert.True(t, strings.HasSuffix(long, "…"))
 	// A secret that survives scrubbing (it is part of the marker) withholds
 	// the reply rather than print it.
-	assert.Equal(t, withheld, Reply([]byte("redact me"), "redact"))
+	assert.Equal(t, withheld, ReplyText([]byte("redact me"), "redact"))
 }
 
-// FuzzReply: whatever a server answers, the text is short, printable, and
+// FuzzReplyText: whatever a server answers, the text is short, printable, and
 // never holds the request's credential.
-func FuzzReply(f *testing.F) {
+func FuzzReplyText(f *testing.F) {
 	f.Add([]byte(`{"message":"x"}`), "token-value-1")
 	f.Add([]byte(`{"errors":[{"message":"token-value-1"}]}`), "token-value-1")
 	f.Add([]byte("Authorization: Bearer abcdefgh\x00"), "abcdefgh")
 	f.Add([]byte(`{"message":{"a":[{"b":["c"]}]}}`), "zz")
 	f.Fuzz(func(t *testing.T, body []byte, secret string) {
-		got := Reply(body, secret)
+		got := ReplyText(body, secret)
 		if !utf8.ValidString(got) || utf8.RuneCountInString(got) > MaxReply {
 			t.Fatalf("Reply = %q", got)
 		}
@@ -60,7 +60,7 @@ func FuzzReply(f *testing.F) {
 			}
 		}
 		if secret != "" && strings.Contains(got, secret) {
-			t.Fatalf("Reply(%q) = %q holds the secret %q", body, got, secret)
+			t.Fatalf("ReplyText(%q) = %q holds the secret %q", body, got, secret)
 		}
 	})
 }
