@@ -37,7 +37,7 @@ func checksReporter(t testing.TB, f *githubtest.Server, h status.History, o Opti
 }
 
 // failedBuild is build n of linux: compile succeeds, lint warns, test fails.
-func failedBuild(n int) *statustest.BuildBuilder {
+func failedBuild(n int) *statustest.FakeBuild {
 	return build(n).Step("compile", status.Success).Step("lint", status.Warnings).Step("test", status.Failure).
 		Blame("Alice <alice@example.org>", "bob_the_builder").Failed()
 }

@@ -118,7 +118,7 @@ type Options struct {
 	// %(prop:builddir)s/build): absolute paths under it in log lines are
 	// annotated relative to it. Default: none. Absolute paths outside it
 	// are never annotated, nor are paths that leave the checkout (../).
-	Checkout status.Text
+	Checkout status.Renderer
 
 	// Logger receives skipped statuses (debug). Default: slog.Default().
 	Logger *slog.Logger
