@@ -56,12 +56,8 @@ type checkOutput struct {
 
 // check creates, completes or annotates the check run of one target.
 func (r *Reporter) check(ctx context.Context, b *status.Build, t *target, out *checkOutput) error {
-	if !forge.IsFullSHA(t.sha) {
-		full, err := r.resolve(ctx, t)
-		if err != nil {
-			return err
-		}
-		t.sha = full
+	if err := r.resolve(ctx, t); err != nil {
+		return err
 	}
 	k := forge.Key{Repo: t.owner + "/" + t.repo, SHA: t.sha, Name: t.context}
 	rk := runKey{repo: strings.ToLower(k.Repo), sha: strings.ToLower(t.sha), name: t.context, build: b.Number}

@@ -166,12 +166,8 @@ func (r *Reporter) Report(ctx context.Context, e status.Event) error {
 // send sets one status, unless it repeats the last one, is older than it,
 // or the commit and context are full.
 func (r *Reporter) send(ctx context.Context, t *target) error {
-	if !forge.IsFullSHA(t.sha) {
-		full, err := r.resolve(ctx, t)
-		if err != nil {
-			return err
-		}
-		t.sha = full
+	if err := r.resolve(ctx, t); err != nil {
+		return err
 	}
 	k := forge.Key{Repo: t.owner + "/" + t.repo, SHA: t.sha, Name: t.context}
 	switch v, last := r.sent.Check(k, t.sent); v {
@@ -221,12 +217,17 @@ func (r *Reporter) failed(err error, resp *gh.Response, t *target) error {
 	return err
 }
 
-// resolve finds the full SHA of an abbreviated one: GitHub keeps statuses
-// by full SHA, so a status on a prefix would never show on the commit.
-func (r *Reporter) resolve(ctx context.Context, t *target) (string, error) {
+// resolve replaces an abbreviated SHA of t by the full one: GitHub keeps
+// statuses and check runs by full SHA, so a status on a prefix would never
+// show on the commit.
+func (r *Reporter) resolve(ctx context.Context, t *target) error {
+	if forge.IsFullSHA(t.sha) {
+		return nil
+	}
 	key := strings.ToLower(t.owner + "/" + t.repo + "@" + t.sha)
 	if full, ok := r.resolved.Get(key); ok {
-		return full, nil
+		t.sha = full
+		return nil
 	}
 	full, resp, err := r.client.Load().Repositories.GetCommitSHA1(ctx, t.owner, t.repo, t.sha, "")
 	if err == nil && !forge.IsFullSHA(full) {
@@ -241,10 +242,11 @@ func (r *Reporter) resolve(ctx context.Context, t *target) (string, error) {
 				api.Hint = "GitHub does not know the commit (or the prefix is ambiguous): give builds full revisions, or check Options.SHA"
 			}
 		}
-		return "", err
+		return err
 	}
 	r.resolved.Put(key, full)
-	return full, nil
+	t.sha = full
+	return nil
 }
 
 // target is one status to set.

@@ -131,16 +131,26 @@ func (s *Server) invalid(w http.ResponseWriter, format string, args ...any) int 
 	return Error(w, http.StatusUnprocessableEntity, "Invalid request.\n\n"+detail)
 }
 
-func (s *Server) createCheckRun(w http.ResponseWriter, r *http.Request, req *Request, _ []string) int {
+// readCheckRun checks the token and reads the body of a create or update
+// request; it answers and returns false when either is refused.
+func (s *Server) readCheckRun(w http.ResponseWriter, r *http.Request, req *Request, body *checkRunBody) (int, bool) {
 	req.Endpoint = "check-run"
 	if code, ok := s.appOnly(w, r); !ok {
-		return code
+		return code, false
 	}
+	if code, ok := s.decode(w, r, req, body); !ok {
+		return code, false
+	}
+	req.Context = deref(body.Name)
+	return 0, true
+}
+
+func (s *Server) createCheckRun(w http.ResponseWriter, r *http.Request, req *Request, _ []string) int {
 	var body checkRunBody
-	if code, ok := s.decode(w, r, req, &body); !ok {
+	if code, ok := s.readCheckRun(w, r, req, &body); !ok {
 		return code
 	}
-	req.Context, req.SHA = deref(body.Name), deref(body.HeadSHA)
+	req.SHA = deref(body.HeadSHA)
 	if code := s.log.Fault(w); code != 0 {
 		return code
 	}
@@ -175,15 +185,10 @@ func (s *Server) createCheckRun(w http.ResponseWriter, r *http.Request, req *Req
 }
 
 func (s *Server) updateCheckRun(w http.ResponseWriter, r *http.Request, req *Request, m []string) int {
-	req.Endpoint = "check-run"
-	if code, ok := s.appOnly(w, r); !ok {
-		return code
-	}
 	var body checkRunBody
-	if code, ok := s.decode(w, r, req, &body); !ok {
+	if code, ok := s.readCheckRun(w, r, req, &body); !ok {
 		return code
 	}
-	req.Context = deref(body.Name)
 	req.CheckRun, _ = strconv.ParseInt(m[3], 10, 64)
 	if code := s.log.Fault(w); code != 0 {
 		return code
