@@ -20,7 +20,15 @@ import (
 // from Report wrap it; read it with errors.As.
 type APIError = forge.Error
 
-func hint(code int) string {
+func (r *Reporter) hint(code int) string {
+	if r.opts.Checks {
+		switch code {
+		case http.StatusForbidden:
+			return "only a GitHub App may write check runs: give Options.TokenSource (or Options.Token) an installation token of an App with the checks:write permission"
+		case http.StatusUnprocessableEntity:
+			return "GitHub refused the check run: an unknown commit, or a field it rejects"
+		}
+	}
 	switch code {
 	case http.StatusUnauthorized:
 		return "check Options.Token (or Options.TokenSource): it is wrong, expired or revoked"
@@ -111,7 +119,7 @@ func (r *Reporter) classify(err error, resp *gh.Response, e *APIError) error {
 			}
 		}
 		e.Message = reply(strings.Join(msgs, "; "))
-		e.Hint = hint(e.StatusCode)
+		e.Hint = r.hint(e.StatusCode)
 		// Retry-After on a 403 is a secondary limit GitHub did not label;
 		// 429 and 5xx are transient. ClassifyResponse knows the headers.
 		return forge.Classified(e, status.ClassifyResponse(er.Response))
