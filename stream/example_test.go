@@ -12,7 +12,7 @@ import (
 
 // A Server fed by a Hub, and a Go client following one builder.
 func Example() {
-	srv, err := stream.NewServer(stream.Options{
+	srv, err := stream.New(stream.Options{
 		Auth: auth.Users(map[string]status.Secret{"alice": "s3cret"}),
 	})
 	if err != nil {

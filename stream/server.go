@@ -19,7 +19,7 @@ import (
 type Options struct {
 	// Auth checks the clients' HTTP Basic credentials (PBListener's user
 	// and passwd: auth.Users; an htpasswd file: auth.OpenHtpasswd; an LDAP
-	// bind: auth.Func). Without Auth or Anonymous, NewServer refuses: a
+	// bind: auth.Func). Without Auth or Anonymous, New refuses: a
 	// stream shows builds and properties, so being open must be a decision.
 	Auth auth.Authenticator
 	// Throttle limits failed logins per client address; share one with
@@ -86,8 +86,8 @@ type entry struct {
 	json []byte
 }
 
-// NewServer validates o and returns a Server. Every problem is reported.
-func NewServer(o Options) (*Server, error) {
+// New validates o and returns a Server. Every problem is reported.
+func New(o Options) (*Server, error) {
 	var errs []error
 	if o.Auth == nil && !o.Anonymous {
 		errs = append(errs, errors.New("stream: Options.Auth is nil: set one (e.g. auth.Users), or Anonymous: true for an open stream"))

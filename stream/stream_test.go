@@ -37,7 +37,7 @@ func newTestServer(t *testing.T, o Options) (*Server, *httptest.Server) {
 	if o.Auth == nil && !o.Anonymous {
 		o.Auth = auth.Users(map[string]status.Secret{user: password})
 	}
-	s, err := NewServer(o)
+	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,8 +148,8 @@ func TestAuth(t *testing.T) {
 	if r := get(t, hs3.URL, nil); r.StatusCode != 200 {
 		t.Errorf("Anonymous: status %d", r.StatusCode)
 	}
-	if _, err := NewServer(Options{}); err == nil || !strings.Contains(err.Error(), "Anonymous: true") {
-		t.Errorf("NewServer without auth = %v", err)
+	if _, err := New(Options{}); err == nil || !strings.Contains(err.Error(), "Anonymous: true") {
+		t.Errorf("New without auth = %v", err)
 	}
 }
 
@@ -477,7 +477,7 @@ func TestWire(t *testing.T) {
 
 func TestConformance(t *testing.T) {
 	statustest.Conformance(t, func() status.Reporter {
-		s, err := NewServer(Options{Anonymous: true})
+		s, err := New(Options{Anonymous: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -558,8 +558,8 @@ func TestOptions(t *testing.T) {
 		{Anonymous: true, WriteTimeout: -time.Second},
 		{},
 	} {
-		if _, err := NewServer(o); err == nil || !strings.Contains(err.Error(), "stream: Options.") {
-			t.Errorf("NewServer(%+v) = %v, want an Options error", o, err)
+		if _, err := New(o); err == nil || !strings.Contains(err.Error(), "stream: Options.") {
+			t.Errorf("New(%+v) = %v, want an Options error", o, err)
 		}
 	}
 }

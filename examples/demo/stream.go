@@ -32,7 +32,7 @@ func (t *streamTarget) Start(ctx context.Context, d *demo) error {
 	if t.user != "" {
 		o.Auth = auth.Users(map[string]status.Secret{t.user: status.Secret(t.password)})
 	}
-	s, err := stream.NewServer(o)
+	s, err := stream.New(o)
 	if err != nil {
 		return err
 	}
