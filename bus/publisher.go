@@ -185,5 +185,5 @@ func classify(err error) error {
 	if errors.As(err, &apiErr) && apiErr.Code >= 500 {
 		return status.Retryable(err, 0) // no leader, cluster unavailable
 	}
-	return status.NetError(err)
+	return status.ClassifyNetError(err)
 }

@@ -47,7 +47,7 @@ func secondaryLimitWait(abuse *gh.AbuseRateLimitError) time.Duration {
 	if abuse.Response != nil && len(abuse.Response.Header) > 0 {
 		h := abuse.Response.Header
 		if h.Get("Retry-After") != "" || h.Get("X-RateLimit-Remaining") == "0" {
-			if after, ok := status.RetryAfter(status.HTTPError(abuse.Response)); ok && after > 0 {
+			if after, ok := status.RetryAfter(status.ClassifyResponse(abuse.Response)); ok && after > 0 {
 				return after
 			}
 		}
@@ -75,13 +75,13 @@ func forgetsLimit(err error) bool {
 // classify turns go-github's error into a Herald error: Retryable, with
 // GitHub's wait, for rate limits, 5xx and network failures; permanent for
 // the rest. Cancellation stays cancellation. GitHub's messages go through
-// forge.Reply, so nothing it echoes of the request reaches a log.
+// status.ReplyText, so nothing it echoes of the request reaches a log.
 func (r *Reporter) classify(err error, resp *gh.Response, e *APIError) error {
 	e.Err = err
 	if resp != nil && resp.Response != nil {
 		e.StatusCode = resp.StatusCode
 	}
-	reply := func(s string) string { return forge.Reply([]byte(s), r.secret) }
+	reply := func(s string) string { return status.ReplyText([]byte(s), r.secret) }
 	var (
 		rate  *gh.RateLimitError
 		abuse *gh.AbuseRateLimitError
@@ -113,8 +113,8 @@ func (r *Reporter) classify(err error, resp *gh.Response, e *APIError) error {
 		e.Message = reply(strings.Join(msgs, "; "))
 		e.Hint = hint(e.StatusCode)
 		// Retry-After on a 403 is a secondary limit GitHub did not label;
-		// 429 and 5xx are transient. HTTPError knows the headers.
-		return forge.Classified(e, status.HTTPError(er.Response))
+		// 429 and 5xx are transient. ClassifyResponse knows the headers.
+		return forge.Classified(e, status.ClassifyResponse(er.Response))
 	case errors.As(err, new(*gh.AcceptedError)):
 		e.StatusCode = http.StatusAccepted
 		e.Message = "GitHub accepted the request for later processing"

@@ -18,7 +18,7 @@ import (
 // required; every other field has a default.
 //
 // The text fields take a status.Template (status.Interpolate, for
-// configurations carried over from Buildbot) or a status.TextFunc. They are
+// configurations carried over from Buildbot) or a status.RenderFunc. They are
 // rendered once per source stamp of the build, with these keywords for
 // %(kw:NAME)s: codebase, repository, branch, revision and project (of that
 // source stamp), state (the GitHub state being set), result (the build's
@@ -51,7 +51,7 @@ type Options struct {
 	// RepoOwner and RepoName name the repository. Default: parsed from the
 	// source stamp's repository URL (https://host/owner/name.git,
 	// ssh://git@host/owner/name, git@host:owner/name.git).
-	RepoOwner, RepoName status.Text
+	RepoOwner, RepoName status.Renderer
 	// SHA is the commit to set the status on. Default: the revision of each
 	// source stamp, so a multi-codebase build sets one status per codebase
 	// (for a build of one codebase that is %(src::revision)s). An
@@ -62,28 +62,28 @@ type Options struct {
 	// When RepoOwner, RepoName or SHA renders empty, or SHA is no commit
 	// hash (a Subversion number, a branch name), that status is skipped
 	// (and logged at debug level), as Buildbot did.
-	SHA status.Text
+	SHA status.Renderer
 
 	// Context tells this status from other systems' on the same commit.
 	// Default: herald/<builder>. Buildbot 0.8.12 sent none, which GitHub
 	// shows as "default": set status.MustInterpolate(BuildbotContext) to
 	// keep branch-protection rules written for it.
-	Context status.Text
+	Context status.Renderer
 	// StartDescription and EndDescription are the descriptions set when a
 	// build starts and finishes (cut to 140 characters). Default: "Build #7
 	// started." and "Build #7 succeeded." / "Build #7 failed: <build text>".
-	StartDescription, EndDescription status.Text
+	StartDescription, EndDescription status.Renderer
 	// TargetURL is the link of the status. Default: the build's URL.
-	TargetURL status.Text
+	TargetURL status.Renderer
 
 	// Comment, when set, also comments on the build's pull request when
 	// it finishes: Buildbot's GitHubCommentPush. The pull request is named
 	// by a source stamp's branch (refs/pull/N/head or /merge) or the build
 	// property PullRequestProperty; builds of no pull request get no
 	// comment, nor do those for which Comment renders empty (comment on
-	// failures only with a TextFunc that returns "" for the rest).
+	// failures only with a RenderFunc that returns "" for the rest).
 	// CommentSummary is a ready one. Default: no comments.
-	Comment status.Text
+	Comment status.Renderer
 
 	// States maps the result of a finished build to the state set.
 	// Results it does not map take DefaultStates'. BuildbotStates is
@@ -174,13 +174,13 @@ func (o *Options) validate() error {
 		o.Context = status.MustInterpolate("herald/%(prop:buildername)s")
 	}
 	if o.StartDescription == nil {
-		o.StartDescription = status.TextFunc(startDescription)
+		o.StartDescription = status.RenderFunc(startDescription)
 	}
 	if o.EndDescription == nil {
-		o.EndDescription = status.TextFunc(endDescription)
+		o.EndDescription = status.RenderFunc(endDescription)
 	}
 	if o.TargetURL == nil {
-		o.TargetURL = status.TextFunc(func(b *status.Build) string { return b.URL })
+		o.TargetURL = status.RenderFunc(func(b *status.Build) string { return b.URL })
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -1,94 +1,158 @@
 package push
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/heraldci/herald/outbox"
+	"github.com/heraldci/herald/status"
 )
 
-const crashDirEnv = "HERALD_PUSH_CRASH_DIR"
+// The crash test's child reads what to do from the environment.
+const (
+	crashOutboxEnv = "HERALD_PUSH_CRASH_OUTBOX" // the outbox file
+	crashURLEnv    = "HERALD_PUSH_CRASH_URL"    // the receiver
+	crashModeEnv   = "HERALD_PUSH_CRASH_MODE"   // "publish" or "deliver"
+	crashEvents    = 2000
+)
 
-// TestCrashChild is the process TestCrash kills: it queues 2,000 packets
-// for a dead receiver, most of them spilled to disk, and exits without
-// Close.
-func TestCrashChild(t *testing.T) {
-	dir := os.Getenv(crashDirEnv)
-	if dir == "" {
-		t.Skip("run by TestCrash")
-	}
-	o := fastOptions()
-	o.Dir, o.MaxMemoryItems = dir, 100
-	p, err := HTTP("http://"+deadAddress(t)+"/submit", HTTPOptions{Options: o})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 1; i <= 2000; i++ {
-		if err := p.Report(context.Background(), buildEvent(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	os.Exit(3) // a crash: no Close, no flush
+// watchedOutbox tells when the outbox holds n events (after an Append) or
+// none (after a Remove): an event-driven wait, no polling.
+type watchedOutbox struct {
+	*outbox.File
+	full, empty chan struct{}
+	n           int
 }
 
-// TestCrash: after the process dies without Close, a new Pusher on the
-// same Dir sends exactly the packets the disk queue had committed, in order
-// and once. The packets held in memory at the crash (queued or in the batch
-// being sent, from memory) and the last, uncommitted spill group are lost,
-// as documented; at least two full groups were committed.
+func (w *watchedOutbox) Append(es []status.Event) error {
+	err := w.File.Append(es)
+	if w.File.Len() >= w.n {
+		closeOnce(w.full)
+	}
+	return err
+}
+
+func (w *watchedOutbox) Remove(n int) error {
+	err := w.File.Remove(n)
+	if w.File.Len() == 0 {
+		closeOnce(w.empty)
+	}
+	return err
+}
+
+func closeOnce(c chan struct{}) {
+	select {
+	case <-c:
+	default:
+		close(c)
+	}
+}
+
+// TestCrashChild is the process TestCrash runs twice. In "publish" mode it
+// publishes 2,000 events through a Hub to a Pusher whose receiver is dead,
+// prints "ready" once the outbox holds them all, and waits to be killed.
+// In "deliver" mode it opens the same outbox, waits until the Hub has
+// delivered everything in it, and exits.
+func TestCrashChild(t *testing.T) {
+	path := os.Getenv(crashOutboxEnv)
+	if path == "" {
+		t.Skip("run by TestCrash")
+	}
+	f, err := outbox.Open(path, outbox.Options{})
+	require.NoError(t, err)
+	ob := &watchedOutbox{File: f, full: make(chan struct{}), empty: make(chan struct{}), n: crashEvents}
+	p, err := HTTP(os.Getenv(crashURLEnv), HTTPOptions{})
+	require.NoError(t, err)
+	hub := status.NewHub(status.HubOptions{})
+	hub.Add(p, status.WithOutbox(ob),
+		status.WithRetry(status.RetryPolicy{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond, MaxElapsed: time.Hour}))
+
+	switch os.Getenv(crashModeEnv) {
+	case "publish":
+		for i := 1; i <= crashEvents; i++ {
+			hub.Publish(buildEvent(i))
+		}
+		<-ob.full
+		fmt.Println("ready")
+		select {} // until kill -9
+	case "deliver":
+		require.Equal(t, crashEvents, f.Len(), "the outbox kept every event across kill -9")
+		<-ob.empty
+		require.NoError(t, hub.Shutdown(context.Background()))
+		st := hub.Stats()[0]
+		assert.Equal(t, uint64(crashEvents), st.Delivered)
+		assert.Zero(t, st.Failed+st.Dropped)
+	}
+}
+
+// TestCrash: events queued in an outbox for a dead receiver survive kill -9
+// of the master; a restarted master delivers all of them, in order, with at
+// most one batch repeated.
 func TestCrash(t *testing.T) {
-	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
-	out, err := cmd.CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
-		t.Fatalf("child: %v\n%s", err, out)
+	path := filepath.Join(t.TempDir(), "push.outbox")
+	child := func(mode, url string) *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), crashOutboxEnv+"="+path, crashURLEnv+"="+url, crashModeEnv+"="+mode)
+		cmd.Stderr = os.Stderr
+		return cmd
 	}
-	d, _, err := openDisk(dir) // what survived, read before the Pusher starts
-	if err != nil {
-		t.Fatal(err)
+
+	cmd := child("publish", "http://"+deadAddress(t)+"/submit")
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		var seen []string
+		for sc.Scan() {
+			if sc.Text() == "ready" {
+				ready <- ""
+				return
+			}
+			seen = append(seen, sc.Text())
+		}
+		ready <- strings.Join(seen, "\n")
+	}()
+	select {
+	case got := <-ready:
+		require.Empty(t, got, "the child ended before it was ready")
+	case <-time.After(2 * time.Minute): // a hung child fails the test instead of hanging it
+		t.Fatal("the child never reported ready")
 	}
-	onDisk, err := d.read(1 << 20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.close(); err != nil {
-		t.Fatal(err)
-	}
-	if len(onDisk) < 2*spillBatch {
-		t.Fatalf("only %d packets survived the crash, want at least %d", len(onDisk), 2*spillBatch)
-	}
+	require.NoError(t, cmd.Process.Kill()) // SIGKILL: no Shutdown, no Close
+	_ = cmd.Wait()
 
 	rc := newReceiver(t, Form, 200, 1<<20)
 	srv := serve(t, rc, "")
-	o := fastOptions()
-	o.Dir = dir
-	p, err := HTTP(srv.URL, HTTPOptions{Options: o})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(context.Background())
-	last := onDisk[len(onDisk)-1].id
-	rc.wait("the surviving packets", 30*time.Second, func(rc *receiver) bool {
-		return len(rc.got) > 0 && rc.got[len(rc.got)-1].ID >= last
-	})
+	cmd = child("deliver", srv.URL+"/submit")
+	cmd.Stdout = os.Stdout
+	require.NoError(t, cmd.Run(), "the restarted master")
+
 	got := rc.packets()
-	if len(got) != len(onDisk) {
-		t.Fatalf("%d packets arrived, %d survived on disk", len(got), len(onDisk))
-	}
-	for i := range got {
-		if got[i].ID != onDisk[i].id {
-			t.Fatalf("packet %d is %d, want %d (lost, repeated or reordered)", i, got[i].ID, onDisk[i].id)
+	seen := map[string]bool{}
+	var unique []Packet
+	for _, p := range got {
+		if !seen[p.ID] {
+			seen[p.ID] = true
+			unique = append(unique, p)
 		}
 	}
-	// New packets get ids after every surviving one. (Ids of packets lost
-	// in memory may be reused: no receiver saw them, since every
-	// acknowledgement records the highest id handed out.)
-	if err := p.Report(context.Background(), buildEvent(2001)); err != nil {
-		t.Fatal(err)
+	assert.LessOrEqual(t, len(got)-len(unique), 200, "at most one batch repeated")
+	for i := range unique {
+		require.True(t, strings.HasSuffix(unique[i].ID, fmt.Sprintf("-%d", i+1)), "packet %d has id %s: the Hub's ids, in order", i, unique[i].ID)
+		unique[i].ID = eventID(i + 1)
 	}
-	rc.wait("the new packet", 10*time.Second, func(rc *receiver) bool {
-		return rc.got[len(rc.got)-1].ID > last
-	})
+	checkInOrder(t, unique, 1, crashEvents)
 }

@@ -1,21 +1,33 @@
-// Package push sends every status event to a receiver outside the CI master,
-// in order, across receiver outages and master restarts: Buildbot 0.8.12's
-// StatusPush and HttpStatusPush.
+// Package push sends status events to a receiver outside the CI master, in
+// batches, in order, across receiver outages and master restarts: Buildbot
+// 0.8.12's StatusPush and HttpStatusPush.
 //
-// A Pusher is a status.Reporter. Report turns each event into a Packet
-// ({id, timestamp, project, started, event, payload}, the 0.8.12 layout) and
-// queues it; a single goroutine hands the queue, in batches, to a Sink (New)
-// or POSTs it to a URL (HTTP). The queue holds Options.MaxMemoryItems packets
-// in memory and, when Options.Dir is set, spills the rest to a bbolt file in
-// Dir that survives restarts. Nothing is dropped silently: overflow drops the
-// oldest packets, and a receiver's permanent refusal drops that batch, both
-// counted in Stats and logged.
+// A Pusher is a status.BatchReporter: the Hub hands it up to
+// Options.ChunkSize queued events at a time, and ReportBatch turns them into
+// Packets ({id, timestamp, project, started, event, payload}, the 0.8.12
+// layout) and sends them to a Sink (New) or POSTs them to a URL (HTTP),
+// in as many requests as MaxRequestBytes and the receiver's 413s ask for.
 //
-// Delivery is at least once: a packet is removed from the queue only after
-// the receiver acknowledged its batch. After a clean Close nothing is lost
-// or repeated. After a crash, the packets that were in memory are lost (as
-// in Buildbot): the queued ones, those of the batch being sent that came
-// from memory, and the last group of up to 256 spilled packets not yet
-// committed; packets read from disk but not acknowledged are sent again, so
-// receivers should ignore ids they have already seen.
+// The Pusher keeps no queue, batcher or retry loop of its own; the Hub's
+// are the only ones (DESIGN.md, "Hub"):
+//
+//   - Buildbot's bufferDelay: the Hub sends whatever has gathered while
+//     the previous request was in flight, so events published in a burst
+//     go together and a lone event leaves at once.
+//   - retryDelay: a status.Retryable error (429, 5xx, a refused connection)
+//     makes the Hub offer the same events again after its backoff
+//     (status.WithRetry; Retry-After is honoured).
+//   - The queue on disk (Buildbot's path, maxDiskItems): add the Pusher
+//     with status.WithOutbox and an outbox.File, and what is queued
+//     survives a crash: it is delivered after the restart, at least once,
+//     in order. A packet's id is its Event.ID, the same after a restart,
+//     so a receiver drops the packets it has seen.
+//   - Which events: Options.Kinds, which the Hub reads through Handles
+//     (Buildbot's white and black lists of event names); which builders
+//     and tags: status.WithMatch, as for every target.
+//
+// Nothing is dropped silently: a receiver's permanent refusal (a 4xx other
+// than 408, 425 and 429; a packet alone too large) drops those packets,
+// logs them with their ids, counts them in Stats.Rejected and returns an
+// error the Hub counts; the rest of the batch is still sent.
 package push

@@ -4,18 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/heraldci/herald/outbox"
 	"github.com/heraldci/herald/push"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
 
-// A StatusPush with a Sink func: batches of packets, oldest first.
+// A StatusPush with a Sink func: batches of packets, oldest first. A Hub
+// calls ReportBatch; here it is called directly.
 func ExampleNew() {
 	p, err := push.New(push.Options{
-		Project:   "example",
-		WhiteList: []string{"buildStarted", "buildFinished"},
+		Project: "example",
+		Kinds:   status.KindsOf(status.BuildStarted, status.BuildFinished),
 		Sink: func(ctx context.Context, batch []push.Packet) error {
 			for _, pk := range batch {
 				var pl struct {
@@ -34,24 +38,31 @@ func ExampleNew() {
 	if err != nil {
 		panic(err)
 	}
-	for _, e := range statustest.NewBuild("linux").Number(7).Step("test", status.Success).Succeeded().Events() {
-		_ = p.Report(context.Background(), e)
+	events := statustest.NewBuild("linux").Number(7).Step("test", status.Success).Succeeded().Events()
+	for i := range events {
+		events[i].ID = fmt.Sprintf("hub-%d", i+1) // as a Hub numbers them
 	}
-	_ = p.Close(context.Background()) // sends what is queued
+	_ = p.ReportBatch(context.Background(), events)
 	fmt.Printf("%+v\n", p.Stats())
 	// Output:
-	// 1 buildStarted linux 7 0
-	// 2 buildFinished linux 7 0
-	// {QueuedMemory:0 QueuedDisk:0 Sent:2 Batches:1 Retried:0 Dropped:0 Rejected:0 LastError:}
+	// hub-1 buildStarted linux 7 0
+	// hub-7 buildFinished linux 7 0
+	// {Sent:2 Batches:1 Split:0 Rejected:0 NotResent:0}
 }
 
-// HttpStatusPush with a durable queue: packets survive receiver outages
-// and restarts of the master.
+// HttpStatusPush with a durable queue: the Hub keeps what is queued for the
+// receiver in an outbox file, so it survives receiver outages, crashes and
+// restarts of the master.
 func ExampleHTTP() {
+	dir, _ := os.MkdirTemp("", "push-example") // e.g. /var/lib/ci
+	defer os.RemoveAll(dir)
+	ob, err := outbox.Open(filepath.Join(dir, "push.outbox"), outbox.Options{})
+	if err != nil {
+		panic(err)
+	}
 	p, err := push.HTTP("http://127.0.0.1:9/submit", push.HTTPOptions{
 		Options: push.Options{
-			Dir:       "", // e.g. "/var/lib/ci/push": the queue survives restarts
-			BlackList: []string{"logChunk"},
+			Kinds: status.KindsOf(status.AllKinds()...) &^ status.KindsOf(status.LogAppended),
 		},
 		Authorization: status.Secret("Bearer example-token"),
 		Timeout:       10 * time.Second,
@@ -60,8 +71,9 @@ func ExampleHTTP() {
 		panic(err)
 	}
 	hub := status.NewHub(status.HubOptions{})
-	hub.Add(p)
+	hub.Add(p, status.WithOutbox(ob), status.WithMatch(status.Builders("linux", "mac")))
 	fmt.Println(p)
 	_ = hub.Shutdown(context.Background())
+	_ = ob.Close()
 	// Output: push.Pusher(push 127.0.0.1:9)
 }

@@ -59,29 +59,38 @@ type HTTPOptions struct {
 
 // HTTP returns a Pusher POSTing batches to serverURL: HttpStatusPush. A 2xx
 // response acknowledges the batch; 413 splits it; 408, 425, 429, 5xx and
-// connection errors are retried (honouring Retry-After); any other status
-// drops the batch with an error log, so a poison batch cannot block the
-// queue.
+// connection errors are status.Retryable (honouring Retry-After); any other
+// status drops the batch with an error log, so a poison batch cannot block
+// the queue.
 func HTTP(serverURL string, o HTTPOptions) (*Pusher, error) {
+	var errs []error
 	u, err := url.Parse(serverURL)
 	switch {
 	case serverURL == "":
-		return nil, errors.New("push: HTTP server URL is empty: pass the receiver's URL, e.g. http://host:9000/submit")
+		errs = append(errs, errors.New("push: HTTP server URL is empty: pass the receiver's URL, e.g. http://host:9000/submit"))
 	case err != nil:
-		return nil, fmt.Errorf("push: HTTP server URL: %w", err)
+		errs = append(errs, fmt.Errorf("push: HTTP server URL: %w", err))
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
-		return nil, fmt.Errorf("push: HTTP server URL %q: want an absolute http:// or https:// URL", serverURL)
+		errs = append(errs, fmt.Errorf("push: HTTP server URL %q: want an absolute http:// or https:// URL", serverURL))
 	case u.User != nil:
-		return nil, errors.New("push: HTTP server URL carries credentials: put them in HTTPOptions.Authorization instead")
+		errs = append(errs, errors.New("push: HTTP server URL carries credentials: put them in HTTPOptions.Authorization instead"))
 	}
 	if o.Sink != nil {
-		return nil, errors.New("push: HTTPOptions.Sink is set: HTTP sends the batches itself; use push.New for a Sink")
+		errs = append(errs, errors.New("push: HTTPOptions.Sink is set: HTTP sends the batches itself; use push.New for a Sink"))
 	}
 	if o.Format != Form && o.Format != JSON {
-		return nil, fmt.Errorf("push: HTTPOptions.Format %d is unknown: use push.Form or push.JSON", int(o.Format))
+		errs = append(errs, fmt.Errorf("push: HTTPOptions.Format %d is unknown: use push.Form or push.JSON", int(o.Format)))
 	}
 	if o.Timeout < 0 {
-		return nil, fmt.Errorf("push: HTTPOptions.Timeout is negative (%v): use 0 for the default", o.Timeout)
+		errs = append(errs, fmt.Errorf("push: HTTPOptions.Timeout is negative (%v): use 0 for the default 30s", o.Timeout))
+	}
+	v := o.Options
+	v.Sink = func(context.Context, []Packet) error { return nil } // validated above; t sends
+	if err := v.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	t := &httpTransport{url: u.String(), format: o.Format, auth: o.Authorization, header: o.Header.Clone(),
 		client: o.Client, agent: o.UserAgent}
@@ -100,12 +109,7 @@ func HTTP(serverURL string, o HTTPOptions) (*Pusher, error) {
 	if o.Name == "" {
 		o.Name = "push " + u.Host
 	}
-	o.Sink = func(context.Context, []Packet) error { return nil } // validation only; t sends
-	if err := o.validate(); err != nil {
-		return nil, err
-	}
-	o.Sink = nil
-	return start(o.Options, t)
+	return newPusher(o.Options, t), nil
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -234,14 +238,14 @@ func (t *httpTransport) send(ctx context.Context, batch []rec, size int) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("push: POST %s: %w", t.url, ctx.Err())
 		}
-		return status.NetError(fmt.Errorf("push: POST %s: %w", t.url, stripURLError(err)))
+		return status.ClassifyNetError(fmt.Errorf("push: POST %s: %w", t.url, stripURLError(err)))
 	}
 	defer resp.Body.Close()
 	defer io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // keep the connection reusable
 	if resp.StatusCode == http.StatusRequestEntityTooLarge {
 		return fmt.Errorf("push: POST %s with %d packets (%d bytes): %w", t.url, len(batch), len(body), ErrTooLarge)
 	}
-	if err := status.HTTPError(resp); err != nil {
+	if err := status.ClassifyResponse(resp); err != nil {
 		return fmt.Errorf("push: POST %s: %w", t.url, err)
 	}
 	return nil

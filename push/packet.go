@@ -14,7 +14,10 @@ import (
 // Packet is one event as a receiver gets it, in the layout of Buildbot
 // 0.8.12's StatusPush, so receivers written for it keep working.
 type Packet struct {
-	ID        uint64 `json:"id"`        // increasing, never reused for one Dir
+	// ID is the event's status.Event.ID, stable across restarts of a
+	// durable outbox, so a receiver can drop the packets it has seen (0.8.12
+	// sent a number, increasing per master run).
+	ID        string `json:"id"`
 	Timestamp string `json:"timestamp"` // when the event happened, UTC, "2006-01-02 15:04:05.000000"
 	Project   string `json:"project"`   // Options.Project
 	Started   string `json:"started"`   // when this Pusher started, same format
@@ -27,7 +30,6 @@ type Packet struct {
 // EventName returns the name a packet carries for kind: Buildbot's status
 // receiver method names where Buildbot had one ("builderChangedState",
 // "slaveConnected", "logChunk", "start", "shutdown"), else kind.String().
-// WhiteList and BlackList use these names.
 func EventName(k status.Kind) string {
 	switch k {
 	case status.BuilderChanged:
@@ -247,29 +249,22 @@ func (r *rewriter) array() (empty bool) {
 	return n == 0
 }
 
-// packetTail is the encoded packet after its id: everything Report can
-// prepare before taking the queue's lock.
-func packetTail(ts, project, started, event string, payload json.RawMessage) []byte {
-	b := make([]byte, 0, len(payload)+len(project)+len(event)+96)
-	b = append(b, `,"timestamp":`...)
-	b = strconv.AppendQuote(b, ts)
-	b = append(b, `,"project":`...)
-	b = appendJSONString(b, project)
-	b = append(b, `,"started":`...)
-	b = strconv.AppendQuote(b, started)
-	b = append(b, `,"event":`...)
-	b = appendJSONString(b, event)
-	b = append(b, `,"payload":`...)
-	b = append(b, payload...)
-	return append(b, '}')
-}
-
-// packetBytes completes a packet with its id.
-func packetBytes(id uint64, tail []byte) []byte {
-	b := make([]byte, 0, len(tail)+26)
+// packetBytes encodes pk with its fields in 0.8.12's order.
+func packetBytes(pk *Packet) []byte {
+	b := make([]byte, 0, len(pk.Payload)+len(pk.Project)+len(pk.Event)+len(pk.ID)+96)
 	b = append(b, `{"id":`...)
-	b = strconv.AppendUint(b, id, 10)
-	return append(b, tail...)
+	b = appendJSONString(b, pk.ID)
+	b = append(b, `,"timestamp":`...)
+	b = strconv.AppendQuote(b, pk.Timestamp)
+	b = append(b, `,"project":`...)
+	b = appendJSONString(b, pk.Project)
+	b = append(b, `,"started":`...)
+	b = strconv.AppendQuote(b, pk.Started)
+	b = append(b, `,"event":`...)
+	b = appendJSONString(b, pk.Event)
+	b = append(b, `,"payload":`...)
+	b = append(b, pk.Payload...)
+	return append(b, '}')
 }
 
 func appendJSONString(b []byte, s string) []byte {

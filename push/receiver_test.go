@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // receiver is a status front end as Buildbot 0.8.12's HttpStatusPush talked
@@ -128,9 +130,7 @@ func (rc *receiver) wait(what string, timeout time.Duration, cond func(rc *recei
 		errs := append([]string(nil), rc.errs...)
 		n := len(rc.got)
 		rc.mu.Unlock()
-		if len(errs) > 0 {
-			rc.t.Fatalf("receiver rejected requests: %v", errs)
-		}
+		require.Empty(rc.t, errs, "receiver rejected requests")
 		if ok {
 			return
 		}
@@ -162,9 +162,7 @@ func serve(t testing.TB, h http.Handler, addr string) *httptest.Server {
 		var ln net.Listener
 		var err error
 		ln, err = net.Listen("tcp", addr)
-		if err != nil {
-			t.Fatalf("listen again on %s: %v", addr, err)
-		}
+		require.NoError(t, err, "listen again on %s", addr)
 		s.Listener.Close()
 		s.Listener = ln
 	}

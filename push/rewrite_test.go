@@ -3,8 +3,9 @@ package push
 import (
 	"bytes"
 	"encoding/json"
-	"reflect"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
@@ -43,21 +44,13 @@ func checkRewrite(t *testing.T, b []byte) {
 	t.Helper()
 	for _, filter := range []bool{true, false} {
 		want, err := referenceRewrite(b, filter)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		r := rewriter{in: b, filter: filter}
 		r.value()
-		if r.i != len(b) {
-			t.Fatalf("rewriter stopped at %d of %d", r.i, len(b))
-		}
+		require.Equal(t, len(b), r.i, "where the rewriter stopped")
 		got, err := decodeNumbers(r.out)
-		if err != nil {
-			t.Fatalf("rewriter wrote invalid JSON %s: %v", r.out, err)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("filter=%v: rewriter gives %s\nreference %v", filter, r.out, want)
-		}
+		require.NoError(t, err, "rewriter wrote invalid JSON %s", r.out)
+		require.Equal(t, want, got, "filter=%v: rewriter gives %s", filter, r.out)
 	}
 }
 
@@ -70,9 +63,7 @@ func TestRewriterMatchesReference(t *testing.T) {
 	} {
 		for _, e := range statustest.EveryKind(b) {
 			pl, err := json.Marshal(payload(&e))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			checkRewrite(t, pl)
 		}
 	}

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/heraldci/herald/internal/testkit"
 
 	"github.com/heraldci/herald/status"
@@ -26,7 +29,8 @@ func golden(t *testing.T, name string, got []byte) {
 	testkit.Golden(t, *update, name, got)
 }
 
-// wireEvents is a build's life plus a change, a worker and the master.
+// wireEvents is a build's life plus a change, a worker and the master, with
+// the ids a Hub gives them.
 func wireEvents() []status.Event {
 	b := statustest.NewBuild("linux").Number(7).Tags("ci").Property("owner", "alice").
 		Change(statustest.NewChange(3, "Alice <alice@example.org>")).Step("compile", status.Success).Failed()
@@ -37,61 +41,42 @@ func wireEvents() []status.Event {
 		Worker: &status.Worker{Name: "worker1", Host: "host1", Connected: true}})
 	evs = append(evs, status.Event{Kind: status.BuilderChanged, Time: statustest.Epoch,
 		Builder: &status.Builder{Name: "linux", State: status.Building, Workers: []string{"worker1"}}})
-	return append(evs, b.Events()...)
+	evs = append(evs, b.Events()...)
+	for i := range evs {
+		evs[i].Seq, evs[i].ID = uint64(i+1), eventID(i+1)
+	}
+	return evs
 }
 
 var pythonTimestamp = regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?$`)
 
 // TestWireFormat: a receiver reading the request as 0.8.12 receivers did
-// (request.args["packets"][0], json.loads) gets Buildbot's packet layout;
-// the packets are compared to a golden file.
+// (request.args["packets"][0], json.loads) gets Buildbot's packet layout,
+// with the events' ids; the packets are compared to a golden file.
 func TestWireFormat(t *testing.T) {
 	rc := newReceiver(t, Form, 200, 1<<20)
 	rc.wantExtra = map[string]string{"key": "s3cret&=x", "site": "ci"}
 	srv := serve(t, rc, "")
-	o := Options{Project: "Herald test", BufferDelay: time.Hour, Now: func() time.Time { return statustest.Epoch }}
+	o := Options{Project: "Herald test", Now: func() time.Time { return statustest.Epoch }}
 	p, err := HTTP(srv.URL+"/submit", HTTPOptions{Options: o,
 		ExtraPostParams: url.Values{"key": {"s3cret&=x"}, "site": {"ci"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range wireEvents() {
-		if err := p.Report(context.Background(), e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := p.Close(context.Background()); err != nil { // sends the one batch
-		t.Fatal(err)
-	}
-	bodies := rc.bodies
-	if len(bodies) != 1 {
-		t.Fatalf("%d requests, want 1", len(bodies))
-	}
-	form, err := url.ParseQuery(string(bodies[0]))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, p.ReportBatch(context.Background(), wireEvents()))
+	require.Len(t, rc.bodies, 1, "one request")
+	form, err := url.ParseQuery(string(rc.bodies[0]))
+	require.NoError(t, err)
 	var raw []map[string]any // as json.loads sees it
-	if err := json.Unmarshal([]byte(form.Get("packets")), &raw); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal([]byte(form.Get("packets")), &raw))
 	for i, pk := range raw {
-		var keys []string
-		for k := range pk {
-			keys = append(keys, k)
-		}
-		if len(pk) != 6 || pk["id"] != float64(i+1) || pk["project"] != "Herald test" ||
-			!pythonTimestamp.MatchString(fmt.Sprint(pk["timestamp"])) || !pythonTimestamp.MatchString(fmt.Sprint(pk["started"])) {
-			t.Errorf("packet %d = %v: want exactly id, timestamp, project, started, event, payload", i, pk)
-		}
-		if _, ok := pk["payload"].(map[string]any); !ok {
-			t.Errorf("packet %d payload is %T, want an object", i, pk["payload"])
-		}
+		assert.Len(t, pk, 6, "packet %d = %v: want exactly id, timestamp, project, started, event, payload", i, pk)
+		assert.Equal(t, eventID(i+1), pk["id"])
+		assert.Equal(t, "Herald test", pk["project"])
+		assert.Regexp(t, pythonTimestamp, pk["timestamp"])
+		assert.Regexp(t, pythonTimestamp, pk["started"])
+		assert.IsType(t, map[string]any{}, pk["payload"])
 	}
 	var pretty bytes.Buffer // the wire bytes, indented: field order as sent
-	if err := json.Indent(&pretty, []byte(form.Get("packets")), "", "  "); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Indent(&pretty, []byte(form.Get("packets")), "", "  "))
 	pretty.WriteByte('\n')
 	golden(t, "packets.golden", pretty.Bytes())
 }
@@ -100,43 +85,23 @@ func TestWireFormat(t *testing.T) {
 func TestJSONFormat(t *testing.T) {
 	rc := newReceiver(t, JSON, 200, 1<<20)
 	srv := serve(t, rc, "")
-	o := fastOptions()
-	p, err := HTTP(srv.URL, HTTPOptions{Options: o, Format: JSON})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 1; i <= 50; i++ {
-		if err := p.Report(context.Background(), buildEvent(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rc.wait("50 packets", 10*time.Second, func(rc *receiver) bool { return len(rc.got) >= 50 })
-	if err := p.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	checkInOrder(t, rc.packets(), 1, 50)
+	p, err := HTTP(srv.URL, HTTPOptions{Format: JSON})
+	require.NoError(t, err)
+	require.NoError(t, p.ReportBatch(context.Background(), buildEvents(1, 50)))
+	require.NoError(t, p.Report(context.Background(), buildEvent(51)))
+	checkInOrder(t, rc.packets(), 1, 51)
+	assert.Equal(t, Stats{Sent: 51, Batches: 2}, p.Stats())
 }
 
-// TestListsAndFilter: WhiteList and BlackList select events by name; empty
-// values are filtered unless KeepEmpty.
-func TestListsAndFilter(t *testing.T) {
-	var got []Packet
-	sink := func(_ context.Context, ps []Packet) error { got = append(got, ps...); return nil }
+// TestKindsAndFilter: Options.Kinds selects the events, and the Hub learns
+// it through Handles; empty values are filtered unless KeepEmpty.
+func TestKindsAndFilter(t *testing.T) {
 	run := func(o Options) []Packet {
-		got = nil
-		o.Sink, o.BufferDelay = sink, time.Hour
+		var got []Packet
+		o.Sink = func(_ context.Context, ps []Packet) error { got = append(got, ps...); return nil }
 		p, err := New(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range wireEvents() {
-			if err := p.Report(context.Background(), e); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := p.Close(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
+		require.NoError(t, p.ReportBatch(context.Background(), wireEvents()))
 		return got
 	}
 	names := func(ps []Packet) string {
@@ -146,62 +111,55 @@ func TestListsAndFilter(t *testing.T) {
 		}
 		return strings.Join(s, ",")
 	}
-	if n := names(run(Options{WhiteList: []string{"buildStarted", "buildFinished"}})); n != "buildStarted,buildFinished" {
-		t.Errorf("WhiteList gave %s", n)
+	assert.Equal(t, "buildStarted,buildFinished", names(run(Options{Kinds: status.KindsOf(status.BuildStarted, status.BuildFinished)})))
+	noSteps := status.KindsOf(status.AllKinds()...) &^
+		status.KindsOf(status.LogAppended, status.LogStarted, status.LogFinished, status.StepStarted, status.StepFinished)
+	assert.Equal(t, "start,changeAdded,slaveConnected,builderChangedState,buildStarted,buildFinished", names(run(Options{Kinds: noSteps})))
+
+	p, err := New(Options{Kinds: noSteps, Sink: func(context.Context, []Packet) error { return nil }})
+	require.NoError(t, err)
+	assert.True(t, p.Handles(status.BuildFinished))
+	assert.False(t, p.Handles(status.LogAppended))
+	all, err := New(Options{Sink: func(context.Context, []Packet) error { return nil }})
+	require.NoError(t, err)
+	for _, k := range status.AllKinds() {
+		assert.True(t, all.Handles(k), "by default every kind is pushed: %v", k)
 	}
-	if n := names(run(Options{BlackList: []string{"logChunk", "logStarted", "logFinished", "stepStarted", "stepFinished"}})); n !=
-		"start,changeAdded,slaveConnected,builderChangedState,buildStarted,buildFinished" {
-		t.Errorf("BlackList gave %s", n)
-	}
-	filtered := run(Options{WhiteList: []string{"buildStarted"}})[0].Payload
-	kept := run(Options{WhiteList: []string{"buildStarted"}, KeepEmpty: true})[0].Payload
-	if bytes.Contains(filtered, []byte(`"finished"`)) || bytes.Contains(filtered, []byte(`"text":null`)) {
-		t.Errorf("filtered payload keeps empty values: %s", filtered)
-	}
-	if !bytes.Contains(kept, []byte(`"finished":"0001-01-01T00:00:00Z"`)) {
-		t.Errorf("KeepEmpty payload lost empty values: %s", kept)
-	}
-	if !bytes.Contains(filtered, []byte(`"results":0`)) {
-		t.Errorf("filter dropped results=0 (success): %s", filtered)
-	}
+
+	filtered := run(Options{Kinds: status.KindsOf(status.BuildStarted)})[0].Payload
+	kept := run(Options{Kinds: status.KindsOf(status.BuildStarted), KeepEmpty: true})[0].Payload
+	assert.NotContains(t, string(filtered), `"finished"`)
+	assert.NotContains(t, string(filtered), `"text":null`)
+	assert.Contains(t, string(kept), `"finished":"0001-01-01T00:00:00Z"`, "KeepEmpty keeps empty values")
+	assert.Contains(t, string(filtered), `"results":0`, "the filter keeps results=0 (success)")
 }
 
-// TestOptions: bad options are refused up front with a message saying what
-// to do.
+// TestOptions: bad options are refused up front, all at once, with
+// messages saying what to do.
 func TestOptions(t *testing.T) {
 	sink := func(context.Context, []Packet) error { return nil }
 	for _, tc := range []struct {
 		url  string
 		o    HTTPOptions
-		want string
+		want []string
 	}{
-		{"", HTTPOptions{}, "server URL is empty"},
-		{"ftp://x/y", HTTPOptions{}, "want an absolute http://"},
-		{"http://u:pw@host/x", HTTPOptions{}, "put them in HTTPOptions.Authorization"},
-		{"http://host/x", HTTPOptions{Options: Options{Sink: sink}}, "use push.New for a Sink"},
-		{"http://host/x", HTTPOptions{Format: 7}, "use push.Form or push.JSON"},
-		{"http://host/x", HTTPOptions{Options: Options{ChunkSize: -1}}, "Options.ChunkSize is negative"},
-		{"http://host/x", HTTPOptions{Options: Options{RetryDelay: -time.Second}}, "Options.RetryDelay is negative"},
-		{"http://host/x", HTTPOptions{Options: Options{RetryDelay: time.Hour, MaxRetryDelay: time.Minute}}, "raise MaxRetryDelay"},
-		{"http://host/x", HTTPOptions{Options: Options{WhiteList: []string{"buildfinished"}}}, `unknown event "buildfinished"`},
+		{"", HTTPOptions{}, []string{"server URL is empty"}},
+		{"ftp://x/y", HTTPOptions{}, []string{"want an absolute http://"}},
+		{"http://u:pw@host/x", HTTPOptions{}, []string{"put them in HTTPOptions.Authorization"}},
+		{"http://host/x", HTTPOptions{Options: Options{Sink: sink}}, []string{"use push.New for a Sink"}},
+		{"http://host/x", HTTPOptions{Format: 7, Timeout: -1}, []string{"use push.Form or push.JSON", "HTTPOptions.Timeout is negative"}},
+		{"", HTTPOptions{Options: Options{ChunkSize: -1, MaxRequestBytes: -1, Kinds: 1 << 40}}, []string{
+			"server URL is empty", "Options.ChunkSize is negative", "Options.MaxRequestBytes is negative", "Options.Kinds holds unknown kinds"}},
 	} {
 		_, err := HTTP(tc.url, tc.o)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("HTTP(%q, %+v) = %v, want an error containing %q", tc.url, tc.o, err, tc.want)
+		require.Error(t, err, "HTTP(%q, %+v)", tc.url, tc.o)
+		for _, w := range tc.want {
+			assert.Contains(t, err.Error(), w)
 		}
+		assert.Len(t, strings.Split(err.Error(), "\n"), len(tc.want), "one line per problem: %v", err)
 	}
-	if _, err := New(Options{}); err == nil || !strings.Contains(err.Error(), "Options.Sink is nil") {
-		t.Errorf("New without Sink = %v", err)
-	}
-	dir := t.TempDir()
-	p, err := New(Options{Sink: sink, Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(context.Background())
-	if _, err := New(Options{Sink: sink, Dir: dir}); err == nil || !strings.Contains(err.Error(), "give each Pusher its own Options.Dir") {
-		t.Errorf("second Pusher on one Dir = %v", err)
-	}
+	_, err := New(Options{})
+	assert.ErrorContains(t, err, "Options.Sink is nil")
 }
 
 // TestSecretNotLeaked: the Authorization value reaches the receiver but no
@@ -213,31 +171,18 @@ func TestSecretNotLeaked(t *testing.T) {
 	rc.wantAuth = secret
 	rc.setMode(func([]Packet) int { return http.StatusForbidden })
 	srv := serve(t, rc, "")
-	o := fastOptions()
-	o.Logger = logs.logger()
-	ho := HTTPOptions{Options: o, Authorization: status.Secret(secret)}
+	ho := HTTPOptions{Options: Options{Logger: logs.logger()}, Authorization: status.Secret(secret)}
 	p, err := HTTP(srv.URL, ho)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Report(context.Background(), buildEvent(1)); err != nil {
-		t.Fatal(err)
-	}
-	rc.wait("the refused request", 10*time.Second, func(rc *receiver) bool { return rc.refused > 0 })
-	if err := p.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	st := p.Stats()
-	if st.Rejected != 1 {
-		t.Errorf("403 not rejected: %+v", st)
-	}
+	require.NoError(t, err)
+	err = p.ReportBatch(context.Background(), buildEvents(1, 1))
+	require.Error(t, err)
+	assert.Equal(t, 1, rc.refused, "the request reached the receiver")
+	assert.Equal(t, uint64(1), p.Stats().Rejected)
 	for name, s := range map[string]string{
-		"log": logs.String(), "stats": fmt.Sprintf("%+v", st), "string": p.String(),
+		"log": logs.String(), "error": err.Error(), "stats": fmt.Sprintf("%+v", p.Stats()), "string": p.String(),
 		"options": fmt.Sprintf("%+v %#v", ho, ho), "slog": slogString(ho),
 	} {
-		if strings.Contains(s, "tok-9f8e7d6c5b4a") {
-			t.Errorf("secret leaked into %s: %s", name, s)
-		}
+		assert.NotContains(t, s, "tok-9f8e7d6c5b4a", "secret leaked into %s", name)
 	}
 }
 
@@ -252,10 +197,8 @@ func TestConformance(t *testing.T) {
 	rc := newReceiver(t, Form, 200, 1<<20)
 	srv := serve(t, rc, "")
 	statustest.Conformance(t, func() status.Reporter {
-		p, err := HTTP(srv.URL, HTTPOptions{Options: fastOptions()})
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, err := HTTP(srv.URL, HTTPOptions{})
+		require.NoError(t, err)
 		return p
 	})
 }
@@ -272,23 +215,19 @@ func FuzzFormSize(f *testing.F) {
 			extra.Set(k, v)
 			tr.extra = "&" + extra.Encode()
 		}
-		batch := []rec{{id: 1, data: a}, {id: 2, data: b}}
+		batch := []rec{{data: a}, {data: b}}
 		size := tr.base() + tr.cost(a) + tr.cost(b)
 		body := tr.body(batch, size)
-		if len(body) != size {
-			t.Fatalf("computed size %d, body %d", size, len(body))
-		}
+		require.Len(t, body, size, "computed size")
 		want := "packets=" + url.QueryEscape("["+string(a)+","+string(b)+"]") + tr.extra
-		if string(body) != want {
-			t.Fatalf("body %q, want %q", body, want)
-		}
+		require.Equal(t, want, string(body))
 	})
 }
 
 // FuzzDecodePackets: decoding what a receiver got never panics, and what
 // decodes re-encodes to packets that decode the same.
 func FuzzDecodePackets(f *testing.F) {
-	f.Add([]byte(`[{"id":1,"timestamp":"2026-01-02 15:04:05","project":"p","started":"x","event":"start","payload":{}}]`))
+	f.Add([]byte(`[{"id":"hub-1","timestamp":"2026-01-02 15:04:05","project":"p","started":"x","event":"start","payload":{}}]`))
 	f.Add([]byte(`[]`))
 	f.Add([]byte(`{"id":1}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -300,8 +239,7 @@ func FuzzDecodePackets(f *testing.F) {
 		if err != nil {
 			return // a payload that is not valid JSON on its own
 		}
-		if _, err := DecodePackets(again); err != nil {
-			t.Fatalf("re-encoded packets do not decode: %v", err)
-		}
+		_, err = DecodePackets(again)
+		require.NoError(t, err, "re-encoded packets decode")
 	})
 }

@@ -143,7 +143,7 @@ func (s *Server) forceAction(w http.ResponseWriter, r *http.Request) (string, st
 	if err := s.check(r, ForceBuild, b); err != nil {
 		return "", "", err
 	}
-	if err := s.opts.Control.ForceBuild(r.Context(), forceRequest(r, b.Name)); err != nil {
+	if _, err := s.opts.Control.ForceBuild(r.Context(), forceRequest(r, b.Name)); err != nil {
 		return "", "", err
 	}
 	return builderPath(b.Name), "Build forced on " + b.Name + ".", nil
@@ -158,7 +158,7 @@ func (s *Server) forceAllAction(w http.ResponseWriter, r *http.Request) (string,
 		return "", "", err
 	}
 	for _, n := range names {
-		if err := s.opts.Control.ForceBuild(r.Context(), forceRequest(r, n)); err != nil {
+		if _, err := s.opts.Control.ForceBuild(r.Context(), forceRequest(r, n)); err != nil {
 			return "", "", fmt.Errorf("forcing %s: %w", n, err)
 		}
 	}

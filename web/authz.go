@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/status"
 )
 
@@ -59,7 +60,11 @@ type Authz struct {
 	Rules map[Action]Rule
 	// Auth checks logins from the login form (and HTTP Basic credentials
 	// sent by scripts). Nil: nobody can log in.
-	Auth Authenticator
+	Auth auth.Authenticator
+	// Throttle limits failed logins per client address, on the form and
+	// for HTTP Basic credentials (default: 10 in 10 minutes). Share one
+	// with the hooks and the stream to count guesses across them.
+	Throttle *auth.Throttle
 	// SessionKey signs session cookies. Empty: a random key per Server, so
 	// sessions end when the process restarts. Use 32 random bytes.
 	SessionKey status.Secret
@@ -94,6 +99,9 @@ func (a *Authz) validate() error {
 	}
 	if a.SessionTTL == 0 {
 		a.SessionTTL = 12 * time.Hour
+	}
+	if a.Throttle == nil {
+		a.Throttle = auth.NewThrottle(0, 0)
 	}
 	if a.UserHeader == "" {
 		a.UserHeader = "X-Forwarded-User"

@@ -36,8 +36,9 @@
 // Actions (force, stop, ping, cancel, shutdown...) are Buildbot's Authz
 // actions. Each has a Rule: Never (the default, except View), Always,
 // Authenticated, or a func of the user and the action's subject. Users log in
-// through a form (Authz.Auth: BasicAuth, HTPasswdAuth, UsersAuth or an
-// AuthFunc) and get a signed session cookie, or are named by a trusted
+// through a form (Authz.Auth: any auth.Authenticator, e.g. auth.Users,
+// auth.OpenHtpasswd, auth.UsersDB or an auth.Func; failures throttled per
+// address by Authz.Throttle, HTTP Basic credentials too) and get a signed session cookie, or are named by a trusted
 // front end (Authz.UseHTTPHeader). Actions are POST only, refused from other
 // sites, and redirect only to paths of this server.
 package web

@@ -28,8 +28,7 @@ type Server struct {
 	csrf     *http.CrossOriginProtection
 	now      func() time.Time
 	version  string
-	nav      []navLink // the navigation bar, from the page table
-	throttle *loginThrottle
+	nav      []navLink  // the navigation bar, from the page table
 	views    *viewState // waterfall, console, images, live updates
 
 	mu      sync.Mutex
@@ -48,8 +47,7 @@ func New(o Options) (*Server, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: o, now: time.Now, csrf: http.NewCrossOriginProtection(), version: version(),
-		throttle: newLoginThrottle(10, 10*time.Minute)}
+	s := &Server{opts: o, now: time.Now, csrf: http.NewCrossOriginProtection(), version: version()}
 	s.views = newViewState(&s.opts)
 	var err error
 	if s.sessions, err = newSessions(&s.opts.Authz); err != nil {
@@ -110,7 +108,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r2.URL = &u
 		r = &r2
 	}
-	r = r.WithContext(context.WithValue(r.Context(), userKey, s.userOf(r)))
+	r, ok := s.identify(w, r)
+	if !ok {
+		return
+	}
 	s.handler.ServeHTTP(w, r)
 }
 

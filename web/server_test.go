@@ -21,6 +21,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -184,7 +185,7 @@ func TestServeUnixAndClose(t *testing.T) {
 
 func TestListenAndServeTLS(t *testing.T) {
 	certFile, keyFile, pool := selfSigned(t)
-	s, _ := newTestServer(t, Options{Authz: Authz{Auth: BasicAuth(map[string]status.Secret{"alice": "pw"})}})
+	s, _ := newTestServer(t, Options{Authz: Authz{Auth: auth.Users(map[string]status.Secret{"alice": "pw"})}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

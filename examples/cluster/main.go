@@ -94,9 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if _, err := bus.EnsureStream(ctx, fjs, bus.StreamOptions{}); err != nil {
 		return err
 	}
-	front := status.NewHub(status.HubOptions{Logger: log, Master: "front-end"})
 	mem := store.NewMemory(store.MemoryOptions{})
-	front.Add(mem)
+	front := status.NewHub(status.HubOptions{History: mem, Logger: log, Master: "front-end"})
 	front.Add(status.Filter(status.ReporterFunc(func(_ context.Context, e status.Event) error {
 		b := e.Build
 		fmt.Fprintf(stdout, "front end: %-8s %-8s #%-3d %s\n", e.Master, b.Builder, b.Number, b.Result)

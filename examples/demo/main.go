@@ -53,6 +53,7 @@ func targets() []target {
 		&mailTarget{},
 		&pushTarget{},
 		&streamTarget{},
+		&metricsTarget{}, &otelTarget{},
 	}
 }
 
@@ -131,7 +132,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	hub := status.NewHub(status.HubOptions{Logger: log, Master: "demo"})
 	mem := store.NewMemory(store.MemoryOptions{})
 	if *historyFile != "" {
 		var err error
@@ -139,7 +139,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	hub.Add(mem)             // the Hub closes it at Shutdown
+	// The store is the Hub's history: every event is in it before any
+	// reporter sees it.
+	hub := status.NewHub(status.HubOptions{History: mem, Logger: log, Master: "demo"})
 	last := map[string]int{} // continue numbering after builds kept in -history
 	if builds, err := mem.Builds(ctx, status.BuildQuery{}); err == nil {
 		for _, b := range builds {
@@ -148,6 +150,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	master := sim.New(hub, sim.Options{Seed: *seed, Speed: *speed, LastNumbers: last})
 	d := &demo{hub: hub, store: mem, control: master, onChanges: master.OnChanges, mux: http.NewServeMux(), log: log, out: stdout}
+	d.onClose(mem.Close) // writes the rest of -history after the Hub's last event
 
 	var ln net.Listener
 	if *addr != "" {

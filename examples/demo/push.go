@@ -8,24 +8,26 @@ import (
 	"net/http"
 	"sync/atomic"
 
+	"github.com/heraldci/herald/outbox"
 	"github.com/heraldci/herald/push"
+	"github.com/heraldci/herald/status"
 )
 
 // pushTarget wires HttpStatusPush in: -push sends every event to a receiver
 // the demo serves itself at /push/receive (GET it for the count), -push-url
-// to any receiver of Buildbot 0.8.12's packets= format; -push-dir keeps
-// the queue on disk across restarts of the demo.
+// to any receiver of Buildbot 0.8.12's packets= format; -push-outbox keeps
+// the Hub's queue for it in a file across crashes and restarts of the demo.
 type pushTarget struct {
-	self bool
-	url  string
-	dir  string
-	p    *push.Pusher
+	self   bool
+	url    string
+	outbox string
+	p      *push.Pusher
 }
 
 func (t *pushTarget) Flags(fs *flag.FlagSet) {
 	fs.BoolVar(&t.self, "push", false, "HttpStatusPush every event to the demo's own receiver at /push/receive")
 	fs.StringVar(&t.url, "push-url", "", "HttpStatusPush every event to this receiver URL (0.8.12 packets= form)")
-	fs.StringVar(&t.dir, "push-dir", "", "keep the push queue in this directory, so it survives restarts")
+	fs.StringVar(&t.outbox, "push-outbox", "", "keep the push queue in this outbox file, so it survives crashes and restarts")
 }
 
 func (t *pushTarget) Start(ctx context.Context, d *demo) error {
@@ -42,19 +44,30 @@ func (t *pushTarget) Start(ctx context.Context, d *demo) error {
 		return nil
 	}
 	p, err := push.HTTP(target, push.HTTPOptions{Options: push.Options{
-		Project: "Herald demo", Dir: t.dir, Logger: d.log,
+		Project: "Herald demo", Logger: d.log,
 	}})
 	if err != nil {
 		return err
 	}
 	t.p = p
-	d.hub.Add(p)
+	var opts []status.AddOption
+	var ob *outbox.File
+	if t.outbox != "" {
+		if ob, err = outbox.Open(t.outbox, outbox.Options{Logger: d.log}); err != nil {
+			return err
+		}
+		opts = append(opts, status.WithOutbox(ob))
+	}
+	d.hub.Add(p, opts...)
 	d.where("push: every event to %s", target)
 	d.onClose(func(context.Context) error {
 		st := p.Stats()
-		fmt.Fprintf(d.out, "push: %d packets sent in %d batches, %d retried, %d dropped, %d rejected, %d left on disk\n",
-			st.Sent, st.Batches, st.Retried, st.Dropped, st.Rejected, st.QueuedDisk)
-		return nil
+		fmt.Fprintf(d.out, "push: %d packets sent in %d requests, %d rejected\n", st.Sent, st.Batches, st.Rejected)
+		if ob == nil {
+			return nil
+		}
+		fmt.Fprintf(d.out, "push: %d events left in %s for the next start\n", ob.Len(), ob.Path())
+		return ob.Close()
 	})
 	return nil
 }

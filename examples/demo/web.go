@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/web"
 )
@@ -34,7 +35,7 @@ func (w *webStatus) Start(ctx context.Context, d *demo) error {
 		Control:     d.control,
 		Logger:      d.log,
 		Authz: web.Authz{
-			Auth: web.BasicAuth(map[string]status.Secret{w.user: status.Secret(w.password)}),
+			Auth: auth.Users(map[string]status.Secret{w.user: status.Secret(w.password)}),
 			Rules: map[web.Action]web.Rule{
 				web.ForceBuild: web.Authenticated, web.ForceAllBuilds: web.Authenticated,
 				web.StopBuild: web.Authenticated, web.StopAllBuilds: web.Authenticated,

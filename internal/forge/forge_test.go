@@ -201,7 +201,7 @@ func TestRefused(t *testing.T) {
 	assert.True(t, ok)
 	assert.Equal(t, 9*time.Second, after)
 	assert.NotContains(t, cls.Error(), token)
-	var se *status.StatusError
+	var se *status.ResponseError
 	require.ErrorAs(t, cls, &se)
 	assert.NotContains(t, se.Body, token)
 }

@@ -112,7 +112,8 @@ func shape(t reflect.Type) string {
 			return
 		}
 		seen[t] = true
-		for f := range t.Fields() {
+		for i := range t.NumField() {
+			f := t.Field(i)
 			if !f.IsExported() {
 				continue
 			}
