@@ -60,7 +60,7 @@ func pushing(hub *status.Hub) error {
 	if err != nil {
 		return err // names the file and what to do when it is locked or damaged
 	}
-	p, err := push.HTTP("http://front-end:9000/submit", push.HTTPOptions{})
+	p, err := push.New(push.Options{URL: "http://front-end:9000/submit"})
 	if err != nil {
 		return err
 	}
