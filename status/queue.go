@@ -1,18 +1,16 @@
 package status
 
-import (
-	"slices"
-	"sync"
-)
+import "sync"
 
-// queue is one reporter's FIFO, guarded by a mutex. It holds up to limit
-// events; past that it applies the overflow policy documented on
+// queue is one reporter's FIFO, a ring buffer guarded by a mutex. It holds
+// up to limit events; past that it applies the overflow policy documented on
 // Hub.Publish: log chunks go first, lifecycle events grow the queue up to
 // hard and only then is the oldest dropped.
 type queue struct {
 	mu      sync.Mutex
-	items   []*Event
-	chunks  int // LogAppended events in items
+	ring    []*Event // len is the capacity; grows by doubling, up to hard
+	head, n int      // the oldest event is ring[head]; n are queued
+	chunks  int      // LogAppended events queued
 	limit   int
 	hard    int
 	closing bool
@@ -39,7 +37,7 @@ func keyOf(e *Event) (logKey, bool) {
 }
 
 func newQueue(limit int) *queue {
-	return &queue{limit: limit, hard: 16 * limit, wake: make(chan struct{}, 1)}
+	return &queue{limit: limit, hard: 16 * limit, ring: make([]*Event, min(limit, 1024)), wake: make(chan struct{}, 1)}
 }
 
 // pushOutcome says what push had to do to make room.
@@ -63,12 +61,9 @@ func (q *queue) push(e *Event) pushOutcome {
 	}
 	out := pushed
 	switch {
-	case len(q.items) < q.limit:
+	case q.n < q.limit:
 	case q.chunks > 0:
-		i := slices.IndexFunc(q.items, func(x *Event) bool { return x.Kind == LogAppended })
-		old := q.items[i]
-		q.items = slices.Delete(q.items, i, i+1)
-		q.chunks--
+		old := q.remove(q.indexOfChunk())
 		k, _ := keyOf(old)
 		q.owe(&q.owedAtPop, k, 1+old.Skipped)
 		out = shed
@@ -76,19 +71,59 @@ func (q *queue) push(e *Event) pushOutcome {
 		k, _ := keyOf(e)
 		q.owe(&q.owedAtPush, k, 1+e.Skipped)
 		return shed
-	case len(q.items) < q.hard:
+	case q.n < q.hard:
 		out = grown
 	default:
-		q.items[0] = nil
-		q.items = q.items[1:]
+		q.remove(0)
 		out = dropped
 	}
-	q.items = append(q.items, e)
+	if q.n == len(q.ring) {
+		q.grow()
+	}
+	q.ring[(q.head+q.n)%len(q.ring)] = e
+	q.n++
 	if e.Kind == LogAppended {
 		q.chunks++
 	}
-	q.signal()
+	if q.n == 1 {
+		q.signal() // the worker waits only on an empty queue
+	}
 	return out
+}
+
+// at returns the i-th queued event (0 is the oldest).
+func (q *queue) at(i int) *Event { return q.ring[(q.head+i)%len(q.ring)] }
+
+func (q *queue) indexOfChunk() int {
+	for i := range q.n {
+		if q.at(i).Kind == LogAppended {
+			return i
+		}
+	}
+	return -1
+}
+
+// remove takes the i-th queued event out, closing the gap; the overflow
+// path only, so the copying does not matter.
+func (q *queue) remove(i int) *Event {
+	e := q.at(i)
+	for j := i; j < q.n-1; j++ {
+		q.ring[(q.head+j)%len(q.ring)] = q.at(j + 1)
+	}
+	q.ring[(q.head+q.n-1)%len(q.ring)] = nil
+	q.n--
+	if e.Kind == LogAppended {
+		q.chunks--
+	}
+	return e
+}
+
+func (q *queue) grow() {
+	ring := make([]*Event, max(2*len(q.ring), 16))
+	for i := range q.n {
+		ring[i] = q.at(i)
+	}
+	q.ring, q.head = ring, 0
 }
 
 func (q *queue) owe(m *map[logKey]int, k logKey, n int) {
@@ -103,17 +138,11 @@ func (q *queue) owe(m *map[logKey]int, k logKey, n int) {
 func (q *queue) take(evs []*Event, max int) []*Event {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	n := min(max, len(q.items))
-	if n == 0 {
-		return evs
-	}
-	evs = append(evs, q.items[:n]...)
-	clear(q.items[:n])
-	q.items = q.items[n:]
-	if len(q.items) == 0 {
-		q.items = nil // let the backing array go
-	}
-	for i, e := range evs {
+	for range min(max, q.n) {
+		e := q.ring[q.head]
+		q.ring[q.head] = nil
+		q.head = (q.head + 1) % len(q.ring)
+		q.n--
 		if e.Kind == LogAppended {
 			q.chunks--
 		}
@@ -121,7 +150,7 @@ func (q *queue) take(evs []*Event, max int) []*Event {
 			c := *e
 			c.Skipped += q.owedAtPop[k]
 			delete(q.owedAtPop, k)
-			evs[i] = &c
+			e = &c
 		}
 		if e.Kind == BuildFinished && e.Build != nil && len(q.owedAtPop) > 0 {
 			// A log that ended without LogFinished owes nothing more.
@@ -131,6 +160,7 @@ func (q *queue) take(evs []*Event, max int) []*Event {
 				}
 			}
 		}
+		evs = append(evs, e)
 	}
 	return evs
 }
@@ -138,7 +168,7 @@ func (q *queue) take(evs []*Event, max int) []*Event {
 func (q *queue) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.items)
+	return q.n
 }
 
 // close stops pushes; take drains what is left.
@@ -159,8 +189,9 @@ func (q *queue) isClosing() bool {
 func (q *queue) cut() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	n := len(q.items)
-	q.items, q.chunks = nil, 0
+	n := q.n
+	clear(q.ring)
+	q.head, q.n, q.chunks = 0, 0, 0
 	return n
 }
 
