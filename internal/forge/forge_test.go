@@ -233,7 +233,7 @@ func TestRepoPath(t *testing.T) {
 		"ssh://git@host:2222/a/b":                  "a/b",
 		"https://user@bitbucket.org/ws/repo.git":   "ws/repo",
 		"https://example.com/gitlab/group/project": "group/project",
-		"https://example.com/gitlab":               "",
+		"https://example.com/gitlab":               "gitlab",
 		"https://example.com/a/../b":               "",
 		"https://example.com/a/b%2Fc":              "",
 		"/local/path":                              "",
