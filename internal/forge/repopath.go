@@ -20,7 +20,7 @@ func RepoPath(raw, under string) (segments []string, ok bool) {
 		if err != nil || u.Host == "" {
 			return nil, false
 		}
-		path = u.Path
+		path = u.EscapedPath() // an encoded "/" is no separator, and fails ValidSegment
 		if under = strings.Trim(under, "/"); under != "" {
 			if rest, found := strings.CutPrefix(path, "/"+under+"/"); found {
 				path = rest
