@@ -1,0 +1,180 @@
+package bitbucket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/heraldci/herald/internal/forge"
+	"github.com/heraldci/herald/status"
+)
+
+// Reporter posts build statuses for started and finished builds. It is
+// safe for concurrent use.
+type Reporter struct {
+	opts Options
+	base *url.URL
+	post *forge.Poster
+	d    forge.Delivery
+}
+
+var (
+	_ status.Reporter  = (*Reporter)(nil)
+	_ status.Closer    = (*Reporter)(nil)
+	_ status.Named     = (*Reporter)(nil)
+	_ status.Selective = (*Reporter)(nil)
+)
+
+// Bitbucket Cloud's limits: a key of 40 characters; names and
+// descriptions are cut to 255.
+const (
+	maxKey         = 40
+	maxName        = 255
+	maxDescription = 255
+)
+
+// New checks o and returns a Reporter. It makes no request.
+func New(o Options) (*Reporter, error) {
+	base, err := o.validate()
+	if err != nil {
+		return nil, err
+	}
+	r := &Reporter{opts: o, base: base, post: forge.NewPoster(o.HTTPClient, "herald-bitbucket", hint),
+		d: forge.Delivery{Forge: "bitbucket", Log: o.Logger}}
+	switch {
+	case !o.Token.IsZero():
+		r.post.Token("Bearer", o.Token.Reveal())
+	case o.Username != "":
+		r.post.Basic(o.Username, o.Password.Reveal())
+	}
+	r.opts.Token, r.opts.Password = "", "" // only the Poster keeps them, out of reach of fmt
+	return r, nil
+}
+
+// Name returns "bitbucket".
+func (r *Reporter) Name() string { return "bitbucket" }
+
+// String names the API; never the credentials.
+func (r *Reporter) String() string { return "bitbucket.Reporter(" + r.base.String() + ")" }
+
+// GoString is String, so %#v cannot dig into the reporter either.
+func (r *Reporter) GoString() string { return r.String() }
+
+var kinds = status.KindsOf(status.BuildStarted, status.BuildFinished)
+
+// Handles reports whether the reporter wants events of kind k: builds
+// starting and finishing.
+func (r *Reporter) Handles(k status.Kind) bool { return kinds.Has(k) }
+
+// Close releases the connections of the reporter's own HTTP client.
+// Reports after Close fail.
+func (r *Reporter) Close(context.Context) error {
+	r.post.Close()
+	return nil
+}
+
+var errClosed = errors.New("bitbucket: Report called after Close")
+
+// body is what POST .../commit/{commit}/statuses/build takes.
+type body struct {
+	State       State  `json:"state"`
+	Key         string `json:"key"`
+	Name        string `json:"name,omitempty"`
+	URL         string `json:"url"`
+	Description string `json:"description,omitempty"`
+}
+
+// Report posts the status of a started or finished build on each commit
+// of its source stamps. It returns a status.Retryable error for rate
+// limits, server and network errors, and a plain error otherwise. Other
+// kinds are ignored.
+func (r *Reporter) Report(ctx context.Context, e status.Event) error {
+	if !kinds.Has(e.Kind) || e.Build == nil {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("bitbucket: %w", err)
+	}
+	if r.post.Closed() {
+		return errClosed
+	}
+	b := e.Build
+	state := forge.StateOf(e, InProgress, r.opts.States)
+	var sts []forge.Status[body]
+	var errs []error
+	for i := range b.Sources {
+		s := &b.Sources[i]
+		kw := forge.Keywords(b, s, string(state))
+		repo, ok := r.repo(b, s, kw)
+		if !ok || !forge.IsSHA(s.Revision) {
+			r.d.Log.Debug("bitbucket: status skipped: no workspace/repository or no commit hash", "builder", b.Builder,
+				"build", b.Number, "codebase", s.Codebase, "revision", s.Revision, "repository", s.Repository)
+			continue
+		}
+		p := body{State: state, Key: forge.ShortKey(r.opts.Key.Render(b, kw), maxKey),
+			Name: forge.Cut(r.opts.Name.Render(b, kw), maxName), URL: r.opts.URL.Render(b, kw),
+			Description: forge.Cut(r.opts.Description.Render(b, kw), maxDescription)}
+		if p.Key == "" {
+			p.Key = forge.ShortKey(b.Builder, maxKey)
+		}
+		if p.URL == "" {
+			errs = append(errs, fmt.Errorf("bitbucket: %s #%d has no URL and Bitbucket requires one: give builds a URL in the host, or set Options.URL", b.Builder, b.Number))
+			continue
+		}
+		sts = append(sts, forge.Status[body]{Key: forge.Key{Repo: repo, SHA: s.Revision, Name: p.Key}, Body: p,
+			Sent: forge.Sent{Build: b.Number, Finished: e.Kind == status.BuildFinished, State: string(state),
+				Description: p.Description, URL: p.URL}})
+	}
+	return forge.Join(append(errs, forge.Deliver(ctx, &r.d, b.Builder, sts, r.send)...)...)
+}
+
+func (r *Reporter) send(ctx context.Context, st *forge.Status[body]) error {
+	ws, slug, _ := strings.Cut(st.Key.Repo, "/")
+	u := r.base.JoinPath("2.0/repositories", ws, slug, "commit", st.Key.SHA, "statuses/build")
+	return r.post.Post(ctx, u.String(), st.Body, &APIError{Forge: "bitbucket", Repo: st.Key.Repo, SHA: st.Key.SHA,
+		Label: "key", Context: st.Key.Name, State: string(st.Body.State)})
+}
+
+// repo is Options.Repo rendered, else workspace/slug from the stamp's
+// repository URL; ok only for a safe pair.
+func (r *Reporter) repo(b *status.Build, s *status.SourceStamp, kw map[string]string) (string, bool) {
+	raw := s.Repository
+	if r.opts.Repo != nil {
+		raw = "https://bitbucket.org/" + strings.Trim(r.opts.Repo.Render(b, kw), "/")
+	}
+	ws, slug, ok := parseRepo(raw)
+	return ws + "/" + slug, ok
+}
+
+// parseRepo reads workspace and repository slug from a repository URL.
+func parseRepo(raw string) (workspace, slug string, ok bool) {
+	segs, ok := forge.RepoPath(raw, "")
+	if !ok || len(segs) != 2 {
+		return "", "", false
+	}
+	return segs[0], segs[1], true
+}
+
+// APIError is a build status Bitbucket did not take: its Repo
+// ("workspace/slug"), SHA, Context (the key), State, StatusCode (0 when no
+// response came) and Bitbucket's Message (capped, with anything shaped
+// like a credential removed). Errors from Report wrap it; read it with
+// errors.As.
+type APIError = forge.Error
+
+func hint(code int) string {
+	switch code {
+	case http.StatusUnauthorized:
+		return "check Options.Username and Options.Password (an app password), or Options.Token"
+	case http.StatusForbidden:
+		return "the credentials may not post build statuses: an app password needs the repository:write scope, an access token the repository:write permission"
+	case http.StatusNotFound:
+		return "check the workspace and repository (Options.Repo, or the repository URL) and the commit"
+	case http.StatusBadRequest:
+		return "Bitbucket refused the status"
+	}
+	return ""
+}
