@@ -47,6 +47,7 @@ func targets() []target {
 		&console{},
 		&gerritTarget{},
 		&githubTarget{}, &stashTarget{},
+		&gitlabTarget{}, &giteaTarget{}, &bitbucketTarget{},
 		&changeHooks{},
 		&webStatus{},
 		&ircTarget{},
