@@ -17,13 +17,11 @@
 package bitbuckettest
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -83,16 +81,12 @@ const (
 // Server is the double. It is an http.Handler; NewServer also serves it on
 // a loopback port. Safe for concurrent use.
 type Server struct {
-	opts  Options
-	log   double.Log[Request]
-	url   string
-	srv   *httptest.Server
+	opts Options
+	double.Server[Request]
 	repos map[string]bool
 
 	mu       sync.Mutex
 	statuses map[string]BuildStatus // "ws/slug@sha key" (repository and sha lower case)
-	window   time.Time
-	used     int
 }
 
 // New returns a double serving o.
@@ -104,6 +98,7 @@ func New(o Options) *Server {
 		o.Now = time.Now
 	}
 	s := &Server{opts: o, repos: map[string]bool{}, statuses: map[string]BuildStatus{}}
+	s.Rate = double.Rate{Limit: o.RateLimit, Window: o.RateWindow, Now: o.Now}
 	for _, r := range o.Repos {
 		s.repos[strings.ToLower(r)] = true
 	}
@@ -115,44 +110,18 @@ func New(o Options) *Server {
 func NewServer(tb testing.TB, o Options) *Server {
 	tb.Helper()
 	s := New(o)
-	s.srv = httptest.NewServer(s)
-	s.url = s.srv.URL
-	tb.Cleanup(func() {
-		s.srv.Close()
-		for _, p := range s.Problems() {
-			tb.Errorf("bitbuckettest: %s", p)
-		}
-	})
+	s.Start(tb, "bitbuckettest", s)
 	return s
 }
 
 // URL is the API's address for bitbucket.Options.BaseURL (NewServer only).
-func (s *Server) URL() string { return s.url }
-
-// Close stops a double started by NewServer before the test ends. It is
-// idempotent.
-func (s *Server) Close() {
-	if s.srv != nil {
-		s.srv.Close()
-	}
-}
-
-// Requests returns the requests served, oldest first.
-func (s *Server) Requests() []Request { return s.log.All() }
-
-// Wait returns the requests once n have been served, or an error when ctx
-// ends first.
-func (s *Server) Wait(ctx context.Context, n int) ([]Request, error) { return s.log.Wait(ctx, n) }
-
-// Problems lists the requests Bitbucket would have refused that a correct
-// client never sends.
-func (s *Server) Problems() []string { return s.log.Problems() }
+func (s *Server) URL() string { return s.Root() }
 
 // Fail queues answers for the next valid requests (after credentials and
 // body are checked), in order.
 func (s *Server) Fail(answers ...Answer) {
 	for _, a := range answers {
-		s.log.Fail(func(w http.ResponseWriter) { a(w) })
+		s.Log.Fail(func(w http.ResponseWriter) { a(w) })
 	}
 }
 
@@ -173,7 +142,7 @@ var (
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := Request{At: s.opts.Now(), Method: r.Method, Path: r.URL.Path}
 	req.Code = s.handle(w, r, &req)
-	s.log.Add(req)
+	s.Log.Add(req)
 }
 
 func (s *Server) handle(w http.ResponseWriter, r *http.Request, req *Request) int {
@@ -193,14 +162,14 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, req *Request) in
 	}
 	req.Repo, req.SHA = m[1]+"/"+m[2], m[3]
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		s.log.Problem("%s: Content-Type %q", r.URL.Path, ct)
+		s.Log.Problem("%s: Content-Type %q", r.URL.Path, ct)
 		return Error(w, http.StatusUnsupportedMediaType, "Unsupported Media Type")
 	}
 	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	req.Body = raw
 	var body map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &body); err != nil {
-		s.log.Problem("body %q: %v", raw, err)
+		s.Log.Problem("body %q: %v", raw, err)
 		return Error(w, http.StatusBadRequest, "Invalid JSON")
 	}
 	fields := map[string]*string{"state": &req.State, "key": &req.Key, "name": &req.Name, "url": &req.URL,
@@ -208,14 +177,14 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, req *Request) in
 	for k, v := range body {
 		dst, known := fields[k]
 		if !known {
-			s.log.Problem("unknown field %q", k)
+			s.Log.Problem("unknown field %q", k)
 			continue
 		}
 		if err := json.Unmarshal(v, dst); err != nil {
-			s.log.Problem("field %q is not a string: %s", k, v)
+			s.Log.Problem("field %q is not a string: %s", k, v)
 		}
 	}
-	if code := s.log.Fault(w); code != 0 {
+	if code := s.Log.Fault(w); code != 0 {
 		return code
 	}
 	if len(s.repos) > 0 && !s.repos[strings.ToLower(req.Repo)] {
@@ -230,14 +199,14 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, req *Request) in
 func (s *Server) store(w http.ResponseWriter, req *Request) int {
 	for _, k := range []string{"state", "key", "url"} {
 		if map[string]string{"state": req.State, "key": req.Key, "url": req.URL}[k] == "" {
-			s.log.Problem("required field %q missing", k)
+			s.Log.Problem("required field %q missing", k)
 			return FieldError(w, k, "This field is required.")
 		}
 	}
 	switch req.State {
 	case "INPROGRESS", "SUCCESSFUL", "FAILED", "STOPPED":
 	default:
-		s.log.Problem("state %q", req.State)
+		s.Log.Problem("state %q", req.State)
 		return FieldError(w, "state", strconv.Quote(req.State)+" is not a valid choice.")
 	}
 	for _, l := range []struct {
@@ -245,7 +214,7 @@ func (s *Server) store(w http.ResponseWriter, req *Request) int {
 		max      int
 	}{{"key", req.Key, MaxKey}, {"name", req.Name, MaxName}, {"description", req.Description, MaxDescription}} {
 		if n := utf8.RuneCountInString(l.v); n > l.max {
-			s.log.Problem("%s of %d characters", l.field, n)
+			s.Log.Problem("%s of %d characters", l.field, n)
 			return FieldError(w, l.field, fmt.Sprintf("Ensure this value has at most %d characters (it has %d).", l.max, n))
 		}
 	}
@@ -276,21 +245,10 @@ func (s *Server) authorized(h string) bool {
 
 // throttle answers 429 once the window's requests are used up.
 func (s *Server) throttle(w http.ResponseWriter) int {
-	if s.opts.RateLimit <= 0 {
-		return 0
+	if over, _, _ := s.Rate.Take(); over {
+		return RateLimited(s.opts.RateLimit)(w)
 	}
-	s.mu.Lock()
-	now := s.opts.Now()
-	if s.window.IsZero() || !now.Before(s.window) {
-		s.window, s.used = now.Add(s.opts.RateWindow), 0
-	}
-	s.used++
-	over := s.used > s.opts.RateLimit
-	s.mu.Unlock()
-	if !over {
-		return 0
-	}
-	return RateLimited(s.opts.RateLimit)(w)
+	return 0
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

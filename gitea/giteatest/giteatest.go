@@ -18,12 +18,10 @@
 package giteatest
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -75,17 +73,13 @@ type Status struct {
 // Server is the double. It is an http.Handler; NewServer also serves it on
 // a loopback port. Safe for concurrent use.
 type Server struct {
-	opts  Options
-	log   double.Log[Request]
-	url   string
-	srv   *httptest.Server
+	opts Options
+	double.Server[Request]
 	repos map[string]bool
 
 	mu       sync.Mutex
 	statuses map[string][]Status // "owner/name@sha" (lower case) → oldest first
 	nextID   int64
-	window   time.Time
-	used     int
 }
 
 // New returns a double serving o.
@@ -100,6 +94,7 @@ func New(o Options) *Server {
 		o.Prefix = "/" + o.Prefix
 	}
 	s := &Server{opts: o, repos: map[string]bool{}, statuses: map[string][]Status{}}
+	s.Rate = double.Rate{Limit: o.RateLimit, Window: o.RateWindow, Now: o.Now}
 	for _, r := range o.Repos {
 		s.repos[strings.ToLower(r)] = true
 	}
@@ -111,45 +106,19 @@ func New(o Options) *Server {
 func NewServer(tb testing.TB, o Options) *Server {
 	tb.Helper()
 	s := New(o)
-	s.srv = httptest.NewServer(s)
-	s.url = s.srv.URL
-	tb.Cleanup(func() {
-		s.srv.Close()
-		for _, p := range s.Problems() {
-			tb.Errorf("giteatest: %s", p)
-		}
-	})
+	s.Start(tb, "giteatest", s)
 	return s
 }
 
 // URL is the instance's address for gitea.Options.BaseURL, with Prefix
 // (NewServer only).
-func (s *Server) URL() string { return s.url + s.opts.Prefix }
-
-// Close stops a double started by NewServer before the test ends. It is
-// idempotent.
-func (s *Server) Close() {
-	if s.srv != nil {
-		s.srv.Close()
-	}
-}
-
-// Requests returns the requests served, oldest first.
-func (s *Server) Requests() []Request { return s.log.All() }
-
-// Wait returns the requests once n have been served, or an error when ctx
-// ends first.
-func (s *Server) Wait(ctx context.Context, n int) ([]Request, error) { return s.log.Wait(ctx, n) }
-
-// Problems lists the requests Gitea would have refused that a correct
-// client never sends.
-func (s *Server) Problems() []string { return s.log.Problems() }
+func (s *Server) URL() string { return s.Root() + s.opts.Prefix }
 
 // Fail queues answers for the next valid requests (after the token and
 // body are checked), in order.
 func (s *Server) Fail(answers ...Answer) {
 	for _, a := range answers {
-		s.log.Fail(func(w http.ResponseWriter) { a(w) })
+		s.Log.Fail(func(w http.ResponseWriter) { a(w) })
 	}
 }
 
@@ -169,7 +138,7 @@ var (
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := Request{At: s.opts.Now(), Method: r.Method, Path: r.URL.Path}
 	req.Code = s.handle(w, r, &req)
-	s.log.Add(req)
+	s.Log.Add(req)
 }
 
 func (s *Server) handle(w http.ResponseWriter, r *http.Request, req *Request) int {
@@ -189,7 +158,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, req *Request) in
 	}
 	req.Repo, req.SHA = m[1]+"/"+m[2], m[3]
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		s.log.Problem("%s: Content-Type %q", r.URL.Path, ct)
+		s.Log.Problem("%s: Content-Type %q", r.URL.Path, ct)
 		return Error(w, http.StatusUnprocessableEntity, "Content-Type must be application/json")
 	}
 	var body struct {
@@ -203,19 +172,19 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, req *Request) in
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {
-		s.log.Problem("%s: body %s: %v", r.URL.Path, raw, err)
+		s.Log.Problem("%s: body %s: %v", r.URL.Path, raw, err)
 		return Error(w, http.StatusUnprocessableEntity, "[]: "+err.Error())
 	}
 	req.State, req.Context = deref(body.State), deref(body.Context)
 	req.TargetURL, req.Description = deref(body.TargetURL), deref(body.Description)
-	if code := s.log.Fault(w); code != 0 {
+	if code := s.Log.Fault(w); code != 0 {
 		return code
 	}
 	if len(s.repos) > 0 && !s.repos[strings.ToLower(req.Repo)] || !hexSHA.MatchString(req.SHA) {
 		return NotFound(w)
 	}
 	if !contains(states, req.State) {
-		s.log.Problem("state %q", req.State)
+		s.Log.Problem("state %q", req.State)
 		return Error(w, http.StatusUnprocessableEntity, "invalid state: "+strconv.Quote(req.State))
 	}
 	s.mu.Lock()
@@ -227,7 +196,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, req *Request) in
 	s.mu.Unlock()
 	at := st.CreatedAt.UTC().Format(time.RFC3339)
 	return writeJSON(w, http.StatusCreated, map[string]any{"id": st.ID, "status": st.State, "context": st.Context,
-		"target_url": st.TargetURL, "description": st.Description, "url": s.url + r.URL.Path,
+		"target_url": st.TargetURL, "description": st.Description, "url": s.Root() + r.URL.Path,
 		"creator": map[string]any{"id": 1, "login": "ci"}, "created_at": at, "updated_at": at})
 }
 
@@ -251,21 +220,11 @@ func (s *Server) authorized(h string) bool {
 // throttle answers 429 with Retry-After once the window's requests are
 // used up.
 func (s *Server) throttle(w http.ResponseWriter) int {
-	if s.opts.RateLimit <= 0 {
-		return 0
-	}
-	s.mu.Lock()
-	now := s.opts.Now()
-	if s.window.IsZero() || !now.Before(s.window) {
-		s.window, s.used = now.Add(s.opts.RateWindow), 0
-	}
-	s.used++
-	over, wait := s.used > s.opts.RateLimit, s.window.Sub(now)
-	s.mu.Unlock()
+	over, now, reset := s.Rate.Take()
 	if !over {
 		return 0
 	}
-	return RateLimited(int((wait + time.Second - 1) / time.Second))(w)
+	return RateLimited(double.Seconds(reset.Sub(now)))(w)
 }
 
 func deref(p *string) string {

@@ -17,12 +17,10 @@
 package gitlabtest
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -96,18 +94,14 @@ const (
 // Server is the double. It is an http.Handler; NewServer also serves it on
 // a loopback port. Safe for concurrent use.
 type Server struct {
-	opts     Options
-	log      double.Log[Request]
-	url      string
-	srv      *httptest.Server
+	opts Options
+	double.Server[Request]
 	projects map[string]string // lower-case path and "ID" → path
 
 	mu       sync.Mutex
 	statuses map[string][]Status // "path@sha" (lower case) → oldest first
 	notes    []Note
 	nextID   int64
-	window   time.Time
-	used     int
 }
 
 // New returns a double serving o.
@@ -122,6 +116,7 @@ func New(o Options) *Server {
 		o.Prefix = "/" + o.Prefix
 	}
 	s := &Server{opts: o, projects: map[string]string{}, statuses: map[string][]Status{}}
+	s.Rate = double.Rate{Limit: o.RateLimit, Window: o.RateWindow, Now: o.Now}
 	for i, p := range o.Projects {
 		s.projects[strings.ToLower(p)] = p
 		s.projects[strconv.Itoa(i+1)] = p
@@ -134,45 +129,19 @@ func New(o Options) *Server {
 func NewServer(tb testing.TB, o Options) *Server {
 	tb.Helper()
 	s := New(o)
-	s.srv = httptest.NewServer(s)
-	s.url = s.srv.URL
-	tb.Cleanup(func() {
-		s.srv.Close()
-		for _, p := range s.Problems() {
-			tb.Errorf("gitlabtest: %s", p)
-		}
-	})
+	s.Start(tb, "gitlabtest", s)
 	return s
 }
 
 // URL is the instance's address for gitlab.Options.BaseURL, with Prefix
 // (NewServer only).
-func (s *Server) URL() string { return s.url + s.opts.Prefix }
-
-// Close stops a double started by NewServer before the test ends. It is
-// idempotent.
-func (s *Server) Close() {
-	if s.srv != nil {
-		s.srv.Close()
-	}
-}
-
-// Requests returns the requests served, oldest first.
-func (s *Server) Requests() []Request { return s.log.All() }
-
-// Wait returns the requests once n have been served, or an error when ctx
-// ends first.
-func (s *Server) Wait(ctx context.Context, n int) ([]Request, error) { return s.log.Wait(ctx, n) }
-
-// Problems lists the requests GitLab would have refused that a correct
-// client never sends.
-func (s *Server) Problems() []string { return s.log.Problems() }
+func (s *Server) URL() string { return s.Root() + s.opts.Prefix }
 
 // Fail queues answers for the next valid requests (after the token and
 // body are checked), in order.
 func (s *Server) Fail(answers ...Answer) {
 	for _, a := range answers {
-		s.log.Fail(func(w http.ResponseWriter) { a(w) })
+		s.Log.Fail(func(w http.ResponseWriter) { a(w) })
 	}
 }
 
@@ -200,7 +169,7 @@ var (
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := Request{At: s.opts.Now(), Method: r.Method, Path: r.URL.EscapedPath()}
 	req.Code = s.handle(w, r, &req)
-	s.log.Add(req)
+	s.Log.Add(req)
 }
 
 func (s *Server) handle(w http.ResponseWriter, r *http.Request, req *Request) int {
@@ -233,7 +202,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, req *Request) in
 		if code, ok := s.decode(w, r, req, fields); !ok {
 			return code
 		}
-		if code := s.log.Fault(w); code != 0 {
+		if code := s.Log.Fault(w); code != 0 {
 			return code
 		}
 		if !known {
@@ -246,7 +215,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, req *Request) in
 	if code, ok := s.decode(w, r, req, map[string]*string{"body": &req.Note}); !ok {
 		return code
 	}
-	if code := s.log.Fault(w); code != 0 {
+	if code := s.Log.Fault(w); code != 0 {
 		return code
 	}
 	if !known {
@@ -275,17 +244,7 @@ func (s *Server) project(id string) (string, bool) {
 // throttle answers 429 once the window's requests are used up, as
 // GitLab's authenticated API limit does.
 func (s *Server) throttle(w http.ResponseWriter) int {
-	if s.opts.RateLimit <= 0 {
-		return 0
-	}
-	s.mu.Lock()
-	now := s.opts.Now()
-	if s.window.IsZero() || !now.Before(s.window) {
-		s.window, s.used = now.Add(s.opts.RateWindow), 0
-	}
-	s.used++
-	over, reset := s.used > s.opts.RateLimit, s.window
-	s.mu.Unlock()
+	over, now, reset := s.Rate.Take()
 	if !over {
 		return 0
 	}
@@ -305,7 +264,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, req *Request, fi
 			if dst, ok := fields[k]; ok {
 				*dst = form.Get(k)
 			} else {
-				s.log.Problem("unknown parameter %q", k)
+				s.Log.Problem("unknown parameter %q", k)
 			}
 		}
 		return 0, true
@@ -313,17 +272,17 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, req *Request, fi
 	req.Body = body
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(body, &m); err != nil {
-		s.log.Problem("%s: body %q: %v", req.Path, body, err)
+		s.Log.Problem("%s: body %q: %v", req.Path, body, err)
 		return Error(w, http.StatusBadRequest, "400 Bad request - Invalid JSON"), false
 	}
 	for k, v := range m {
 		dst, known := fields[k]
 		if !known {
-			s.log.Problem("unknown field %q", k)
+			s.Log.Problem("unknown field %q", k)
 			continue
 		}
 		if err := json.Unmarshal(v, dst); err != nil {
-			s.log.Problem("field %q is not a string: %s", k, v)
+			s.Log.Problem("field %q is not a string: %s", k, v)
 		}
 	}
 	return 0, true
@@ -342,11 +301,11 @@ var (
 
 func (s *Server) setStatus(w http.ResponseWriter, req *Request, project string) int {
 	if req.State == "" {
-		s.log.Problem("status without state")
+		s.Log.Problem("status without state")
 		return Invalid(w, "state is missing, state does not have a valid value")
 	}
 	if _, ok := event[req.State]; !ok {
-		s.log.Problem("state %q", req.State)
+		s.Log.Problem("state %q", req.State)
 		return Invalid(w, "state does not have a valid value")
 	}
 	for _, l := range []struct {
@@ -354,7 +313,7 @@ func (s *Server) setStatus(w http.ResponseWriter, req *Request, project string) 
 		max      int
 	}{{"name", req.Name, MaxName}, {"description", req.Description, MaxDescription}, {"ref", req.Ref, MaxRef}, {"target_url", req.TargetURL, MaxTargetURL}} {
 		if n := utf8.RuneCountInString(l.v); n > l.max {
-			s.log.Problem("%s of %d characters", l.field, n)
+			s.Log.Problem("%s of %d characters", l.field, n)
 			return FieldErrors(w, l.field, fmt.Sprintf("is too long (maximum is %d characters)", l.max))
 		}
 	}
@@ -410,7 +369,7 @@ func (s *Server) statusJSON(w http.ResponseWriter, code int, st *Status) int {
 
 func (s *Server) createNote(w http.ResponseWriter, req *Request, project string) int {
 	if strings.TrimSpace(req.Note) == "" {
-		s.log.Problem("note without body")
+		s.Log.Problem("note without body")
 		return Error(w, http.StatusBadRequest, `400 Bad request - Note {:note=>["can't be blank"]}`)
 	}
 	if req.MergeRequest <= 0 {
