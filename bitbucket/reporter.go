@@ -2,7 +2,6 @@ package bitbucket
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,6 +14,7 @@ import (
 // Reporter posts build statuses for started and finished builds. It is
 // safe for concurrent use.
 type Reporter struct {
+	forge.Shell
 	opts Options
 	base *url.URL
 	post *forge.Poster
@@ -50,33 +50,10 @@ func New(o Options) (*Reporter, error) {
 	case o.Username != "":
 		r.post.Basic(o.Username, o.Password.Reveal())
 	}
+	r.Init("bitbucket", base.String(), r.post.Close)
 	r.opts.Token, r.opts.Password = "", "" // only the Poster keeps them, out of reach of fmt
 	return r, nil
 }
-
-// Name returns "bitbucket".
-func (r *Reporter) Name() string { return "bitbucket" }
-
-// String names the API; never the credentials.
-func (r *Reporter) String() string { return "bitbucket.Reporter(" + r.base.String() + ")" }
-
-// GoString is String, so %#v cannot dig into the reporter either.
-func (r *Reporter) GoString() string { return r.String() }
-
-var kinds = status.KindsOf(status.BuildStarted, status.BuildFinished)
-
-// Handles reports whether the reporter wants events of kind k: builds
-// starting and finishing.
-func (r *Reporter) Handles(k status.Kind) bool { return kinds.Has(k) }
-
-// Close releases the connections of the reporter's own HTTP client.
-// Reports after Close fail.
-func (r *Reporter) Close(context.Context) error {
-	r.post.Close()
-	return nil
-}
-
-var errClosed = errors.New("bitbucket: Report called after Close")
 
 // body is what POST .../commit/{commit}/statuses/build takes.
 type body struct {
@@ -92,14 +69,8 @@ type body struct {
 // limits, server and network errors, and a plain error otherwise. Other
 // kinds are ignored.
 func (r *Reporter) Report(ctx context.Context, e status.Event) error {
-	if !kinds.Has(e.Kind) || e.Build == nil {
-		return nil
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("bitbucket: %w", err)
-	}
-	if r.post.Closed() {
-		return errClosed
+	if ok, err := r.Begin(ctx, e); !ok {
+		return err
 	}
 	b := e.Build
 	state := forge.StateOf(e, InProgress, r.opts.States)
@@ -108,7 +79,7 @@ func (r *Reporter) Report(ctx context.Context, e status.Event) error {
 	for i := range b.Sources {
 		s := &b.Sources[i]
 		kw := forge.Keywords(b, s, string(state))
-		repo, ok := r.repo(b, s, kw)
+		repo, ok := forge.RepoOf(r.opts.Repo, b, s, kw, "", 2, 2)
 		if !ok || !forge.IsSHA(s.Revision) {
 			r.d.Log.Debug("bitbucket: status skipped: no workspace/repository or no commit hash", "builder", b.Builder,
 				"build", b.Number, "codebase", s.Codebase, "revision", s.Revision, "repository", s.Repository)
@@ -136,26 +107,6 @@ func (r *Reporter) send(ctx context.Context, st *forge.Status[body]) error {
 	u := r.base.JoinPath("2.0/repositories", ws, slug, "commit", st.Key.SHA, "statuses/build")
 	return r.post.Post(ctx, u.String(), st.Body, &APIError{Forge: "bitbucket", Repo: st.Key.Repo, SHA: st.Key.SHA,
 		Label: "key", Context: st.Key.Name, State: string(st.Body.State)})
-}
-
-// repo is Options.Repo rendered, else workspace/slug from the stamp's
-// repository URL; ok only for a safe pair.
-func (r *Reporter) repo(b *status.Build, s *status.SourceStamp, kw map[string]string) (string, bool) {
-	raw := s.Repository
-	if r.opts.Repo != nil {
-		raw = "https://bitbucket.org/" + strings.Trim(r.opts.Repo.Render(b, kw), "/")
-	}
-	ws, slug, ok := parseRepo(raw)
-	return ws + "/" + slug, ok
-}
-
-// parseRepo reads workspace and repository slug from a repository URL.
-func parseRepo(raw string) (workspace, slug string, ok bool) {
-	segs, ok := forge.RepoPath(raw, "")
-	if !ok || len(segs) != 2 {
-		return "", "", false
-	}
-	return segs[0], segs[1], true
 }
 
 // APIError is a build status Bitbucket did not take: its Repo

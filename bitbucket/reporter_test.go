@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/heraldci/herald/bitbucket/bitbuckettest"
+	"github.com/heraldci/herald/internal/forge"
 	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
@@ -205,7 +206,7 @@ func TestIgnoresOtherKindsAndClosed(t *testing.T) {
 	}
 	assert.Empty(t, f.Requests())
 	require.NoError(t, r.Close(context.Background()))
-	assert.True(t, errors.Is(report(t, r, status.BuildStarted, build(1).Build()), errClosed))
+	assert.True(t, errors.Is(report(t, r, status.BuildStarted, build(1).Build()), forge.ErrClosed))
 }
 
 func TestConformance(t *testing.T) {
@@ -273,39 +274,4 @@ func TestSecretsAbsent(t *testing.T) {
 	assert.Contains(t, all, "Authorization: Basic <redacted>")
 	assert.Contains(t, all, "Authorization: Bearer <redacted>")
 	assert.Contains(t, all, "HTTP 401")
-}
-
-func TestParseRepo(t *testing.T) {
-	for raw, want := range map[string]string{
-		repoURL: "team/app",
-		"https://ci-bot@bitbucket.org/team/app.git": "team/app",
-		"https://bitbucket.org/team/app/src/main":   "",
-		"https://bitbucket.org/team/..":             "",
-		"https://bitbucket.org/team/a%2F..%2Fb":     "",
-	} {
-		ws, slug, ok := parseRepo(raw)
-		assert.Equal(t, want != "", ok, raw)
-		if ok {
-			assert.Equal(t, want, ws+"/"+slug, raw)
-		}
-	}
-}
-
-// FuzzParseRepo: repository URLs come from webhooks; a parsed
-// workspace/slug is safe in the API path.
-func FuzzParseRepo(f *testing.F) {
-	f.Add("git@bitbucket.org:team/app.git")
-	f.Add("https://u:p@bitbucket.org/team/app")
-	f.Add("https://bitbucket.org/../../a/b")
-	f.Fuzz(func(t *testing.T, raw string) {
-		ws, slug, ok := parseRepo(raw)
-		if !ok {
-			return
-		}
-		for _, s := range []string{ws, slug} {
-			if s == "" || s == "." || s == ".." || strings.ContainsAny(s, "/?#%: \\@") {
-				t.Fatalf("parseRepo(%q) = %q, %q: unsafe", raw, ws, slug)
-			}
-		}
-	})
 }

@@ -2,8 +2,6 @@ package gitea
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +13,7 @@ import (
 // Reporter sets commit statuses for started and finished builds. It is safe
 // for concurrent use.
 type Reporter struct {
+	forge.Shell
 	opts Options
 	base *url.URL
 	post *forge.Poster
@@ -42,33 +41,10 @@ func New(o Options) (*Reporter, error) {
 	if !o.Token.IsZero() {
 		r.post.Token("token", o.Token.Reveal())
 	}
+	r.Init("gitea", base.String(), r.post.Close)
 	r.opts.Token = "" // only the Poster keeps it, out of reach of fmt
 	return r, nil
 }
-
-// Name returns "gitea".
-func (r *Reporter) Name() string { return "gitea" }
-
-// String names the instance; never the token.
-func (r *Reporter) String() string { return "gitea.Reporter(" + r.base.String() + ")" }
-
-// GoString is String, so %#v cannot dig into the reporter either.
-func (r *Reporter) GoString() string { return r.String() }
-
-var kinds = status.KindsOf(status.BuildStarted, status.BuildFinished)
-
-// Handles reports whether the reporter wants events of kind k: builds
-// starting and finishing.
-func (r *Reporter) Handles(k status.Kind) bool { return kinds.Has(k) }
-
-// Close releases the connections of the reporter's own HTTP client.
-// Reports after Close fail.
-func (r *Reporter) Close(context.Context) error {
-	r.post.Close()
-	return nil
-}
-
-var errClosed = errors.New("gitea: Report called after Close")
 
 // body is what POST /repos/{owner}/{repo}/statuses/{sha} takes.
 type body struct {
@@ -83,14 +59,8 @@ type body struct {
 // server and network errors, and a plain error for what retrying cannot
 // fix. Other kinds are ignored.
 func (r *Reporter) Report(ctx context.Context, e status.Event) error {
-	if !kinds.Has(e.Kind) || e.Build == nil {
-		return nil
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("gitea: %w", err)
-	}
-	if r.post.Closed() {
-		return errClosed
+	if ok, err := r.Begin(ctx, e); !ok {
+		return err
 	}
 	b := e.Build
 	state := forge.StateOf(e, Pending, r.opts.States)
@@ -98,7 +68,7 @@ func (r *Reporter) Report(ctx context.Context, e status.Event) error {
 	for i := range b.Sources {
 		s := &b.Sources[i]
 		kw := forge.Keywords(b, s, string(state))
-		repo, ok := r.repo(b, s, kw)
+		repo, ok := forge.RepoOf(r.opts.Repo, b, s, kw, r.base.Path, 2, 2)
 		if !ok || !forge.IsSHA(s.Revision) {
 			r.d.Log.Debug("gitea: status skipped: no owner/name or no commit hash", "builder", b.Builder, "build", b.Number,
 				"codebase", s.Codebase, "revision", s.Revision, "repository", s.Repository, "repo", repo)
@@ -121,27 +91,6 @@ func (r *Reporter) send(ctx context.Context, st *forge.Status[body]) error {
 	u := r.base.JoinPath("api/v1/repos", owner, name, "statuses", st.Key.SHA)
 	return r.post.Post(ctx, u.String(), st.Body, &APIError{Forge: "gitea", Repo: st.Key.Repo, SHA: st.Key.SHA,
 		Label: "context", Context: st.Key.Name, State: string(st.Body.State)})
-}
-
-// repo is Options.Repo rendered, else owner/name from the stamp's
-// repository URL; ok only for a safe owner/name.
-func (r *Reporter) repo(b *status.Build, s *status.SourceStamp, kw map[string]string) (string, bool) {
-	raw, under := s.Repository, r.base.Path
-	if r.opts.Repo != nil {
-		raw, under = "https://host/"+strings.Trim(r.opts.Repo.Render(b, kw), "/"), ""
-	}
-	owner, name, ok := parseRepo(raw, under)
-	return owner + "/" + name, ok
-}
-
-// parseRepo reads owner and name from a repository URL of an instance
-// served under the path under.
-func parseRepo(raw, under string) (owner, name string, ok bool) {
-	segs, ok := forge.RepoPath(raw, under)
-	if !ok || len(segs) != 2 {
-		return "", "", false
-	}
-	return segs[0], segs[1], true
 }
 
 // APIError is a status Gitea did not take: its Repo ("owner/name"), SHA,

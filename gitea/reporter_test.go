@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/heraldci/herald/gitea/giteatest"
+	"github.com/heraldci/herald/internal/forge"
 	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
@@ -203,7 +204,7 @@ func TestIgnoresOtherKindsAndClosed(t *testing.T) {
 	}
 	assert.Empty(t, f.Requests())
 	require.NoError(t, r.Close(context.Background()))
-	assert.True(t, errors.Is(report(t, r, status.BuildStarted, build(1).Build()), errClosed))
+	assert.True(t, errors.Is(report(t, r, status.BuildStarted, build(1).Build()), forge.ErrClosed))
 }
 
 func TestConformance(t *testing.T) {
@@ -225,41 +226,5 @@ func TestHTTPConformance(t *testing.T) {
 			return r
 		},
 		Secrets: []string{testToken},
-	})
-}
-
-func TestParseRepo(t *testing.T) {
-	for raw, want := range map[string]string{
-		repoURL:                                   "octo/hello",
-		"git@git.example.com:octo/hello.git":      "octo/hello",
-		"https://codeberg.org/forgejo/forgejo":    "forgejo/forgejo",
-		"https://git.example.com/git/a/b/c":       "",
-		"https://git.example.com/octo/..":         "",
-		"https://git.example.com/octo/a%2F..%2Fb": "",
-	} {
-		owner, name, ok := parseRepo(raw, "/git")
-		assert.Equal(t, want != "", ok, raw)
-		if ok {
-			assert.Equal(t, want, owner+"/"+name, raw)
-		}
-	}
-}
-
-// FuzzParseRepo: repository URLs come from webhooks; a parsed owner/name
-// is safe in the API path.
-func FuzzParseRepo(f *testing.F) {
-	f.Add("https://git.example.com/octo/hello.git", "")
-	f.Add("git@host:octo/hello.git", "/git")
-	f.Add("https://h/git/../../a/b", "git")
-	f.Fuzz(func(t *testing.T, raw, under string) {
-		owner, name, ok := parseRepo(raw, under)
-		if !ok {
-			return
-		}
-		for _, s := range []string{owner, name} {
-			if s == "" || s == "." || s == ".." || strings.ContainsAny(s, "/?#%: \\@") {
-				t.Fatalf("parseRepo(%q) = %q, %q: unsafe", raw, owner, name)
-			}
-		}
 	})
 }

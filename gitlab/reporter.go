@@ -2,13 +2,10 @@ package gitlab
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
-	"strings"
-	"sync/atomic"
 
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
@@ -19,6 +16,7 @@ import (
 // Reporter sets commit statuses for started and finished builds. It is safe
 // for concurrent use.
 type Reporter struct {
+	forge.Shell
 	opts    Options
 	client  *gl.Client
 	base    *url.URL
@@ -27,8 +25,7 @@ type Reporter struct {
 	d       forge.Delivery
 	// noted remembers the notes left, "project!12 builder #7", so a
 	// retried event does not leave two.
-	noted  forge.Recent[string, struct{}]
-	closed atomic.Bool
+	noted forge.Recent[string, struct{}]
 }
 
 var (
@@ -76,6 +73,11 @@ func New(o Options) (*Reporter, error) {
 		return nil, fmt.Errorf("gitlab: %w", err)
 	}
 	r.client = c
+	r.Init("gitlab", r.base.String(), func() {
+		if r.own != nil {
+			r.own.CloseIdleConnections()
+		}
+	})
 	r.opts.Token, r.opts.TokenSource = "", nil // only the client keeps them, out of reach of fmt
 	return r, nil
 }
@@ -85,47 +87,14 @@ type noLimit struct{}
 
 func (noLimit) Wait(ctx context.Context) error { return ctx.Err() }
 
-// Name returns "gitlab".
-func (r *Reporter) Name() string { return "gitlab" }
-
-// String names the instance; never the token.
-func (r *Reporter) String() string { return "gitlab.Reporter(" + r.base.String() + ")" }
-
-// GoString is String, so %#v cannot dig into the reporter either.
-func (r *Reporter) GoString() string { return r.String() }
-
-var kinds = status.KindsOf(status.BuildStarted, status.BuildFinished)
-
-// Handles reports whether the reporter wants events of kind k: builds
-// starting and finishing.
-func (r *Reporter) Handles(k status.Kind) bool { return kinds.Has(k) }
-
-// Close releases the connections of the reporter's own HTTP client.
-// Reports after Close fail.
-func (r *Reporter) Close(context.Context) error {
-	r.closed.Store(true)
-	if r.own != nil {
-		r.own.CloseIdleConnections()
-	}
-	return nil
-}
-
-var errClosed = errors.New("gitlab: Report called after Close")
-
 // Report sets the status of a started or finished build on each commit of
 // its source stamps, and leaves the merge-request note of Options.Note. It
 // returns a status.Retryable error for rate limits, server and network
 // errors, and a plain error for what retrying cannot fix. Other kinds are
 // ignored.
 func (r *Reporter) Report(ctx context.Context, e status.Event) error {
-	if !kinds.Has(e.Kind) || e.Build == nil {
-		return nil
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("gitlab: %w", err)
-	}
-	if r.closed.Load() {
-		return errClosed
+	if ok, err := r.Begin(ctx, e); !ok {
+		return err
 	}
 	b := e.Build
 	sts, stamps := r.statuses(b, forge.StateOf(e, Running, r.opts.States), e.Kind == status.BuildFinished)
@@ -146,17 +115,11 @@ func (r *Reporter) statuses(b *status.Build, state State, finished bool) ([]forg
 	for i := range b.Sources {
 		s := &b.Sources[i]
 		kw := forge.Keywords(b, s, string(state))
-		project := r.project(b, s, kw)
-		skip := ""
-		switch {
-		case !forge.IsSHA(s.Revision):
-			skip = "the source stamp has no commit hash"
-		case project == "":
-			skip = "no project: the repository URL names none, set Options.Project"
-		}
-		if skip != "" {
-			r.d.Log.Debug("gitlab: status skipped: "+skip, "builder", b.Builder, "build", b.Number,
-				"codebase", s.Codebase, "revision", s.Revision, "repository", s.Repository)
+		// A project from a URL lives in a namespace; subgroups nest 20 deep.
+		project, ok := forge.RepoOf(r.opts.Project, b, s, kw, r.base.Path, 2, 21)
+		if !ok || !forge.IsSHA(s.Revision) {
+			r.d.Log.Debug("gitlab: status skipped: no project (set Options.Project) or no commit hash", "builder", b.Builder,
+				"build", b.Number, "codebase", s.Codebase, "revision", s.Revision, "repository", s.Repository, "project", project)
 			continue
 		}
 		name := forge.Cut(r.opts.Name.Render(b, kw), maxName)
@@ -186,30 +149,6 @@ func (r *Reporter) statuses(b *status.Build, state State, finished bool) ([]forg
 		r.d.Log.Debug("gitlab: build has no source stamp, no status set", "builder", b.Builder, "build", b.Number)
 	}
 	return sts, stamps
-}
-
-// project is Options.Project rendered, else the path of the stamp's
-// repository URL.
-func (r *Reporter) project(b *status.Build, s *status.SourceStamp, kw map[string]string) string {
-	if r.opts.Project != nil {
-		return strings.Trim(r.opts.Project.Render(b, kw), "/")
-	}
-	segs, ok := parseProject(s.Repository, r.base.Path)
-	if !ok {
-		return ""
-	}
-	return strings.Join(segs, "/")
-}
-
-// parseProject reads a project's path with namespace from a repository
-// URL of an instance served under the path under.
-func parseProject(raw, under string) ([]string, bool) {
-	segs, ok := forge.RepoPath(raw, under)
-	// A project lives in a namespace: one segment is no project path.
-	if !ok || len(segs) < 2 {
-		return nil, false
-	}
-	return segs, true
 }
 
 // cannotTransition is GitLab's refusal to move a status to a state it

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/heraldci/herald/gitlab/gitlabtest"
+	"github.com/heraldci/herald/internal/forge"
 	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
@@ -274,7 +275,7 @@ func TestIgnoresOtherKindsAndClosed(t *testing.T) {
 	}
 	assert.Empty(t, f.Requests())
 	require.NoError(t, r.Close(context.Background()))
-	assert.True(t, errors.Is(report(t, r, status.BuildStarted, build(1).Build()), errClosed))
+	assert.True(t, errors.Is(report(t, r, status.BuildStarted, build(1).Build()), forge.ErrClosed))
 }
 
 func TestConformance(t *testing.T) {

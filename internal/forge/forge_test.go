@@ -264,3 +264,29 @@ func FuzzRepoPath(f *testing.F) {
 		}
 	})
 }
+
+func TestRepoOf(t *testing.T) {
+	b := statustest.NewBuild("linux").Repository("https://git.example.com/git/octo/hello.git").Property("repo", "ops/deploy").Build()
+	s := &b.Sources[0]
+	for _, tc := range []struct {
+		opt      status.Text
+		under    string
+		min, max int
+		want     string
+		ok       bool
+	}{
+		{nil, "/git", 2, 2, "octo/hello", true},
+		{nil, "", 2, 2, "git/octo/hello", false},
+		{nil, "", 2, 20, "git/octo/hello", true},
+		{status.MustInterpolate("%(prop:repo)s"), "", 2, 2, "ops/deploy", true},
+		{status.MustInterpolate("42"), "", 2, 20, "42", true},
+		{status.MustInterpolate("../x"), "", 1, 2, "../x", false},
+		{status.MustInterpolate(""), "", 1, 2, "", false},
+	} {
+		got, ok := RepoOf(tc.opt, b, s, nil, tc.under, tc.min, tc.max)
+		assert.Equal(t, tc.ok, ok, "%+v", tc)
+		if ok {
+			assert.Equal(t, tc.want, got)
+		}
+	}
+}
