@@ -54,12 +54,7 @@ func newReporter(t testing.TB, f *bitbuckettest.Server, o Options) *Reporter {
 }
 
 func wait(t testing.TB, f *bitbuckettest.Server, n int) []bitbuckettest.Request {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	reqs, err := f.Wait(ctx, n)
-	require.NoError(t, err)
-	return reqs
+	return testkit.WaitFor(t, f.Wait, n)
 }
 
 func build(number int) *statustest.BuildBuilder {
@@ -68,10 +63,7 @@ func build(number int) *statustest.BuildBuilder {
 }
 
 func report(t testing.TB, r *Reporter, kind status.Kind, b *status.Build) error {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return r.Report(ctx, status.Event{Kind: kind, Build: b})
+	return testkit.Report(t, r, kind, b)
 }
 
 // A build with app-password credentials starts, is cancelled (STOPPED),

@@ -1,44 +1,20 @@
 package gitea
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"testing"
-	"time"
 
 	"github.com/heraldci/herald/gitea/giteatest"
+	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 )
 
-// BenchmarkHub1000Builds: 1,000 builds start and finish through a Hub
-// against the API double; statuses/s counts the 2,000 statuses Gitea took
-// per iteration.
+// BenchmarkHub1000Builds: 1,000 builds, each of its own commit, start and
+// finish through a Hub against the API double; statuses/s counts the
+// statuses Gitea took.
 func BenchmarkHub1000Builds(b *testing.B) {
 	f := newFakeGitea(b, giteatest.Options{})
-	r := newReporter(b, f, Options{})
-	hub := status.NewHub(status.HubOptions{Logger: slog.New(slog.DiscardHandler), QueueSize: 4096})
-	hub.Add(r)
-	defer hub.Shutdown(context.Background())
-	b.ReportAllocs()
-	var elapsed time.Duration
-	total := 0
-	for iter := range b.N {
-		b.StopTimer()
-		evs := make([]status.Event, 0, 2000)
-		for i := range 1000 {
-			bb := build(i + 1).Revision(fmt.Sprintf("%08x%032x", iter, i))
-			evs = append(evs, status.Event{Kind: status.BuildStarted, Build: bb.Build()},
-				status.Event{Kind: status.BuildFinished, Build: bb.Succeeded().Build()})
-		}
-		b.StartTimer()
-		start := time.Now()
-		for _, e := range evs {
-			hub.Publish(e)
-		}
-		total += len(evs)
-		wait(b, f, total)
-		elapsed += time.Since(start)
-	}
-	b.ReportMetric(float64(total)/elapsed.Seconds(), "statuses/s")
+	testkit.HubBuilds(b, newReporter(b, f, Options{}), func(iter, i int) *status.Build {
+		return build(i + 1).Revision(fmt.Sprintf("%08x%032x", iter, i)).Succeeded().Build()
+	}, f.Wait)
 }

@@ -57,12 +57,7 @@ func newReporter(t testing.TB, f *giteatest.Server, o Options) *Reporter {
 }
 
 func wait(t testing.TB, f *giteatest.Server, n int) []giteatest.Request {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	reqs, err := f.Wait(ctx, n)
-	require.NoError(t, err)
-	return reqs
+	return testkit.WaitFor(t, f.Wait, n)
 }
 
 func build(number int) *statustest.BuildBuilder {
@@ -71,10 +66,7 @@ func build(number int) *statustest.BuildBuilder {
 }
 
 func report(t testing.TB, r *Reporter, kind status.Kind, b *status.Build) error {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return r.Report(ctx, status.Event{Kind: kind, Build: b})
+	return testkit.Report(t, r, kind, b)
 }
 
 // A build starts, finishes with warnings, a newer build starts while Gitea

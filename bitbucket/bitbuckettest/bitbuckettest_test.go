@@ -2,7 +2,6 @@ package bitbuckettest_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/heraldci/herald/internal/testkit"
 
 	"github.com/heraldci/herald/bitbucket/bitbuckettest"
 )
@@ -21,22 +22,12 @@ const (
 
 func do(t *testing.T, srv *httptest.Server, method, path, body string, header ...string) (int, http.Header, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer tok")
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := srv.Client().Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	code, h, raw := testkit.Do(t, srv.Client(), method, srv.URL+path, body, append([]string{"Authorization", "Bearer tok"}, header...)...)
 	var v struct {
 		Error struct{ Message string } `json:"error"`
 	}
 	_ = json.Unmarshal(raw, &v)
-	return resp.StatusCode, resp.Header, v.Error.Message
+	return code, h, v.Error.Message
 }
 
 func TestChecksAsBitbucketDoes(t *testing.T) {
@@ -62,18 +53,13 @@ func TestChecksAsBitbucketDoes(t *testing.T) {
 		{name: "form", method: "POST", path: statusPath, body: "state=FAILED", header: []string{"Content-Type", "application/x-www-form-urlencoded"}, code: 415, problem: "Content-Type"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := len(s.Problems())
-			code, _, msg := do(t, srv, tc.method, tc.path, tc.body, tc.header...)
-			assert.Equal(t, tc.code, code)
-			if tc.message != "" {
-				assert.Equal(t, tc.message, msg)
-			}
-			if tc.problem == "" {
-				assert.Len(t, s.Problems(), before)
-			} else {
-				require.Len(t, s.Problems(), before+1)
-				assert.Contains(t, s.Problems()[before], tc.problem)
-			}
+			testkit.NewProblem(t, s.Problems, tc.problem, func() {
+				code, _, msg := do(t, srv, tc.method, tc.path, tc.body, tc.header...)
+				assert.Equal(t, tc.code, code)
+				if tc.message != "" {
+					assert.Equal(t, tc.message, msg)
+				}
+			})
 		})
 	}
 	st, found := s.Status("Team/App", strings.ToUpper(sha), "linux")

@@ -2,7 +2,6 @@ package giteatest_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/heraldci/herald/internal/testkit"
 
 	"github.com/heraldci/herald/gitea/giteatest"
 )
@@ -22,20 +23,10 @@ const (
 
 func do(t *testing.T, srv *httptest.Server, method, path, body string, header ...string) (int, http.Header, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "token tok")
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := srv.Client().Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	code, h, raw := testkit.Do(t, srv.Client(), method, srv.URL+path, body, append([]string{"Authorization", "token tok"}, header...)...)
 	var v map[string]any
 	_ = json.Unmarshal(raw, &v)
-	return resp.StatusCode, resp.Header, v
+	return code, h, v
 }
 
 func TestChecksAsGiteaDoes(t *testing.T) {
@@ -60,18 +51,13 @@ func TestChecksAsGiteaDoes(t *testing.T) {
 		{name: "form", method: "POST", path: statusPath, body: "state=error", header: []string{"Content-Type", "application/x-www-form-urlencoded"}, code: 422, problem: "Content-Type"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := len(s.Problems())
-			code, _, body := do(t, srv, tc.method, tc.path, tc.body, tc.header...)
-			assert.Equal(t, tc.code, code)
-			if tc.message != "" {
-				assert.Equal(t, tc.message, body["message"])
-			}
-			if tc.problem == "" {
-				assert.Len(t, s.Problems(), before)
-			} else {
-				require.Len(t, s.Problems(), before+1)
-				assert.Contains(t, s.Problems()[before], tc.problem)
-			}
+			testkit.NewProblem(t, s.Problems, tc.problem, func() {
+				code, _, body := do(t, srv, tc.method, tc.path, tc.body, tc.header...)
+				assert.Equal(t, tc.code, code)
+				if tc.message != "" {
+					assert.Equal(t, tc.message, body["message"])
+				}
+			})
 		})
 	}
 	st := s.Statuses("Octo/Hello", sha)

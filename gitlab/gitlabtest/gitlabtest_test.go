@@ -2,7 +2,6 @@ package gitlabtest_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/heraldci/herald/internal/testkit"
+
 	"github.com/heraldci/herald/gitlab/gitlabtest"
 )
 
@@ -19,20 +20,10 @@ const sha = "0123456789abcdef0123456789abcdef01234567"
 
 func do(t *testing.T, srv *httptest.Server, method, path, body string, header ...string) (int, http.Header, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("PRIVATE-TOKEN", "tok")
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := srv.Client().Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	code, h, raw := testkit.Do(t, srv.Client(), method, srv.URL+path, body, append([]string{"PRIVATE-TOKEN", "tok"}, header...)...)
 	var v map[string]any
 	_ = json.Unmarshal(raw, &v)
-	return resp.StatusCode, resp.Header, v
+	return code, h, v
 }
 
 const statusPath = "/api/v4/projects/group%2Fapp/statuses/" + sha
@@ -63,18 +54,13 @@ func TestChecksAsGitLabDoes(t *testing.T) {
 		{name: "bad commit", method: "POST", path: "/api/v4/projects/group%2Fapp/statuses/trunk", body: `{"state":"failed"}`, code: 404, message: "404 Commit Not Found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := len(s.Problems())
-			code, _, body := do(t, srv, tc.method, tc.path, tc.body, tc.header...)
-			assert.Equal(t, tc.code, code)
-			if tc.message != "" {
-				assert.Equal(t, tc.message, body["message"])
-			}
-			if tc.problem == "" {
-				assert.Len(t, s.Problems(), before)
-			} else {
-				require.Len(t, s.Problems(), before+1)
-				assert.Contains(t, s.Problems()[before], tc.problem)
-			}
+			testkit.NewProblem(t, s.Problems, tc.problem, func() {
+				code, _, body := do(t, srv, tc.method, tc.path, tc.body, tc.header...)
+				assert.Equal(t, tc.code, code)
+				if tc.message != "" {
+					assert.Equal(t, tc.message, body["message"])
+				}
+			})
 		})
 	}
 	st := s.Statuses("GROUP/app", sha)
