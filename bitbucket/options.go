@@ -123,18 +123,10 @@ func (o *Options) validate() (*url.URL, error) {
 		return nil, errors.Join(errs...)
 	}
 	o.States = forge.States(o.States, DefaultStates())
-	if o.Key == nil {
-		o.Key = status.MustInterpolate("%(prop:buildername)s")
-	}
-	if o.Name == nil {
-		o.Name = status.MustInterpolate("%(prop:buildername)s #%(prop:buildnumber)s")
-	}
-	if o.Description == nil {
-		o.Description = status.TextFunc(func(b *status.Build) string { return b.Summary() })
-	}
-	if o.URL == nil {
-		o.URL = status.TextFunc(func(b *status.Build) string { return b.URL })
-	}
+	forge.Default(&o.Key, status.MustInterpolate("%(prop:buildername)s"))
+	forge.Default(&o.Name, status.MustInterpolate("%(prop:buildername)s #%(prop:buildnumber)s"))
+	forge.Default(&o.Description, status.TextFunc(func(b *status.Build) string { return b.Summary() }))
+	forge.Default(&o.URL, status.TextFunc(func(b *status.Build) string { return b.URL }))
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

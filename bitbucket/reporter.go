@@ -21,12 +21,7 @@ type Reporter struct {
 	d    forge.Delivery
 }
 
-var (
-	_ status.Reporter  = (*Reporter)(nil)
-	_ status.Closer    = (*Reporter)(nil)
-	_ status.Named     = (*Reporter)(nil)
-	_ status.Selective = (*Reporter)(nil)
-)
+var _ forge.Target = (*Reporter)(nil)
 
 // Bitbucket Cloud's limits: a key of 40 characters; names and
 // descriptions are cut to 255.
@@ -42,7 +37,7 @@ func New(o Options) (*Reporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Reporter{opts: o, base: base, post: forge.NewPoster(o.HTTPClient, "herald-bitbucket", hint),
+	r := &Reporter{opts: o, base: base, post: forge.NewPoster(o.HTTPClient, "herald-bitbucket", hints),
 		d: forge.Delivery{Forge: "bitbucket", Log: o.Logger}}
 	switch {
 	case !o.Token.IsZero():
@@ -116,16 +111,9 @@ func (r *Reporter) send(ctx context.Context, st *forge.Status[body]) error {
 // errors.As.
 type APIError = forge.Error
 
-func hint(code int) string {
-	switch code {
-	case http.StatusUnauthorized:
-		return "check Options.Username and Options.Password (an app password), or Options.Token"
-	case http.StatusForbidden:
-		return "the credentials may not post build statuses: an app password needs the repository:write scope, an access token the repository:write permission"
-	case http.StatusNotFound:
-		return "check the workspace and repository (Options.Repo, or the repository URL) and the commit"
-	case http.StatusBadRequest:
-		return "Bitbucket refused the status"
-	}
-	return ""
+var hints = forge.Hints{
+	http.StatusUnauthorized: "check Options.Username and Options.Password (an app password), or Options.Token",
+	http.StatusForbidden:    "the credentials may not post build statuses: an app password needs the repository:write scope, an access token the repository:write permission",
+	http.StatusNotFound:     "check the workspace and repository (Options.Repo, or the repository URL) and the commit",
+	http.StatusBadRequest:   "Bitbucket refused the status",
 }

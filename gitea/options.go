@@ -107,15 +107,9 @@ func (o *Options) validate() (*url.URL, error) {
 		return nil, errors.Join(errs...)
 	}
 	o.States = forge.States(o.States, DefaultStates())
-	if o.Context == nil {
-		o.Context = status.MustInterpolate("herald/%(prop:buildername)s")
-	}
-	if o.Description == nil {
-		o.Description = status.TextFunc(func(b *status.Build) string { return b.Summary() })
-	}
-	if o.TargetURL == nil {
-		o.TargetURL = status.TextFunc(func(b *status.Build) string { return b.URL })
-	}
+	forge.Default(&o.Context, status.MustInterpolate("herald/%(prop:buildername)s"))
+	forge.Default(&o.Description, status.TextFunc(func(b *status.Build) string { return b.Summary() }))
+	forge.Default(&o.TargetURL, status.TextFunc(func(b *status.Build) string { return b.URL }))
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

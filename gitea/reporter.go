@@ -20,12 +20,7 @@ type Reporter struct {
 	d    forge.Delivery
 }
 
-var (
-	_ status.Reporter  = (*Reporter)(nil)
-	_ status.Closer    = (*Reporter)(nil)
-	_ status.Named     = (*Reporter)(nil)
-	_ status.Selective = (*Reporter)(nil)
-)
+var _ forge.Target = (*Reporter)(nil)
 
 // maxDescription keeps descriptions to one line of Gitea's status list.
 const maxDescription = 255
@@ -36,7 +31,7 @@ func New(o Options) (*Reporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Reporter{opts: o, base: base, post: forge.NewPoster(o.HTTPClient, "herald-gitea", hint),
+	r := &Reporter{opts: o, base: base, post: forge.NewPoster(o.HTTPClient, "herald-gitea", hints),
 		d: forge.Delivery{Forge: "gitea", Log: o.Logger}}
 	if !o.Token.IsZero() {
 		r.post.Token("token", o.Token.Reveal())
@@ -99,16 +94,9 @@ func (r *Reporter) send(ctx context.Context, st *forge.Status[body]) error {
 // Report wrap it; read it with errors.As.
 type APIError = forge.Error
 
-func hint(code int) string {
-	switch code {
-	case http.StatusUnauthorized:
-		return "check Options.Token: it is wrong, expired or revoked"
-	case http.StatusForbidden:
-		return "the token may not set statuses here: it needs the write:repository scope and write access to the repository"
-	case http.StatusNotFound:
-		return "check the repository (Options.Repo, or the repository URL), the commit, and Options.BaseURL with its sub-path"
-	case http.StatusUnprocessableEntity:
-		return "Gitea refused the status"
-	}
-	return ""
+var hints = forge.Hints{
+	http.StatusUnauthorized:        "check Options.Token: it is wrong, expired or revoked",
+	http.StatusForbidden:           "the token may not set statuses here: it needs the write:repository scope and write access to the repository",
+	http.StatusNotFound:            "check the repository (Options.Repo, or the repository URL), the commit, and Options.BaseURL with its sub-path",
+	http.StatusUnprocessableEntity: "Gitea refused the status",
 }

@@ -18,18 +18,11 @@ import (
 // credential removed). Errors from Report wrap it; read it with errors.As.
 type APIError = forge.Error
 
-func hint(code int) string {
-	switch code {
-	case http.StatusUnauthorized:
-		return "check Options.Token (or Options.TokenSource): it is wrong, expired or revoked"
-	case http.StatusForbidden:
-		return "the token may not set statuses here: it needs the api scope and at least the Developer role in the project"
-	case http.StatusNotFound:
-		return "check the project (Options.Project, or the repository URL) and Options.BaseURL, and that the token can see the project"
-	case http.StatusBadRequest:
-		return "GitLab refused the status"
-	}
-	return ""
+var hints = forge.Hints{
+	http.StatusUnauthorized: "check Options.Token (or Options.TokenSource): it is wrong, expired or revoked",
+	http.StatusForbidden:    "the token may not set statuses here: it needs the api scope and at least the Developer role in the project",
+	http.StatusNotFound:     "check the project (Options.Project, or the repository URL) and Options.BaseURL, and that the token can see the project",
+	http.StatusBadRequest:   "GitLab refused the status",
 }
 
 // failed fills in e for an error of the client and classifies it:
@@ -50,7 +43,7 @@ func (r *Reporter) failed(err error, resp *gl.Response, e *APIError) error {
 		if msg == "" {
 			msg = http.StatusText(answer.StatusCode)
 		}
-		e.StatusCode, e.Message, e.Hint = answer.StatusCode, msg, hint(answer.StatusCode)
+		e.StatusCode, e.Message, e.Hint = answer.StatusCode, msg, hints[answer.StatusCode]
 		return forge.Classified(e, cls)
 	}
 	msg, cls := forge.Unreachable(err)

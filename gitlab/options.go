@@ -128,18 +128,10 @@ func (o *Options) validate() error {
 		return errors.Join(errs...)
 	}
 	o.States = forge.States(o.States, DefaultStates())
-	if o.Name == nil {
-		o.Name = status.MustInterpolate("herald/%(prop:buildername)s")
-	}
-	if o.Ref == nil {
-		o.Ref = status.TextFunc(defaultRef)
-	}
-	if o.Description == nil {
-		o.Description = status.TextFunc(func(b *status.Build) string { return b.Summary() })
-	}
-	if o.TargetURL == nil {
-		o.TargetURL = status.TextFunc(func(b *status.Build) string { return b.URL })
-	}
+	forge.Default(&o.Name, status.MustInterpolate("herald/%(prop:buildername)s"))
+	forge.Default(&o.Ref, status.TextFunc(defaultRef))
+	forge.Default(&o.Description, status.TextFunc(func(b *status.Build) string { return b.Summary() }))
+	forge.Default(&o.TargetURL, status.TextFunc(func(b *status.Build) string { return b.URL }))
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

@@ -28,12 +28,7 @@ type Reporter struct {
 	noted forge.Recent[string, struct{}]
 }
 
-var (
-	_ status.Reporter  = (*Reporter)(nil)
-	_ status.Closer    = (*Reporter)(nil)
-	_ status.Named     = (*Reporter)(nil)
-	_ status.Selective = (*Reporter)(nil)
-)
+var _ forge.Target = (*Reporter)(nil)
 
 // GitLab's limits on a commit status, in characters.
 const (

@@ -23,15 +23,15 @@ type Poster struct {
 	agent   string
 	auth    string   // the Authorization header, "" when the client authenticates
 	secrets []string // what the credentials look like on the wire, for scrubbing replies
-	hint    func(code int) string
+	hints   Hints
 	closed  atomic.Bool
 }
 
 // NewPoster returns a Poster sending with c, or with a client of its own
-// when c is nil. agent is the User-Agent; hint says what to check for a
-// refusal's status code ("" for none).
-func NewPoster(c *http.Client, agent string, hint func(code int) string) *Poster {
-	p := &Poster{client: c, agent: agent, hint: hint}
+// when c is nil. agent is the User-Agent; hints end the errors of
+// refusals.
+func NewPoster(c *http.Client, agent string, hints Hints) *Poster {
+	p := &Poster{client: c, agent: agent, hints: hints}
 	if c == nil {
 		p.own = http.DefaultTransport.(*http.Transport).Clone()
 		p.client = &http.Client{Transport: p.own}
@@ -92,9 +92,6 @@ func (p *Poster) Post(ctx context.Context, u string, v any, e *Error) error {
 		return nil
 	}
 	msg, cls := Refused(resp, p.secrets...)
-	e.StatusCode, e.Message, e.Err = resp.StatusCode, msg, cls
-	if p.hint != nil {
-		e.Hint = p.hint(resp.StatusCode)
-	}
+	e.StatusCode, e.Message, e.Hint, e.Err = resp.StatusCode, msg, p.hints[resp.StatusCode], cls
 	return Classified(e, cls)
 }

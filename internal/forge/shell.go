@@ -14,6 +14,25 @@ import (
 // and finishing.
 var Kinds = status.KindsOf(status.BuildStarted, status.BuildFinished)
 
+// Target is what a commit-status target built on this package is.
+type Target interface {
+	status.Reporter
+	status.Closer
+	status.Named
+	status.Selective
+}
+
+// Hints say what to check when the forge refuses a request, by status
+// code; they end the error's message.
+type Hints map[int]string
+
+// Default sets the text option *p to v when it is unset.
+func Default(p *status.Text, v status.Text) {
+	if *p == nil {
+		*p = v
+	}
+}
+
 // Shell is the part of a commit-status target that is the same in each
 // built on this package (gitlab, gitea, bitbucket): its name, how it
 // prints (where it sends, never a credential), the kinds it handles, and
