@@ -2,31 +2,23 @@ package bitbucket_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 
 	"github.com/heraldci/herald/bitbucket"
+	"github.com/heraldci/herald/bitbucket/bitbuckettest"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
 
-// Bitbucket Cloud (here a stand-in that prints what it gets) receives
-// INPROGRESS when a build starts and the result when it finishes, under
-// one key per builder; the workspace and repository come from the build's
-// repository URL.
+// Bitbucket Cloud (here the API double) keeps one build status per commit
+// and key: INPROGRESS while the build runs, STOPPED once it is cancelled.
+// The workspace and repository come from the build's repository URL.
 func Example() {
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var st struct{ State, Key, Name, URL string }
-		_ = json.NewDecoder(r.Body).Decode(&st)
-		fmt.Printf("%s %s\n  %s %q %q %s\n", r.Method, r.URL.Path, st.State, st.Key, st.Name, st.URL)
-		w.WriteHeader(http.StatusCreated)
-		_, _ = w.Write([]byte(`{}`))
-	}))
-	defer api.Close()
-
-	r, err := bitbucket.New(bitbucket.Options{BaseURL: api.URL, Username: "ci-bot", Password: status.Secret("app-password")})
+	api := bitbuckettest.New(bitbuckettest.Options{Username: "ci-bot", Password: "app-password"})
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	r, err := bitbucket.New(bitbucket.Options{BaseURL: srv.URL, Username: "ci-bot", Password: status.Secret("app-password")})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -39,10 +31,11 @@ func Example() {
 		if err := r.Report(context.Background(), e); err != nil {
 			fmt.Println(err)
 		}
+		if st, ok := api.Status("team/app", b.Build().Sources[0].Revision, "linux"); ok {
+			fmt.Println(st.State, st.Name, st.URL)
+		}
 	}
 	// Output:
-	// POST /2.0/repositories/team/app/commit/0123456789abcdef0123456789abcdef01234567/statuses/build
-	//   INPROGRESS "linux" "linux #7" https://ci.example.org/builders/linux/builds/7
-	// POST /2.0/repositories/team/app/commit/0123456789abcdef0123456789abcdef01234567/statuses/build
-	//   STOPPED "linux" "linux #7" https://ci.example.org/builders/linux/builds/7
+	// INPROGRESS linux #7 https://ci.example.org/builders/linux/builds/7
+	// STOPPED linux #7 https://ci.example.org/builders/linux/builds/7
 }

@@ -2,45 +2,39 @@ package gitea_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 
 	"github.com/heraldci/herald/gitea"
+	"github.com/heraldci/herald/gitea/giteatest"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
 
-// A Forgejo instance (here a stand-in that prints what it gets) gets
-// pending when a build starts and the result when it finishes; owner and
-// name come from the build's repository URL.
+// A Forgejo instance under a sub-path (here the API double) keeps every
+// status set: pending when the build starts, warning when it ends with
+// warnings. Owner and name come from the build's repository URL.
 func Example() {
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var st struct{ State, Context, Description string }
-		_ = json.NewDecoder(r.Body).Decode(&st)
-		fmt.Printf("%s %s %s\n  %s %q %q\n", r.Method, r.URL.Path, r.Header.Get("Authorization")[:5], st.State, st.Context, st.Description)
-		w.WriteHeader(http.StatusCreated)
-		_, _ = w.Write([]byte(`{}`))
-	}))
-	defer api.Close()
-
-	r, err := gitea.New(gitea.Options{BaseURL: api.URL, Token: status.Secret("0123456789abcdef")})
+	api := giteatest.New(giteatest.Options{Token: "0123456789abcdef", Prefix: "/git"})
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	r, err := gitea.New(gitea.Options{BaseURL: srv.URL + "/git/", Token: status.Secret("0123456789abcdef")})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer r.Close(context.Background())
 
-	b := statustest.NewBuild("linux").Number(7).Repository("https://codeberg.org/octo/hello.git").Result(status.Warnings)
+	b := statustest.NewBuild("linux").Number(7).Repository("https://forge.example.org/git/octo/hello.git").Result(status.Warnings)
 	for _, e := range b.Events() {
 		if err := r.Report(context.Background(), e); err != nil {
 			fmt.Println(err)
 		}
 	}
+	for _, st := range api.Statuses("octo/hello", b.Build().Sources[0].Revision) {
+		fmt.Printf("%s %s: %s\n", st.Context, st.State, st.Description)
+	}
 	// Output:
-	// POST /api/v1/repos/octo/hello/statuses/0123456789abcdef0123456789abcdef01234567 token
-	//   pending "herald/linux" "Build #7 started."
-	// POST /api/v1/repos/octo/hello/statuses/0123456789abcdef0123456789abcdef01234567 token
-	//   warning "herald/linux" "Build #7 succeeded with warnings: build warnings"
+	// herald/linux pending: Build #7 started.
+	// herald/linux warning: Build #7 succeeded with warnings: build warnings
 }

@@ -2,30 +2,23 @@ package gitlab_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 
 	"github.com/heraldci/herald/gitlab"
+	"github.com/heraldci/herald/gitlab/gitlabtest"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
 
-// A self-managed GitLab (here a stand-in that prints what it gets) gets
-// running when a build starts and the result when it finishes. The
-// project comes from the build's repository URL.
+// A build of a GitLab project (here the API double, as a self-managed
+// instance) sets running when it starts, then its result: GitLab moves
+// the one status. The project comes from the build's repository URL.
 func Example() {
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var st struct{ State, Name, Ref, Description string }
-		_ = json.NewDecoder(r.Body).Decode(&st)
-		fmt.Printf("%s %s\n  %s %q ref=%s %q\n", r.Method, r.URL.EscapedPath(), st.State, st.Name, st.Ref, st.Description)
-		w.WriteHeader(http.StatusCreated)
-		_, _ = w.Write([]byte(`{}`))
-	}))
-	defer api.Close()
-
-	r, err := gitlab.New(gitlab.Options{BaseURL: api.URL, Token: status.Secret("glpat-example")})
+	api := gitlabtest.New(gitlabtest.Options{Token: "glpat-example", Projects: []string{"group/app"}})
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	r, err := gitlab.New(gitlab.Options{BaseURL: srv.URL, Token: status.Secret("glpat-example")})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -39,9 +32,13 @@ func Example() {
 			fmt.Println(err)
 		}
 	}
+	for _, q := range api.Requests() {
+		fmt.Println(q.Method, q.Path, q.State, q.Code)
+	}
+	st := api.Statuses("group/app", b.Build().Sources[0].Revision)[0]
+	fmt.Printf("%s %s on %s: %s\n", st.Name, st.State, st.Ref, st.Description)
 	// Output:
-	// POST /api/v4/projects/group%2Fapp/statuses/0123456789abcdef0123456789abcdef01234567
-	//   running "herald/linux" ref=main "Build #7 started."
-	// POST /api/v4/projects/group%2Fapp/statuses/0123456789abcdef0123456789abcdef01234567
-	//   failed "herald/linux" ref=main "Build #7 failed: failed test"
+	// POST /api/v4/projects/group%2Fapp/statuses/0123456789abcdef0123456789abcdef01234567 running 201
+	// POST /api/v4/projects/group%2Fapp/statuses/0123456789abcdef0123456789abcdef01234567 failed 201
+	// herald/linux failed on main: Build #7 failed: failed test
 }
