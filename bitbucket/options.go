@@ -14,7 +14,7 @@ import (
 // every other field has a default.
 //
 // The text fields take a status.Template (status.Interpolate) or a
-// status.TextFunc. They are rendered once per source stamp, with these
+// status.RenderFunc. They are rendered once per source stamp, with these
 // keywords for %(kw:NAME)s: codebase, repository, branch, revision and
 // project (of that source stamp), state (the Bitbucket state being set),
 // result (once the build has finished) and number (the build number).
@@ -39,19 +39,19 @@ type Options struct {
 	// Repo is the repository, "workspace/repo_slug". Default: the path of
 	// the source stamp's repository URL (https://bitbucket.org/ws/repo.git,
 	// git@bitbucket.org:ws/repo.git).
-	Repo status.Text
+	Repo status.Renderer
 	// Key identifies the build on each commit; Bitbucket keeps one status
 	// per commit and key. Default: the builder name. Keys over 40
 	// characters are cut and end in a hash of the whole key.
-	Key status.Text
+	Key status.Renderer
 	// Name is shown in Bitbucket's build list. Default: "<builder> #<number>".
-	Name status.Text
+	Name status.Renderer
 	// Description is shown under the name. Default: "Build #7 started." at
 	// the start, "Build #7 failed: <build text>" and the like at the end.
-	Description status.Text
+	Description status.Renderer
 	// URL is the status's link, which Bitbucket requires. Default: the
 	// build's URL; a build without one is reported with an error.
-	URL status.Text
+	URL status.Renderer
 
 	// States maps the result of a finished build to the state posted.
 	// Results it does not map take DefaultStates'.
@@ -125,8 +125,8 @@ func (o *Options) validate() (*url.URL, error) {
 	o.States = forge.States(o.States, DefaultStates())
 	forge.Default(&o.Key, status.MustInterpolate("%(prop:buildername)s"))
 	forge.Default(&o.Name, status.MustInterpolate("%(prop:buildername)s #%(prop:buildnumber)s"))
-	forge.Default(&o.Description, status.TextFunc(func(b *status.Build) string { return b.Summary() }))
-	forge.Default(&o.URL, status.TextFunc(func(b *status.Build) string { return b.URL }))
+	forge.Default(&o.Description, status.RenderFunc(func(b *status.Build) string { return b.Summary() }))
+	forge.Default(&o.URL, status.RenderFunc(func(b *status.Build) string { return b.URL }))
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

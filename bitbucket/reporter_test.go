@@ -57,7 +57,7 @@ func wait(t testing.TB, f *bitbuckettest.Server, n int) []bitbuckettest.Request 
 	return testkit.WaitFor(t, f.Wait, n)
 }
 
-func build(number int) *statustest.BuildBuilder {
+func build(number int) *statustest.FakeBuild {
 	return statustest.NewBuild("linux").Number(number).Repository(repoURL).
 		URL(fmt.Sprintf("https://ci.example.org/builders/linux/builds/%d", number))
 }

@@ -1,3 +1,5 @@
+//go:build unix
+
 package bus_test
 
 import (
@@ -5,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -41,7 +44,19 @@ func (l *latencyRecorder) Report(_ context.Context, e status.Event) error {
 	return nil
 }
 
-func (l *latencyRecorder) report(b *testing.B, elapsed time.Duration) {
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// report reports latency percentiles, throughput, and the CPU time the
+// process (server, master and front end alike) spent per event since cpu0:
+// on a shared machine throughput follows the CPU share the process gets,
+// and CPU per event is the figure that does not.
+func (l *latencyRecorder) report(b *testing.B, elapsed, cpu0 time.Duration) {
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(len(l.lat)), "cpu-µs/event")
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	slices.Sort(l.lat)
@@ -58,10 +73,24 @@ type path struct {
 }
 
 var paths = []path{
-	{"jetstream", func(b *testing.B, rec *latencyRecorder) (*status.Hub, func()) {
+	{"jetstream", jetstreamPath(bus.StreamOptions{})},
+	{"jetstream-async-persist", jetstreamPath(bus.StreamOptions{AsyncPersist: true})},
+	{"in-process-hub", func(b *testing.B, rec *latencyRecorder) (*status.Hub, func()) {
+		h := status.NewHub(status.HubOptions{Logger: quiet, QueueSize: 1 << 20})
+		_ = h.Add(rec)
+		return h, func() {}
+	}},
+}
+
+// jetstreamPath runs a server, a master Hub publishing to a stream made
+// with o, and a subscriber feeding rec, in this process.
+func jetstreamPath(o bus.StreamOptions) func(b *testing.B, rec *latencyRecorder) (*status.Hub, func()) {
+	return func(b *testing.B, rec *latencyRecorder) (*status.Hub, func()) {
 		srv := startServer(b, b.TempDir(), 0)
 		_, js := connect(b, srv.ClientURL())
-		ensureStream(b, js)
+		if _, err := bus.EnsureStream(context.Background(), js, o); err != nil {
+			b.Fatal(err)
+		}
 		sub, err := bus.Subscribe(context.Background(), js, bus.SubscribeOptions{Durable: "bench", Logger: quiet}, rec)
 		if err != nil {
 			b.Fatal(err)
@@ -69,12 +98,7 @@ var paths = []path{
 		_, pjs := connect(b, srv.ClientURL())
 		h := masterHub(b, pjs, "m1")
 		return h, func() { _ = sub.Close(context.Background()) }
-	}},
-	{"in-process-hub", func(b *testing.B, rec *latencyRecorder) (*status.Hub, func()) {
-		h := status.NewHub(status.HubOptions{Logger: quiet, QueueSize: 1 << 20})
-		_ = h.Add(rec)
-		return h, func() {}
-	}},
+	}
 }
 
 // BenchmarkEndToEnd measures saturation: b.N events published as fast as
@@ -87,7 +111,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 			h, stop := p.setup(b, rec)
 			defer stop()
 			b.ResetTimer()
-			start := time.Now()
+			start, cpu0 := time.Now(), cpuTime()
 			for i := range b.N {
 				h.Publish(buildEvent(fmt.Sprintf("b%d", i%8), i))
 			}
@@ -95,7 +119,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 			elapsed := time.Since(start)
 			b.StopTimer()
 			_ = h.Shutdown(context.Background())
-			rec.report(b, elapsed)
+			rec.report(b, elapsed, cpu0)
 		})
 	}
 }
@@ -112,7 +136,7 @@ func BenchmarkLatencyAtRate(b *testing.B) {
 				h, stop := p.setup(b, rec)
 				defer stop()
 				b.ResetTimer()
-				start := time.Now()
+				start, cpu0 := time.Now(), cpuTime()
 				for i := range n {
 					if due := start.Add(time.Duration(i) * time.Second / time.Duration(rate)); time.Until(due) > 0 {
 						time.Sleep(time.Until(due)) // pacing the offered load
@@ -127,7 +151,7 @@ func BenchmarkLatencyAtRate(b *testing.B) {
 				elapsed := time.Since(start)
 				b.StopTimer()
 				_ = h.Shutdown(context.Background())
-				rec.report(b, elapsed)
+				rec.report(b, elapsed, cpu0)
 			})
 		}
 	}

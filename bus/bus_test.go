@@ -46,7 +46,8 @@ func port(s *server.Server) int { return s.Addr().(*net.TCPAddr).Port }
 
 func connect(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond), nats.RetryOnFailedConnect(true))
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectBufSize(-1),
+		nats.ReconnectWait(20*time.Millisecond), nats.RetryOnFailedConnect(true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,12 +189,13 @@ func TestSubscriberRestartResumes(t *testing.T) {
 	for _, e := range first.Events() {
 		got[e.ID] = true
 	}
-	for len(got) < n {
-		evs, err := second.Wait(second.Len()+1, 30*time.Second)
+	for seen := 0; len(got) < n; {
+		evs, err := second.Wait(seen+1, 30*time.Second)
 		require.NoError(t, err, "%d of %d events delivered across the restart; stats %+v", len(got), n, sub2.Stats())
-		for _, e := range evs {
+		for _, e := range evs[seen:] {
 			got[e.ID] = true
 		}
+		seen = len(evs)
 	}
 	// The second subscriber gets what the first had not acknowledged again
 	// (at most a batch and what was in flight), then the rest, in order.
@@ -201,6 +203,46 @@ func TestSubscriberRestartResumes(t *testing.T) {
 	dups := first.Len() + second.Len() - n
 	t.Logf("first %d, second %d, delivered twice %d", first.Len(), second.Len(), dups)
 	assert.LessOrEqual(t, dups, 4096+256, "more duplicates than the unacknowledged window")
+}
+
+// Acknowledging a batch acknowledges everything before it, so a
+// subscriber must not acknowledge past an event it did not get (one a dead
+// predecessor's pull request took, or one lost with a connection): it
+// notices the gap in the delivery sequence and takes the consumer back to
+// its acknowledgement floor, well within AckWait (after which the server
+// would redeliver it anyway). Here another client takes some events.
+func TestSubscriberNeverAcknowledgesPastAMissingEvent(t *testing.T) {
+	srv := startServer(t, t.TempDir(), 0)
+	_, js := connect(t, srv.ClientURL())
+	ensureStream(t, js)
+	const n = 1000
+	var front statustest.Recorder
+	sub, err := bus.Subscribe(context.Background(), js, bus.SubscribeOptions{Durable: "front", Logger: quiet, AckWait: time.Minute}, &front)
+	require.NoError(t, err)
+	defer sub.Close(context.Background())
+
+	_, tjs := connect(t, srv.ClientURL())
+	cons, err := tjs.Consumer(context.Background(), "HERALD", "front")
+	require.NoError(t, err)
+	taken, err := cons.Fetch(50, jetstream.FetchMaxWait(10*time.Second)) // waits on the server beside the subscriber's pull
+	require.NoError(t, err)
+
+	h := masterHub(t, js, "m1")
+	for i := range n {
+		h.Publish(buildEvent(fmt.Sprintf("b%d", i%3), i))
+	}
+	require.NoError(t, h.Shutdown(context.Background()))
+	var stolen int
+	for range taken.Messages() { // never acknowledged
+		stolen++
+	}
+	evs, err := front.Wait(n, 20*time.Second) // well within AckWait
+	require.NoError(t, err, "stats %+v", sub.Stats())
+	assert.Equal(t, n, checkOrder(t, evs))
+	if stolen > 0 {
+		assert.Positive(t, sub.Stats().Restarts, "%d events taken by another client", stolen)
+	}
+	t.Logf("another client took %d events; the subscriber restarted %d times", stolen, sub.Stats().Restarts)
 }
 
 func TestServerRestartLosesNothing(t *testing.T) {
@@ -328,6 +370,14 @@ func TestOptionsValidated(t *testing.T) {
 	_, js := connect(t, srv.ClientURL())
 	_, err = bus.Subscribe(context.Background(), js, bus.SubscribeOptions{}, &statustest.Recorder{})
 	assert.ErrorContains(t, err, "Durable")
+
+	buffering, err := nats.Connect(srv.ClientURL()) // the default buffers publishes while reconnecting
+	require.NoError(t, err)
+	defer buffering.Close()
+	bjs, err := jetstream.New(buffering)
+	require.NoError(t, err)
+	_, err = bus.NewPublisher(bus.PublisherOptions{JetStream: bjs})
+	assert.ErrorContains(t, err, "nats.ReconnectBufSize(-1)")
 }
 
 func TestPublisherConformance(t *testing.T) {
@@ -339,4 +389,17 @@ func TestPublisherConformance(t *testing.T) {
 		require.NoError(t, err)
 		return p
 	})
+}
+
+func TestEnsureStreamPersistMode(t *testing.T) {
+	srv := startServer(t, t.TempDir(), 0)
+	_, js := connect(t, srv.ClientURL())
+	st, err := bus.EnsureStream(context.Background(), js, bus.StreamOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, jetstream.DefaultPersistMode, st.CachedInfo().Config.PersistMode)
+	st, err = bus.EnsureStream(context.Background(), js, bus.StreamOptions{Name: "FAST", Prefix: "fast", AsyncPersist: true})
+	require.NoError(t, err)
+	assert.Equal(t, jetstream.AsyncPersistMode, st.CachedInfo().Config.PersistMode)
+	_, err = bus.EnsureStream(context.Background(), js, bus.StreamOptions{AsyncPersist: true})
+	assert.ErrorContains(t, err, "persist mode", "the server does not change a stream's persist mode")
 }

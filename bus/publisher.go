@@ -16,8 +16,13 @@ import (
 // PublisherOptions configures a Publisher.
 type PublisherOptions struct {
 	// JetStream is the connection's JetStream context (jetstream.New(nc)).
-	// Connect with nats.MaxReconnects(-1) so the connection outlives
-	// server restarts; the Hub retries publishes meanwhile.
+	// Connect with nats.MaxReconnects(-1), so the connection outlives
+	// server restarts (the Hub retries publishes meanwhile), and with
+	// nats.ReconnectBufSize(-1), so that nothing is published behind the
+	// Hub's back: a connection that buffers publishes while reconnecting
+	// sends the tail of a failed batch on reconnection, ahead of the
+	// retried batch, and the stream would hold a master's events out of
+	// order. NewPublisher refuses such a connection.
 	JetStream jetstream.JetStream
 	// Prefix is the subject prefix (default "herald"); the stream must
 	// capture prefix.> (see EnsureStream).
@@ -62,6 +67,8 @@ func NewPublisher(o PublisherOptions) (*Publisher, error) {
 	var errs []error
 	if o.JetStream == nil {
 		errs = append(errs, errors.New("bus: PublisherOptions.JetStream is nil: pass jetstream.New(nc)"))
+	} else if nc := o.JetStream.Conn(); nc != nil && nc.Opts.ReconnectBufSize >= 0 {
+		errs = append(errs, errors.New("bus: PublisherOptions.JetStream's connection buffers publishes while reconnecting, which reorders a retried batch: connect with nats.ReconnectBufSize(-1)"))
 	}
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix
@@ -126,9 +133,7 @@ func (p *Publisher) ReportBatch(ctx context.Context, events []status.Event) erro
 		if err != nil {
 			return fmt.Errorf("bus: encode %v event: %w", e.Kind, err)
 		}
-		msg := &nats.Msg{Subject: Subject(p.prefix, e), Data: data, Header: nats.Header{}}
-		msg.Header.Set(headerMaster, e.Master)
-		msg.Header.Set(headerID, e.ID)
+		msg := &nats.Msg{Subject: Subject(p.prefix, e), Data: data}
 		f, err := p.js.PublishMsgAsync(msg, jetstream.WithMsgID(msgID(e)))
 		if err != nil {
 			return p.fail(ctx, msg.Subject, err)
@@ -163,13 +168,6 @@ func msgID(e *status.Event) string {
 	return e.Master + "-" + strconv.FormatUint(e.Seq, 10)
 }
 
-// Headers of every message, so consumers can route and de-duplicate
-// without decoding the event.
-const (
-	headerMaster = "Herald-Master"
-	headerID     = "Herald-Id"
-)
-
 // classify marks the failures that pass once the server is back.
 func classify(err error) error {
 	switch {
@@ -177,7 +175,8 @@ func classify(err error) error {
 		return err // this connection will not come back: retrying cannot help
 	case errors.Is(err, nats.ErrNoResponders), errors.Is(err, nats.ErrTimeout),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrDisconnected),
-		errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, jetstream.ErrNoStreamResponse),
+		errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, nats.ErrReconnectBufExceeded),
+		errors.Is(err, jetstream.ErrNoStreamResponse),
 		errors.Is(err, jetstream.ErrTooManyStalledMsgs), errors.Is(err, jetstream.ErrAsyncPublishTimeout),
 		errors.Is(err, nats.ErrSlowConsumer):
 		return status.Retryable(err, 0)
@@ -186,5 +185,5 @@ func classify(err error) error {
 	if errors.As(err, &apiErr) && apiErr.Code >= 500 {
 		return status.Retryable(err, 0) // no leader, cluster unavailable
 	}
-	return status.NetError(err)
+	return status.ClassifyNetError(err)
 }

@@ -21,6 +21,12 @@ type StreamOptions struct {
 	// than a Hub keeps retrying a publish in the usual outage).
 	Duplicates time.Duration
 	Memory     bool // memory storage instead of files
+	// AsyncPersist lets the server acknowledge an event before writing it
+	// to its file (jetstream.AsyncPersistMode): a single server saves a
+	// write per event, and a server killed without a clean shutdown
+	// loses the events of its last moments. Off by default; the server
+	// does not change it on an existing stream.
+	AsyncPersist bool
 }
 
 func (o StreamOptions) withDefaults() StreamOptions {
@@ -60,6 +66,9 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, o StreamOptions) 
 	}
 	if o.MaxBytes == 0 {
 		cfg.MaxBytes = -1
+	}
+	if o.AsyncPersist {
+		cfg.PersistMode = jetstream.AsyncPersistMode
 	}
 	if o.Memory {
 		cfg.Storage = jetstream.MemoryStorage

@@ -48,9 +48,10 @@ type SubscribeOptions struct {
 type SubscriptionStats struct {
 	Published  uint64 // events handed to the Hub
 	Duplicates uint64 // redelivered events skipped (already published)
-	Malformed  uint64 // messages that were not Herald events (terminated)
+	Malformed  uint64 // messages that were not Herald events (skipped)
 	Acked      uint64 // acknowledgements sent (each covers a batch)
 	FlushFails uint64 // Flush errors (the batch is left unacknowledged and comes again)
+	Restarts   uint64 // consumers made anew after a message went missing
 }
 
 // Subscription feeds a stream into a Hub until Close.
@@ -60,20 +61,27 @@ type Subscription struct {
 	flush    func(context.Context) error
 	ackBatch int
 	ackDelay time.Duration
-	cc       jetstream.ConsumeContext
+	js       jetstream.JetStream
+	stream   string
+	cfg      jetstream.ConsumerConfig // as asked, before resuming
+	pull     int                      // messages per pull request
 
-	mu      sync.Mutex // guards pending, last and recent; orders Publish
+	cc jetstream.ConsumeContext // only the acker goroutine replaces it
+
+	mu      sync.Mutex // guards the fields below; orders Publish
+	next    uint64     // the consumer sequence the next message must have
+	broken  bool       // a message went missing: nothing more is taken until a restart
 	pending int
 	last    jetstream.Msg // the newest message not yet acknowledged
 	recent  recentSet
 
-	kick     chan struct{}
-	stop     chan struct{}
-	done     chan struct{}
-	once     sync.Once
-	closeErr error
+	kick chan struct{}
+	gap  chan struct{}
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
 
-	published, duplicates, malformed, acked, flushFails atomic.Uint64
+	published, duplicates, malformed, acked, flushFails, restarts atomic.Uint64
 }
 
 // Subscribe creates (or resumes) the durable consumer o.Durable on the
@@ -87,6 +95,14 @@ type Subscription struct {
 // published to the Hub whose batch was not acknowledged before the process
 // died comes again after a restart, when the set of recent IDs that skips
 // duplicates has been lost with the process.
+//
+// Acknowledging a batch acknowledges everything before it, so the
+// subscription never acknowledges past a message it did not get: it checks
+// that the consumer's delivery sequence has no gap (a message sent to a
+// predecessor that died, or lost with a connection), and when a consumer
+// has messages delivered but not acknowledged, at Subscribe or after a
+// gap, it makes the consumer anew from its acknowledgement floor, so that
+// those messages come again, in stream order, before anything newer.
 func Subscribe(ctx context.Context, js jetstream.JetStream, o SubscribeOptions, hub status.Publisher) (*Subscription, error) {
 	var errs []error
 	if js == nil {
@@ -125,55 +141,74 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, o SubscribeOptions, 
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	cfg := jetstream.ConsumerConfig{
-		Durable:       o.Durable,
-		AckPolicy:     jetstream.AckAllPolicy,
-		AckWait:       o.AckWait,
-		MaxAckPending: o.MaxAckPending,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		MaxDeliver:    -1,
-	}
-	cfg.FilterSubjects = filterSubjects(o.Prefix, o.Kinds, o.Builders)
-	cons, err := js.CreateOrUpdateConsumer(ctx, o.Stream, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("bus: consumer %s on stream %s: %w", o.Durable, o.Stream, err)
-	}
 	s := &Subscription{
 		hub:      hub,
 		log:      o.Logger.With("consumer", o.Durable),
 		flush:    o.Flush,
 		ackBatch: o.AckBatch,
 		ackDelay: o.AckDelay,
-		recent:   newRecentSet(max(100000, 4*o.MaxAckPending)),
-		kick:     make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
+		js:       js,
+		stream:   o.Stream,
+		cfg: jetstream.ConsumerConfig{
+			Durable:        o.Durable,
+			AckPolicy:      jetstream.AckAllPolicy,
+			AckWait:        o.AckWait,
+			MaxAckPending:  o.MaxAckPending,
+			DeliverPolicy:  jetstream.DeliverAllPolicy,
+			MaxDeliver:     -1,
+			FilterSubjects: filterSubjects(o.Prefix, o.Kinds, o.Builders),
+		},
+		pull:   min(o.MaxAckPending, 1000),
+		recent: newRecentSet(max(100000, 4*o.MaxAckPending)),
+		kick:   make(chan struct{}, 1),
+		gap:    make(chan struct{}, 1),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
 	}
-	// A predecessor that died left events unacknowledged. Waiting out one
-	// AckWait puts them all on the server's redelivery queue, which it
-	// serves first and in stream order, so the Hub gets them in order.
-	if info, err := cons.Info(ctx); err == nil && info.NumAckPending > 0 {
-		s.log.Info("bus: resuming after unacknowledged events; waiting one AckWait for their redelivery",
-			"pending", info.NumAckPending, "wait", o.AckWait)
-		t := time.NewTimer(o.AckWait + max(o.AckWait/2, time.Second))
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		}
+	if err := s.start(ctx); err != nil {
+		return nil, err
 	}
 	go s.acker()
-	s.cc, err = cons.Consume(s.handle, jetstream.PullMaxMessages(min(o.MaxAckPending, 1000)),
+	return s, nil
+}
+
+// start makes or resumes the consumer and consumes from it. A consumer
+// with messages delivered and not acknowledged is made anew from its
+// acknowledgement floor.
+func (s *Subscription) start(ctx context.Context) error {
+	cfg := s.cfg
+	if cons, err := s.js.Consumer(ctx, s.stream, cfg.Durable); err == nil {
+		info := cons.CachedInfo()
+		cfg.DeliverPolicy, cfg.OptStartSeq = info.Config.DeliverPolicy, info.Config.OptStartSeq // fixed at creation
+		if info.NumAckPending > 0 || info.Delivered.Consumer != info.AckFloor.Consumer {
+			s.log.Info("bus: consumer has unacknowledged messages; resuming from its acknowledgement floor",
+				"pending", info.NumAckPending, "floor", info.AckFloor.Stream)
+			if err := s.js.DeleteConsumer(ctx, s.stream, cfg.Durable); err != nil {
+				return fmt.Errorf("bus: consumer %s on stream %s: reset: %w", cfg.Durable, s.stream, err)
+			}
+			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverAllPolicy, 0
+			if info.AckFloor.Stream > 0 {
+				cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, info.AckFloor.Stream+1
+			}
+		}
+	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("bus: consumer %s on stream %s: %w", cfg.Durable, s.stream, err)
+	}
+	cons, err := s.js.CreateOrUpdateConsumer(ctx, s.stream, cfg)
+	if err != nil {
+		return fmt.Errorf("bus: consumer %s on stream %s: %w", cfg.Durable, s.stream, err)
+	}
+	s.mu.Lock()
+	s.next, s.broken = cons.CachedInfo().Delivered.Consumer+1, false
+	s.mu.Unlock()
+	s.cc, err = cons.Consume(s.handle, jetstream.PullMaxMessages(s.pull),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			s.log.Debug("bus: consume", "err", err)
 		}))
 	if err != nil {
-		close(s.stop)
-		<-s.done
-		return nil, fmt.Errorf("bus: consume %s: %w", o.Durable, err)
+		return fmt.Errorf("bus: consume %s: %w", cfg.Durable, err)
 	}
-	return s, nil
+	return nil
 }
 
 func filterSubjects(prefix string, kinds []status.Kind, builders []string) []string {
@@ -204,17 +239,36 @@ func filterSubjects(prefix string, kinds []status.Kind, builders []string) []str
 
 // handle runs on the consume goroutine, in stream order.
 func (s *Subscription) handle(m jetstream.Msg) {
-	e, err := wire.Unmarshal(m.Data())
+	meta, err := m.Metadata()
 	if err != nil {
 		s.malformed.Add(1)
-		s.log.Warn("bus: not a Herald event, terminated", "subject", m.Subject(), "err", err)
-		_ = m.Term()
+		s.log.Warn("bus: not a JetStream message, skipped", "subject", m.Subject(), "err", err)
 		return
 	}
 	s.mu.Lock()
-	if e.ID != "" && s.recent.has(e.ID) {
+	defer s.mu.Unlock()
+	if s.broken {
+		return // the restart delivers it again
+	}
+	if meta.Sequence.Consumer != s.next {
+		s.broken = true
+		s.log.Warn("bus: a message went missing; restarting from the last acknowledged one",
+			"want", s.next, "got", meta.Sequence.Consumer)
+		select {
+		case s.gap <- struct{}{}:
+		default:
+		}
+		return
+	}
+	s.next++
+	e, err := wire.Unmarshal(m.Data())
+	switch {
+	case err != nil:
+		s.malformed.Add(1)
+		s.log.Warn("bus: not a Herald event, skipped", "subject", m.Subject(), "err", err)
+	case e.ID != "" && s.recent.has(e.ID):
 		s.duplicates.Add(1)
-	} else {
+	default:
 		s.hub.Publish(e)
 		s.published.Add(1)
 		if e.ID != "" {
@@ -223,9 +277,7 @@ func (s *Subscription) handle(m jetstream.Msg) {
 	}
 	s.last = m
 	s.pending++
-	full := s.pending >= s.ackBatch
-	s.mu.Unlock()
-	if full {
+	if s.pending >= s.ackBatch {
 		select {
 		case s.kick <- struct{}{}:
 		default:
@@ -242,11 +294,49 @@ func (s *Subscription) acker() {
 		select {
 		case <-t.C:
 		case <-s.kick:
+		case <-s.gap:
+			s.restart()
 		case <-s.stop:
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			s.stopConsuming(ctx)
+			cancel()
 			s.ackNow()
 			return
 		}
 		s.ackNow()
+	}
+}
+
+// restart stops consuming, acknowledges what came before a gap, and
+// consumes again from the acknowledgement floor, until it succeeds or the
+// subscription is closed.
+func (s *Subscription) restart() {
+	s.stopConsuming(context.Background())
+	s.ackNow()
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := s.start(ctx)
+		cancel()
+		if err == nil {
+			s.restarts.Add(1)
+			return
+		}
+		s.log.Error("bus: restarting the consumer failed; trying again", "wait", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-s.stop:
+			t.Stop()
+			return
+		}
+	}
+}
+
+func (s *Subscription) stopConsuming(ctx context.Context) {
+	s.cc.Stop()
+	select {
+	case <-s.cc.Closed():
+	case <-ctx.Done():
 	}
 }
 
@@ -289,6 +379,7 @@ func (s *Subscription) Stats() SubscriptionStats {
 		Malformed:  s.malformed.Load(),
 		Acked:      s.acked.Load(),
 		FlushFails: s.flushFails.Load(),
+		Restarts:   s.restarts.Load(),
 	}
 }
 
@@ -296,14 +387,7 @@ func (s *Subscription) Stats() SubscriptionStats {
 // returns; events not acknowledged are redelivered to the next subscriber
 // with the same durable name. It is idempotent and honours ctx.
 func (s *Subscription) Close(ctx context.Context) error {
-	s.once.Do(func() {
-		s.cc.Stop()
-		select {
-		case <-s.cc.Closed():
-		case <-ctx.Done():
-		}
-		close(s.stop)
-	})
+	s.once.Do(func() { close(s.stop) })
 	select {
 	case <-s.done:
 		return nil

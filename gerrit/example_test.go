@@ -59,33 +59,31 @@ func ExampleNew() {
 	// <nil>
 }
 
-// SSH needs the server's host key: a known_hosts file or the key itself.
+// New reports every problem with the options at once. Without KnownHosts
+// or HostKey the server is checked against ~/.ssh/known_hosts, and without a
+// key the agent and ~/.ssh/id_* are offered, as OpenSSH does.
 func ExampleSSH() {
 	_, err := gerrit.New(gerrit.Options{SSH: &gerrit.SSH{
-		Server:       "review.example.org",
-		Username:     "ci-bot",
+		Server:       "review.example.org:29418",
 		IdentityFile: "/nonexistent/id_ed25519",
-	}})
-	fmt.Println(err)
-	_, err = gerrit.New(gerrit.Options{SSH: &gerrit.SSH{
-		Server:   "review.example.org",
-		Username: "ci-bot",
-		Agent:    true, AgentSocket: "/run/ssh-agent.sock",
+		HostKey:      "ssh-ed25519",
 	}})
 	fmt.Println(err)
 	// Output:
+	// gerrit: SSH.Server "review.example.org:29418" is not a host name: give the host alone (the user goes in SSH.Username, the port in SSH.Port)
+	// gerrit: SSH.Username is empty: set the Gerrit account that posts reviews
 	// gerrit: SSH.IdentityFile: open /nonexistent/id_ed25519: no such file or directory
-	// gerrit: SSH has no way to verify the server: set SSH.KnownHosts (a known_hosts file listing the server) or SSH.HostKey (its public key)
+	// gerrit: SSH.HostKey is not a public key (want the "TYPE BASE64" line of a .pub or known_hosts file): ssh: no key found
 }
 
 // DefaultSummary is the build set review Buildbot 0.8.12 posted. A
-// SummaryCB can wrap it, or replace it.
+// SummaryFunc can wrap it, or replace it.
 func ExampleDefaultSummary() {
-	builds := []gerrit.BuildInfo{
-		{Name: "linux", Result: status.Success, ResultText: gerrit.ResultText(status.Success), Text: "build successful", URL: "https://ci.example.org/b/7"},
-		{Name: "windows", Result: status.Failure, ResultText: gerrit.ResultText(status.Failure), Text: "failed test"},
-	}
-	rv := gerrit.DefaultSummary(builds, status.Failure)
+	bs := &status.BuildSet{ID: "1", Result: status.Failure, Builds: []*status.Build{
+		statustest.NewBuild("windows").Number(4).Text("failed", "test").Failed().Build(),
+		statustest.NewBuild("linux").Number(7).URL("https://ci.example.org/b/7").Text("build", "successful").Succeeded().Build(),
+	}}
+	rv := gerrit.DefaultSummary(bs)
 	fmt.Println(rv.Labels)
 	fmt.Println(rv.Message)
 	// Output:

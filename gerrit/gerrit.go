@@ -35,16 +35,17 @@ type Options struct {
 	SSH  *SSH  // post with "gerrit review" over SSH
 	REST *REST // post with the REST API
 
-	// ReviewCB, when set, makes a review for each finished build
-	// (DefaultReview is Buildbot's).
-	ReviewCB ReviewFunc
-	// StartCB, when set, makes a message for each started build.
-	StartCB StartFunc
-	// SummaryCB makes a review for each finished build set. When neither
-	// ReviewCB nor SummaryCB is set it is DefaultSummary; when only ReviewCB
-	// is set there is no summary (as in Buildbot: one review per build, not
-	// two). Set both to get both.
-	SummaryCB SummaryFunc
+	// Review, when set, makes a review for each finished build
+	// (Buildbot's reviewCB; DefaultReview is Buildbot's).
+	Review ReviewFunc
+	// StartMessage, when set, renders a message posted on the change when
+	// a build starts (Buildbot's startCB); an empty message posts nothing.
+	StartMessage status.Renderer
+	// Summary makes a review for each finished build set (Buildbot's
+	// summaryCB). When neither Review nor Summary is set it is
+	// DefaultSummary; when only Review is set there is no summary (as in
+	// Buildbot: one review per build, not two). Set both to get both.
+	Summary SummaryFunc
 
 	// Properties names the build properties that locate the change.
 	Properties Properties
@@ -67,14 +68,18 @@ type Options struct {
 type Reporter struct {
 	tr      transport
 	review  ReviewFunc
-	start   StartFunc
+	start   status.Renderer
 	summary SummaryFunc
+	kinds   status.KindSet
 	props   Properties
 	timeout time.Duration
 	log     *slog.Logger
 }
 
-var _ status.Reporter = (*Reporter)(nil)
+var (
+	_ status.Reporter  = (*Reporter)(nil)
+	_ status.Selective = (*Reporter)(nil)
+)
 
 // transport posts one review on one patch set.
 type transport interface {
@@ -82,9 +87,12 @@ type transport interface {
 	String() string
 }
 
-// New validates o and returns a Reporter. Errors name the option at fault
-// and what to set. Key and known_hosts files are read now.
+// New validates o and returns a Reporter. Every problem with o is reported
+// at once, each naming the option at fault and what to set. Key and
+// known_hosts files are read now.
 func New(o Options) (*Reporter, error) {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("gerrit: "+format, args...)) }
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
@@ -92,7 +100,7 @@ func New(o Options) (*Reporter, error) {
 	switch o.Notify {
 	case NotifyDefault, NotifyNone, NotifyOwner, NotifyOwnerReviewers, NotifyAll:
 	default:
-		return nil, fmt.Errorf("gerrit: Options.Notify %q is unknown: use NONE, OWNER, OWNER_REVIEWERS or ALL", o.Notify)
+		bad("Options.Notify %q is unknown: use NONE, OWNER, OWNER_REVIEWERS or ALL", o.Notify)
 	}
 	tag := o.Tag
 	switch {
@@ -101,41 +109,54 @@ func New(o Options) (*Reporter, error) {
 	case tag == "-":
 		tag = ""
 	case !validTag(tag):
-		return nil, fmt.Errorf("gerrit: Options.Tag %q: use letters, digits and -_.:/ (e.g. %s)", o.Tag, DefaultTag)
+		bad("Options.Tag %q: use letters, digits and -_.:/ (e.g. %s)", o.Tag, DefaultTag)
 	}
 	if o.Timeout < 0 {
-		return nil, fmt.Errorf("gerrit: Options.Timeout %v is negative: leave it 0 for %v", o.Timeout, DefaultTimeout)
+		bad("Options.Timeout %v is negative: leave it 0 for %v", o.Timeout, DefaultTimeout)
 	}
 	r := &Reporter{
-		review:  o.ReviewCB,
-		start:   o.StartCB,
-		summary: o.SummaryCB,
+		review:  o.Review,
+		start:   o.StartMessage,
+		summary: o.Summary,
 		props:   o.Properties.withDefaults(),
 		timeout: o.Timeout,
 		log:     log,
 	}
-	if r.timeout == 0 {
+	if r.timeout <= 0 {
 		r.timeout = DefaultTimeout
 	}
 	if r.review == nil && r.summary == nil {
 		r.summary = DefaultSummary
 	}
+	if r.start != nil {
+		r.kinds |= status.KindsOf(status.BuildStarted)
+	}
+	if r.review != nil {
+		r.kinds |= status.KindsOf(status.BuildFinished)
+	}
+	if r.summary != nil {
+		r.kinds |= status.KindsOf(status.BuildSetFinished)
+	}
 	var err error
 	switch {
 	case o.SSH != nil && o.REST != nil:
-		return nil, errors.New("gerrit: both Options.SSH and Options.REST are set: choose one transport")
+		bad("both Options.SSH and Options.REST are set: choose one transport")
 	case o.SSH != nil:
 		r.tr, err = newSSHTransport(o.SSH, tag, o.Notify, log)
 	case o.REST != nil:
 		r.tr, err = newRESTTransport(o.REST, tag, o.Notify)
 	default:
-		return nil, errors.New("gerrit: no transport: set Options.SSH (gerrit review over SSH) or Options.REST (HTTP password)")
+		bad("no transport: set Options.SSH (gerrit review over SSH) or Options.REST (HTTP password)")
 	}
-	if err != nil {
+	if err := errors.Join(append(errs, err)...); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
+
+// Handles implements status.Selective: BuildStarted with StartMessage,
+// BuildFinished with Review, BuildSetFinished with Summary.
+func (r *Reporter) Handles(k status.Kind) bool { return r.kinds.Has(k) }
 
 // String names the server and account; it never shows a secret.
 func (r *Reporter) String() string { return "gerrit " + r.tr.String() }
@@ -143,8 +164,8 @@ func (r *Reporter) String() string { return "gerrit " + r.tr.String() }
 // Name implements status.Named.
 func (r *Reporter) Name() string { return "gerrit" }
 
-// Report posts the review an event calls for: StartCB's message on
-// BuildStarted, ReviewCB's review on BuildFinished, SummaryCB's on
+// Report posts the review an event calls for: StartMessage on
+// BuildStarted, Review's review on BuildFinished, Summary's on
 // BuildSetFinished. Other events, builds without a Gerrit change and empty
 // reviews are ignored. Report blocks for one SSH command or HTTP request at
 // most, bounded by ctx and Options.Timeout.
@@ -152,16 +173,12 @@ func (r *Reporter) Report(ctx context.Context, e status.Event) error {
 	switch {
 	case e.Kind == status.BuildStarted && r.start != nil && e.Build != nil:
 		return r.post(ctx, buildProperties(e.Build), func() Review {
-			return Review{Message: r.start(e.Build.Builder, e.Build)}
+			return Review{Message: r.start.Render(e.Build, nil)}
 		})
 	case e.Kind == status.BuildFinished && r.review != nil && e.Build != nil:
-		return r.post(ctx, buildProperties(e.Build), func() Review {
-			return r.review(e.Build.Builder, e.Build, e.Build.Result)
-		})
+		return r.post(ctx, buildProperties(e.Build), func() Review { return r.review(e.Build) })
 	case e.Kind == status.BuildSetFinished && r.summary != nil && e.BuildSet != nil:
-		return r.post(ctx, r.buildSetSource(e.BuildSet), func() Review {
-			return r.summary(buildInfos(e.BuildSet.Builds), e.BuildSet.Result)
-		})
+		return r.post(ctx, r.buildSetSource(e.BuildSet), func() Review { return r.summary(e.BuildSet) })
 	}
 	return nil
 }

@@ -13,6 +13,9 @@ import (
 )
 
 func TestNewValidation(t *testing.T) {
+	// No OpenSSH defaults to fall back on: an empty home, no agent.
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("SSH_AUTH_SOCK", "")
 	env := newSSHEnv(t)
 	f := newFakeREST(t)
 	for _, tc := range []struct {
@@ -135,11 +138,11 @@ func TestConformanceSSH(t *testing.T) {
 	// (review their commit, project "repo") so every callback really posts.
 	statustest.Conformance(t, func() status.Reporter {
 		return mustNew(t, Options{
-			SSH:        env.ssh(),
-			Properties: Properties{Branch: []string{"owner"}},
-			ReviewCB:   DefaultReview,
-			SummaryCB:  DefaultSummary,
-			StartCB:    func(b string, _ *status.Build) string { return "started " + b },
+			SSH:          env.ssh(),
+			Properties:   Properties{Branch: []string{"owner"}},
+			Review:       DefaultReview,
+			Summary:      DefaultSummary,
+			StartMessage: status.RenderFunc(func(b *status.Build) string { return "started " + b.Builder }),
 		})
 	})
 	if len(env.srv.Reviews()) == 0 {
@@ -154,17 +157,17 @@ func TestConformanceREST(t *testing.T) {
 	// about cancellation, concurrency and leaks.
 	statustest.Conformance(t, func() status.Reporter {
 		return mustNew(t, Options{
-			REST:       f.rest(),
-			Properties: Properties{Branch: []string{"owner"}},
-			ReviewCB:   DefaultReview,
-			StartCB:    func(b string, _ *status.Build) string { return "started " + b },
+			REST:         f.rest(),
+			Properties:   Properties{Branch: []string{"owner"}},
+			Review:       DefaultReview,
+			StartMessage: status.RenderFunc(func(b *status.Build) string { return "started " + b.Builder }),
 		})
 	})
 }
 
 func TestReportIgnoresOtherKinds(t *testing.T) {
 	calls := 0
-	r := mustNew(t, Options{REST: newFakeREST(t).rest(), ReviewCB: func(string, *status.Build, status.Result) Review {
+	r := mustNew(t, Options{REST: newFakeREST(t).rest(), Review: func(*status.Build) Review {
 		calls++
 		return Review{}
 	}})
@@ -178,6 +181,6 @@ func TestReportIgnoresOtherKinds(t *testing.T) {
 		}
 	}
 	if calls != 0 {
-		t.Errorf("ReviewCB ran %d times for events other than BuildFinished", calls)
+		t.Errorf("Review ran %d times for events other than BuildFinished", calls)
 	}
 }

@@ -42,7 +42,12 @@ type sshEnv struct {
 
 func newSSHEnv(t testing.TB) *sshEnv {
 	t.Helper()
-	srv := newFakeSSHD(t)
+	return newSSHEnvOn(t, newFakeSSHD(t))
+}
+
+// newSSHEnvOn is newSSHEnv with a given server.
+func newSSHEnvOn(t testing.TB, srv *fakeSSHD) *sshEnv {
+	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +92,7 @@ func mustNew(t testing.TB, o Options) *Reporter {
 
 // gerritBuild is a build of testChange,testPatchSet as a Gerrit change
 // source would set it up.
-func gerritBuild(builder string, number int) *statustest.BuildBuilder {
+func gerritBuild(builder string, number int) *statustest.FakeBuild {
 	return statustest.NewBuild(builder).Number(number).
 		URL(fmt.Sprintf("https://ci.example.org/builders/%s/builds/%d", builder, number)).
 		Property("event.change.number", testChange).

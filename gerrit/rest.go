@@ -38,24 +38,27 @@ type restTransport struct {
 }
 
 func newRESTTransport(o *REST, tag string, notify Notify) (*restTransport, error) {
-	if o.BaseURL == "" {
-		return nil, errors.New("gerrit: REST.BaseURL is empty: set Gerrit's web address, e.g. https://review.example.org/")
-	}
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("gerrit: "+format, args...)) }
 	u, err := url.Parse(o.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("gerrit: REST.BaseURL %q is not an http(s) URL: want e.g. https://review.example.org/", o.BaseURL)
-	}
-	if u.User != nil {
-		return nil, errors.New("gerrit: REST.BaseURL contains credentials: put them in REST.Username and REST.Password")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("gerrit: REST.BaseURL %q has a query or fragment: give the base address only", o.BaseURL)
+	switch {
+	case o.BaseURL == "":
+		bad("REST.BaseURL is empty: set Gerrit's web address, e.g. https://review.example.org/")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		bad("REST.BaseURL %q is not an http(s) URL: want e.g. https://review.example.org/", o.BaseURL)
+	case u.User != nil:
+		bad("REST.BaseURL contains credentials: put them in REST.Username and REST.Password")
+	case u.RawQuery != "" || u.Fragment != "":
+		bad("REST.BaseURL %q has a query or fragment: give the base address only", o.BaseURL)
 	}
 	if o.Username == "" {
-		return nil, errors.New("gerrit: REST.Username is empty: set the Gerrit account that posts reviews")
+		bad("REST.Username is empty: set the Gerrit account that posts reviews")
 	}
 	if o.Password.IsZero() {
-		return nil, errors.New("gerrit: REST.Password is empty: set the account's HTTP password (Gerrit: Settings → HTTP Credentials)")
+		bad("REST.Password is empty: set the account's HTTP password (Gerrit: Settings → HTTP Credentials)")
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	hc := o.Client
 	if hc == nil {
@@ -96,7 +99,7 @@ func (t *restTransport) post(ctx context.Context, tg target, rv Review) error {
 	case err == nil:
 		return nil
 	case resp == nil:
-		return status.NetError(err)
+		return status.ClassifyNetError(err)
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		// Posted; only the answer did not decode. Retrying would post twice.
 		return nil
@@ -104,12 +107,12 @@ func (t *restTransport) post(ctx context.Context, tg target, rv Review) error {
 	return t.statusError(resp.Response, tg)
 }
 
-// statusError classifies a failed response: 5xx and 429 may pass (HTTPError
+// statusError classifies a failed response: 5xx and 429 may pass (ClassifyResponse
 // also honours Retry-After); 401 and 403 are credentials or permissions;
 // 404 an unknown change; 409 (change closed) and 400 (bad label) are
 // permanent, with Gerrit's text/plain reason.
 func (t *restTransport) statusError(resp *http.Response, tg target) error {
-	err := status.HTTPError(resp)
+	err := status.ClassifyResponse(resp)
 	if status.IsRetryable(err) {
 		return err
 	}
@@ -119,7 +122,7 @@ func (t *restTransport) statusError(resp *http.Response, tg target) error {
 	case http.StatusForbidden:
 		return fmt.Errorf("%w: %q may not review %s (%v): grant the account the label permissions on the project", ErrAuth, t.user, tg, err)
 	case http.StatusNotFound:
-		return fmt.Errorf("%w: %v", ErrNotFound, err)
+		return fmt.Errorf("%w: %v", status.ErrNotFound, err)
 	}
 	return err
 }

@@ -18,7 +18,7 @@ func (f *fakeREST) rest() *REST {
 
 func TestRESTReview(t *testing.T) {
 	f := newFakeREST(t)
-	r := mustNew(t, Options{REST: f.rest(), Notify: NotifyOwnerReviewers, ReviewCB: func(string, *status.Build, status.Result) Review {
+	r := mustNew(t, Options{REST: f.rest(), Notify: NotifyOwnerReviewers, Review: func(*status.Build) Review {
 		return Review{Message: hardMessages["non-ascii"] + "\n" + hardMessages["injection"], Labels: map[string]int{"Verified": -1}}
 	}})
 	if err := report(t, r, finished(gerritBuild("linux", 7).Failed().Build())); err != nil {
@@ -81,7 +81,7 @@ func TestRESTErrors(t *testing.T) {
 			return true
 		}, is: ErrAuth, contains: "is restricted"},
 		{name: "unknown change", ev: buildSetFinished(gerritBuild("linux", 7).Property("event.change.number", 999).Succeeded().Build()),
-			is: ErrNotFound, contains: "Not found: infra/herald~999"},
+			is: status.ErrNotFound, contains: "Not found: infra/herald~999"},
 		{name: "closed change", fail: func(w http.ResponseWriter, _ *http.Request) bool {
 			plain(w, http.StatusConflict, "change is closed")
 			return true
@@ -133,9 +133,7 @@ func TestRESTErrors(t *testing.T) {
 
 func TestRESTMessageOnly(t *testing.T) {
 	f := newFakeREST(t)
-	r := mustNew(t, Options{REST: f.rest(), Tag: "-", StartCB: func(builder string, _ *status.Build) string {
-		return "Build started on " + builder
-	}})
+	r := mustNew(t, Options{REST: f.rest(), Tag: "-", StartMessage: status.MustInterpolate("Build started on %(prop:buildername)s")})
 	if err := report(t, r, started(gerritBuild("linux", 7).Build())); err != nil {
 		t.Fatal(err)
 	}

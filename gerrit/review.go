@@ -19,27 +19,13 @@ type Review struct {
 // IsZero reports whether rv would post nothing.
 func (rv Review) IsZero() bool { return rv.Message == "" && len(rv.Labels) == 0 }
 
-// BuildInfo describes one build of a finished build set to a SummaryCB, as
-// Buildbot's buildInfoList did.
-type BuildInfo struct {
-	Name       string        // the builder's name
-	Result     status.Result // the build's result
-	ResultText string        // "succeeded", "failed", ... (see ResultText)
-	Text       string        // the build's text, words joined by spaces
-	URL        string        // the build's page, "" if the host has none
-	Build      *status.Build
-}
+// ReviewFunc makes the review of one finished build (Options.Review);
+// the zero Review posts nothing.
+type ReviewFunc func(b *status.Build) Review
 
-// ReviewFunc makes the review of one finished build (Options.ReviewCB).
-type ReviewFunc func(builder string, b *status.Build, result status.Result) Review
-
-// StartFunc makes the message posted when a build starts (Options.StartCB);
-// "" posts nothing.
-type StartFunc func(builder string, b *status.Build) string
-
-// SummaryFunc makes the review of a finished build set (Options.SummaryCB)
-// from its builds, sorted by builder name, and the set's result.
-type SummaryFunc func(builds []BuildInfo, result status.Result) Review
+// SummaryFunc makes the review of a finished build set (Options.Summary)
+// from the set, whose Builds are filled in; the zero Review posts nothing.
+type SummaryFunc func(bs *status.BuildSet) Review
 
 // ResultText returns the phrase Buildbot's summary used for r: "succeeded",
 // "failed", "completed with warnings", "encountered an exception"; results
@@ -65,27 +51,28 @@ func ResultText(r status.Result) string {
 }
 
 // DefaultSummary is the summary Buildbot 0.8.12 posts when no callback is
-// configured: one paragraph per build, "Builder NAME RESULT (TEXT) - URL"
-// (or "... (TEXT)." without a URL), and Verified +1 when every build
-// succeeded, -1 otherwise. A build that was retried (status.Retry) and
-// superseded by a later build of the same builder in the set is left out:
-// its rerun speaks for it.
-func DefaultSummary(builds []BuildInfo, _ status.Result) Review {
-	builds = withoutSuperseded(builds)
+// configured: one paragraph per build, sorted by builder name, "Builder
+// NAME RESULT (TEXT) - URL" (or "... (TEXT)." without a URL) with RESULT
+// from ResultText, and Verified +1 when every build succeeded, -1
+// otherwise. A build that was retried (status.Retry) and superseded by a
+// later build of the same builder in the set is left out: its rerun speaks
+// for it.
+func DefaultSummary(bs *status.BuildSet) Review {
+	builds := withoutSuperseded(sortedBuilds(bs.Builds))
 	if len(builds) == 0 {
 		return Review{}
 	}
 	paragraphs := make([]string, 0, len(builds))
 	verified := 1
-	for _, bi := range builds {
-		p := fmt.Sprintf("Builder %s %s (%s)", bi.Name, bi.ResultText, bi.Text)
-		if bi.URL != "" {
-			p += " - " + bi.URL
+	for _, b := range builds {
+		p := fmt.Sprintf("Builder %s %s (%s)", b.Builder, ResultText(b.Result), buildText(b))
+		if b.URL != "" {
+			p += " - " + b.URL
 		} else {
 			p += "."
 		}
 		paragraphs = append(paragraphs, p)
-		if bi.Result != status.Success {
+		if b.Result != status.Success {
 			verified = -1
 		}
 	}
@@ -95,61 +82,51 @@ func DefaultSummary(builds []BuildInfo, _ status.Result) Review {
 	}
 }
 
-// withoutSuperseded drops Retry builds for which the set holds a later build
+// buildText is the build's text, words joined by spaces.
+func buildText(b *status.Build) string { return strings.Join(b.Text, " ") }
+
+// withoutSuperseded drops Retry builds for which builds hold a later build
 // of the same builder.
-func withoutSuperseded(builds []BuildInfo) []BuildInfo {
-	return slices.DeleteFunc(slices.Clone(builds), func(bi BuildInfo) bool {
-		if bi.Result != status.Retry {
+func withoutSuperseded(builds []*status.Build) []*status.Build {
+	return slices.DeleteFunc(slices.Clone(builds), func(b *status.Build) bool {
+		if b.Result != status.Retry {
 			return false
 		}
-		return slices.ContainsFunc(builds, func(o BuildInfo) bool {
-			return o.Name == bi.Name && o.Build != nil && bi.Build != nil && o.Build.Number > bi.Build.Number
+		return slices.ContainsFunc(builds, func(o *status.Build) bool {
+			return o.Builder == b.Builder && o.Number > b.Number
 		})
 	})
 }
 
-// DefaultReview is Buildbot 0.8.12's per-build review, for Options.ReviewCB:
+// DefaultReview is Buildbot 0.8.12's per-build review, for Options.Review:
 // a message naming the builder and the result, Verified +1 on success and -1
 // otherwise, and nothing for a build that will be retried.
-func DefaultReview(builder string, b *status.Build, result status.Result) Review {
-	if result == status.Retry {
+func DefaultReview(b *status.Build) Review {
+	if b.Result == status.Retry {
 		return Review{}
 	}
 	msg := "Build finished for your patch set\n" +
-		"on configuration: " + builder + "\n" +
-		"The result is: " + strings.ToUpper(result.String()) + "\n"
-	if b != nil && b.URL != "" {
+		"on configuration: " + b.Builder + "\n" +
+		"The result is: " + strings.ToUpper(b.Result.String()) + "\n"
+	if b.URL != "" {
 		msg += "\nFor more details visit:\n" + b.URL + "\n"
 	}
 	verified := -1
-	if result == status.Success {
+	if b.Result == status.Success {
 		verified = 1
 	}
 	return Review{Message: msg, Labels: map[string]int{"Verified": verified}}
 }
 
-// buildInfos describes builds for a SummaryFunc, sorted by builder name
-// (then number, so a rerun follows the build it replaces).
-func buildInfos(builds []*status.Build) []BuildInfo {
-	infos := make([]BuildInfo, 0, len(builds))
-	for _, b := range builds {
-		if b == nil {
-			continue
-		}
-		infos = append(infos, BuildInfo{
-			Name:       b.Builder,
-			Result:     b.Result,
-			ResultText: ResultText(b.Result),
-			Text:       strings.Join(b.Text, " "),
-			URL:        b.URL,
-			Build:      b,
-		})
-	}
-	slices.SortStableFunc(infos, func(a, b BuildInfo) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
+// sortedBuilds returns builds without nils, sorted by builder name (then
+// number, so a rerun follows the build it replaces).
+func sortedBuilds(builds []*status.Build) []*status.Build {
+	out := slices.DeleteFunc(slices.Clone(builds), func(b *status.Build) bool { return b == nil })
+	slices.SortStableFunc(out, func(a, b *status.Build) int {
+		if c := strings.Compare(a.Builder, b.Builder); c != 0 {
 			return c
 		}
-		return a.Build.Number - b.Build.Number
+		return a.Number - b.Number
 	})
-	return infos
+	return out
 }

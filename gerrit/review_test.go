@@ -28,7 +28,7 @@ func TestDefaultSummary(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ev := buildSetFinished(tc.builds...)
-			rv := DefaultSummary(buildInfos(ev.BuildSet.Builds), ev.BuildSet.Result)
+			rv := DefaultSummary(ev.BuildSet)
 			if tc.verified == 0 {
 				if !rv.IsZero() {
 					t.Fatalf("review %+v for no builds, want none", rv)
@@ -49,7 +49,7 @@ func TestDefaultReview(t *testing.T) {
 		verified int
 	}{{status.Success, 1}, {status.Warnings, -1}, {status.Failure, -1}, {status.Exception, -1}, {status.Cancelled, -1}} {
 		b := gerritBuild("linux", 7).Result(tc.r).Build()
-		rv := DefaultReview("linux", b, tc.r)
+		rv := DefaultReview(b)
 		if rv.Labels["Verified"] != tc.verified {
 			t.Errorf("%v: Verified=%d, want %d", tc.r, rv.Labels["Verified"], tc.verified)
 		}
@@ -57,7 +57,7 @@ func TestDefaultReview(t *testing.T) {
 			golden(t, "review-failure.golden", rv.Message)
 		}
 	}
-	if rv := DefaultReview("linux", gerritBuild("linux", 7).Build(), status.Retry); !rv.IsZero() {
+	if rv := DefaultReview(gerritBuild("linux", 7).Result(status.Retry).Build()); !rv.IsZero() {
 		t.Errorf("retry: %+v, want no review", rv)
 	}
 }

@@ -2,13 +2,16 @@ package gerrit
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,21 +26,26 @@ import (
 // DefaultSSHPort is the port of Gerrit's SSH daemon.
 const DefaultSSHPort = 29418
 
-// SSH configures the "gerrit review" transport. The host key is always
-// verified: set KnownHosts or HostKey.
+// SSH configures the "gerrit review" transport. Like OpenSSH, it falls
+// back on the user's own setup: with no client key configured it offers the
+// keys of a running ssh-agent ($SSH_AUTH_SOCK) and those of
+// ~/.ssh/id_ed25519, ~/.ssh/id_ecdsa and ~/.ssh/id_rsa that exist; with no
+// KnownHosts or HostKey it verifies the server against ~/.ssh/known_hosts.
+// The host key is always verified.
 type SSH struct {
 	Server   string // Gerrit's host name or address (required)
 	Port     int    // default DefaultSSHPort
 	Username string // the Gerrit account (required)
 
-	// Client authentication: at least one of IdentityFile, Key and Agent.
+	// Client authentication: any of IdentityFile, Key and Agent; none
+	// means OpenSSH's defaults (the agent, then ~/.ssh/id_*).
 	IdentityFile string        // path of a private key (OpenSSH or PEM format)
 	Key          status.Secret // a private key itself, PEM-encoded
-	Passphrase   status.Secret // for an encrypted IdentityFile or Key
-	Agent        bool          // also offer the keys of a running ssh-agent
+	Passphrase   status.Secret // for an encrypted IdentityFile, Key or default key
+	Agent        bool          // offer the keys of a running ssh-agent
 	AgentSocket  string        // the agent's socket; default $SSH_AUTH_SOCK
 
-	// Server authentication: exactly one.
+	// Server authentication: at most one; none means ~/.ssh/known_hosts.
 	KnownHosts string // path of an OpenSSH known_hosts file listing the server
 	HostKey    string // the server's public key, "ssh-ed25519 AAAA..." as in known_hosts or .pub files
 	// InsecureIgnoreHostKey accepts any host key. It exists for tests
@@ -45,16 +53,19 @@ type SSH struct {
 	InsecureIgnoreHostKey bool
 }
 
-// Exported errors a caller may branch on with errors.Is.
+// defaultIdentities are the keys OpenSSH tries when none is configured, in
+// its order, relative to the home directory.
+var defaultIdentities = []string{".ssh/id_ed25519", ".ssh/id_ecdsa", ".ssh/id_rsa"}
+
+// Exported errors a caller may branch on with errors.Is. A change, patch set
+// or project Gerrit does not know (or the account may not see) is
+// status.ErrNotFound.
 var (
 	// ErrHostKey: the SSH server's key is not the one configured, or the
 	// server is not in known_hosts. Never retried.
 	ErrHostKey = errors.New("SSH host key not trusted")
 	// ErrAuth: Gerrit refused the credentials (SSH key or HTTP password).
 	ErrAuth = errors.New("authentication failed")
-	// ErrNotFound: Gerrit does not know the change, patch set or project
-	// (or the account may not see it).
-	ErrNotFound = errors.New("change not found")
 )
 
 // sshTransport runs one "gerrit review" per review on a fresh connection:
@@ -72,21 +83,22 @@ type sshTransport struct {
 }
 
 func newSSHTransport(o *SSH, tag string, notify Notify, log *slog.Logger) (*sshTransport, error) {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("gerrit: "+format, args...)) }
 	if o.Server == "" {
-		return nil, errors.New("gerrit: SSH.Server is empty: set Gerrit's host name")
-	}
-	if strings.ContainsAny(o.Server, " /@") {
-		return nil, fmt.Errorf("gerrit: SSH.Server %q is not a host name: give the host alone (the user goes in SSH.Username, the port in SSH.Port)", o.Server)
+		bad("SSH.Server is empty: set Gerrit's host name")
+	} else if _, _, err := net.SplitHostPort(o.Server); err == nil || strings.ContainsAny(o.Server, " /@") {
+		bad("SSH.Server %q is not a host name: give the host alone (the user goes in SSH.Username, the port in SSH.Port)", o.Server)
 	}
 	port := o.Port
 	if port == 0 {
 		port = DefaultSSHPort
 	}
 	if port < 1 || port > 65535 {
-		return nil, fmt.Errorf("gerrit: SSH.Port %d is out of range: use 1-65535 (Gerrit's default is %d)", o.Port, DefaultSSHPort)
+		bad("SSH.Port %d is out of range: use 1-65535 (Gerrit's default is %d)", o.Port, DefaultSSHPort)
 	}
 	if o.Username == "" {
-		return nil, errors.New("gerrit: SSH.Username is empty: set the Gerrit account that posts reviews")
+		bad("SSH.Username is empty: set the Gerrit account that posts reviews")
 	}
 	t := &sshTransport{
 		addr:   net.JoinHostPort(o.Server, strconv.Itoa(port)),
@@ -94,35 +106,54 @@ func newSSHTransport(o *SSH, tag string, notify Notify, log *slog.Logger) (*sshT
 		tag:    tag,
 		notify: notify,
 	}
+	home, homeErr := os.UserHomeDir()
+	explicitKey := o.IdentityFile != "" || !o.Key.IsZero() || o.Agent
 	if o.IdentityFile != "" {
-		pem, err := os.ReadFile(o.IdentityFile)
-		if err != nil {
-			return nil, fmt.Errorf("gerrit: SSH.IdentityFile: %w", err)
+		if s, err := readKey(o.IdentityFile, o.Passphrase, "SSH.IdentityFile "+o.IdentityFile); err != nil {
+			errs = append(errs, err)
+		} else {
+			t.signers = append(t.signers, s)
 		}
-		s, err := parseKey(pem, o.Passphrase, "SSH.IdentityFile "+o.IdentityFile)
-		if err != nil {
-			return nil, err
-		}
-		t.signers = append(t.signers, s)
 	}
 	if !o.Key.IsZero() {
-		s, err := parseKey([]byte(o.Key.Reveal()), o.Passphrase, "SSH.Key")
-		if err != nil {
-			return nil, err
+		if s, err := parseKey([]byte(o.Key.Reveal()), o.Passphrase, "SSH.Key"); err != nil {
+			errs = append(errs, err)
+		} else {
+			t.signers = append(t.signers, s)
 		}
-		t.signers = append(t.signers, s)
 	}
 	if o.Agent {
-		t.agentPath = o.AgentSocket
+		t.agentPath = cmp.Or(o.AgentSocket, os.Getenv("SSH_AUTH_SOCK"))
 		if t.agentPath == "" {
-			t.agentPath = os.Getenv("SSH_AUTH_SOCK")
-		}
-		if t.agentPath == "" {
-			return nil, errors.New("gerrit: SSH.Agent is set but SSH_AUTH_SOCK is empty: start ssh-agent or set SSH.AgentSocket")
+			bad("SSH.Agent is set but SSH_AUTH_SOCK is empty: start ssh-agent or set SSH.AgentSocket")
 		}
 	}
-	if len(t.signers) == 0 && t.agentPath == "" {
-		return nil, errors.New("gerrit: SSH has no client key: set SSH.IdentityFile, SSH.Key or SSH.Agent")
+	if !explicitKey {
+		// OpenSSH's defaults: the agent if one runs, and the usual keys.
+		t.agentPath = cmp.Or(o.AgentSocket, os.Getenv("SSH_AUTH_SOCK"))
+		var tried []string
+		for _, rel := range defaultIdentities {
+			if homeErr != nil {
+				break
+			}
+			path := filepath.Join(home, rel)
+			tried = append(tried, path)
+			s, err := readKey(path, o.Passphrase, path)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+			case err != nil:
+				// OpenSSH would go on to the next key too.
+				log.Warn("gerrit: skipping a default SSH key", "err", err)
+			default:
+				t.signers = append(t.signers, s)
+			}
+		}
+		if len(t.signers) == 0 && t.agentPath == "" {
+			if len(tried) == 0 {
+				tried = []string{"~/.ssh/id_* (no home directory)"}
+			}
+			bad("SSH has no client key: no ssh-agent ($SSH_AUTH_SOCK is empty) and no usable key among %s: set SSH.IdentityFile, SSH.Key or SSH.Agent", strings.Join(tried, ", "))
+		}
 	}
 
 	set := 0
@@ -132,29 +163,60 @@ func newSSHTransport(o *SSH, tag string, notify Notify, log *slog.Logger) (*sshT
 		}
 	}
 	switch {
-	case set == 0:
-		return nil, errors.New("gerrit: SSH has no way to verify the server: set SSH.KnownHosts (a known_hosts file listing the server) or SSH.HostKey (its public key)")
 	case set > 1:
-		return nil, errors.New("gerrit: set only one of SSH.KnownHosts, SSH.HostKey and SSH.InsecureIgnoreHostKey")
-	case o.KnownHosts != "":
-		cb, err := knownhosts.New(o.KnownHosts)
-		if err != nil {
-			return nil, fmt.Errorf("gerrit: SSH.KnownHosts: %w", err)
-		}
-		t.hostKey = knownHostsCallback(cb, o.KnownHosts)
-		t.algorithms = knownAlgorithms(cb, t.addr)
+		bad("set only one of SSH.KnownHosts, SSH.HostKey and SSH.InsecureIgnoreHostKey")
 	case o.HostKey != "":
 		key, _, _, _, err := ssh.ParseAuthorizedKey([]byte(o.HostKey))
 		if err != nil {
-			return nil, fmt.Errorf("gerrit: SSH.HostKey is not a public key (want the \"TYPE BASE64\" line of a .pub or known_hosts file): %w", err)
+			bad("SSH.HostKey is not a public key (want the \"TYPE BASE64\" line of a .pub or known_hosts file): %v", err)
+			break
 		}
 		t.hostKey = pinnedCallback(key)
 		t.algorithms = algorithmsFor(key.Type())
-	default:
+	case o.InsecureIgnoreHostKey:
 		log.Warn("gerrit: SSH host key verification is disabled (SSH.InsecureIgnoreHostKey): anyone on the path can pose as Gerrit; use it only in tests", "server", t.addr)
 		t.hostKey = ssh.InsecureIgnoreHostKey() //nolint:gosec // asked for explicitly, and logged
+	default:
+		file, what := o.KnownHosts, "SSH.KnownHosts"
+		if file == "" {
+			if homeErr != nil {
+				bad("SSH has no way to verify the server: set SSH.KnownHosts or SSH.HostKey (no home directory for ~/.ssh/known_hosts: %v)", homeErr)
+				break
+			}
+			file = filepath.Join(home, ".ssh", "known_hosts")
+			what = "SSH.KnownHosts is empty and the default " + file
+		}
+		cb, err := knownhosts.New(file)
+		if err != nil {
+			bad("%s: %v: set SSH.KnownHosts (a known_hosts file listing the server) or SSH.HostKey (its public key)", what, unwrapPath(err))
+			break
+		}
+		t.hostKey = knownHostsCallback(cb, file)
+		t.algorithms = knownAlgorithms(cb, t.addr)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return t, nil
+}
+
+// unwrapPath drops the path a *fs.PathError repeats, for messages that name
+// the file already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// readKey reads and parses a private key file.
+func readKey(path string, passphrase status.Secret, what string) (ssh.Signer, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("gerrit: %s: %w", strings.SplitN(what, " ", 2)[0], err)
+	}
+	return parseKey(pem, passphrase, what)
 }
 
 // parseKey parses a private key, decrypting it with passphrase if needed.
@@ -249,7 +311,7 @@ func (t *sshTransport) post(ctx context.Context, tg target, rv Review) error {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", t.addr)
 	if err != nil {
-		return status.NetError(fmt.Errorf("connecting to %s: %w", t.addr, err))
+		return status.ClassifyNetError(fmt.Errorf("connecting to %s: %w", t.addr, err))
 	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
@@ -286,7 +348,7 @@ func (t *sshTransport) post(ctx context.Context, tg target, rv Review) error {
 	defer client.Close()
 	sess, err := client.NewSession()
 	if err != nil {
-		return status.NetError(fmt.Errorf("opening an SSH session on %s: %w", t.addr, err))
+		return status.ClassifyNetError(fmt.Errorf("opening an SSH session on %s: %w", t.addr, err))
 	}
 	defer sess.Close()
 	var stdout, stderr boundedBuffer
@@ -305,7 +367,7 @@ func (t *sshTransport) handshakeError(err error) error {
 		return fmt.Errorf("%w: Gerrit at %s refused the SSH key of %q: check SSH.Username and that the key's public half is in the account's SSH keys (%v)",
 			ErrAuth, t.addr, t.user, err)
 	}
-	return status.NetError(fmt.Errorf("SSH handshake with %s: %w", t.addr, err))
+	return status.ClassifyNetError(fmt.Errorf("SSH handshake with %s: %w", t.addr, err))
 }
 
 // commandError classifies the end of "gerrit review". Gerrit exits 1 with
@@ -331,7 +393,7 @@ func commandError(err error, stderr string) error {
 		return status.Retryable(msg, 0)
 	case strings.Contains(lower, "no such change"), strings.Contains(lower, "no such patch set"),
 		strings.Contains(lower, "project") && strings.Contains(lower, "not found"):
-		return fmt.Errorf("%w: %w", ErrNotFound, msg)
+		return fmt.Errorf("%w: %w", status.ErrNotFound, msg)
 	}
 	return msg
 }

@@ -43,7 +43,7 @@ func TestSSHReviewArgvExact(t *testing.T) {
 	env := newSSHEnv(t)
 	for name, msg := range hardMessages {
 		t.Run(name, func(t *testing.T) {
-			r := mustNew(t, Options{SSH: env.ssh(), ReviewCB: func(string, *status.Build, status.Result) Review {
+			r := mustNew(t, Options{SSH: env.ssh(), Review: func(*status.Build) Review {
 				return Review{Message: msg, Labels: map[string]int{"Verified": -1, "Code-Review": 0}}
 			}})
 			n := len(env.srv.Reviews())
@@ -77,7 +77,7 @@ func TestSSHReviewArgvExact(t *testing.T) {
 
 func TestSSHCommandGolden(t *testing.T) {
 	env := newSSHEnv(t)
-	r := mustNew(t, Options{SSH: env.ssh(), Notify: NotifyOwner, ReviewCB: func(string, *status.Build, status.Result) Review {
+	r := mustNew(t, Options{SSH: env.ssh(), Notify: NotifyOwner, Review: func(*status.Build) Review {
 		return Review{Message: hardMessages["injection"] + "\n" + hardMessages["non-ascii"], Labels: map[string]int{"Verified": 1}}
 	}})
 	if err := report(t, r, finished(gerritBuild("linux", 7).Succeeded().Build())); err != nil {
@@ -116,10 +116,10 @@ func TestSSHDefaultSummaryOnly(t *testing.T) {
 func TestSSHStartMessageOnly(t *testing.T) {
 	env := newSSHEnv(t)
 	calls := 0
-	r := mustNew(t, Options{SSH: env.ssh(), Tag: "-", StartCB: func(builder string, b *status.Build) string {
+	r := mustNew(t, Options{SSH: env.ssh(), Tag: "-", StartMessage: status.RenderFunc(func(b *status.Build) string {
 		calls++
-		return "Build started on " + builder + " #" + strconv.Itoa(b.Number)
-	}})
+		return "Build started on " + b.Builder + " #" + strconv.Itoa(b.Number)
+	})})
 	if err := report(t, r, started(gerritBuild("linux", 9).Build())); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestSSHStartMessageOnly(t *testing.T) {
 
 func TestSSHNothingToSend(t *testing.T) {
 	env := newSSHEnv(t)
-	r := mustNew(t, Options{SSH: env.ssh(), ReviewCB: DefaultReview})
+	r := mustNew(t, Options{SSH: env.ssh(), Review: DefaultReview})
 	// DefaultReview says nothing about a build that will be retried.
 	if err := report(t, r, finished(gerritBuild("linux", 7).Result(status.Retry).Build())); err != nil {
 		t.Fatal(err)
@@ -147,7 +147,7 @@ func TestSSHNothingToSend(t *testing.T) {
 	default:
 	}
 	// Labels only: a vote without a message.
-	r = mustNew(t, Options{SSH: env.ssh(), ReviewCB: func(string, *status.Build, status.Result) Review {
+	r = mustNew(t, Options{SSH: env.ssh(), Review: func(*status.Build) Review {
 		return Review{Labels: map[string]int{"Verified": 1}}
 	}})
 	if err := report(t, r, finished(gerritBuild("linux", 8).Succeeded().Build())); err != nil {
@@ -161,7 +161,7 @@ func TestSSHNothingToSend(t *testing.T) {
 
 func TestSSHRevisionFallback(t *testing.T) {
 	env := newSSHEnv(t)
-	r := mustNew(t, Options{SSH: env.ssh(), ReviewCB: DefaultReview})
+	r := mustNew(t, Options{SSH: env.ssh(), Review: DefaultReview})
 	// Buildbot 0.8.12 style: gerrit_branch marks the build, the commit comes
 	// from the source stamp and the project from its project.
 	b := withoutGerrit(gerritBuild("linux", 7).Succeeded().Build())
@@ -244,9 +244,9 @@ func TestSSHUnknownChange(t *testing.T) {
 	r := mustNew(t, Options{SSH: env.ssh()})
 	b := gerritBuild("linux", 1).Property("event.change.number", "999").Succeeded().Build()
 	err := report(t, r, buildSetFinished(b))
-	if !errors.Is(err, ErrNotFound) || status.IsRetryable(err) ||
+	if !errors.Is(err, status.ErrNotFound) || status.IsRetryable(err) ||
 		!strings.Contains(err.Error(), `"999,3" no such patch set`) || !strings.Contains(err.Error(), "status 1") {
-		t.Fatalf("Report = %v; want a permanent ErrNotFound with Gerrit's stderr", err)
+		t.Fatalf("Report = %v; want a permanent status.ErrNotFound with Gerrit's stderr", err)
 	}
 }
 
@@ -255,8 +255,8 @@ func TestSSHUnknownProject(t *testing.T) {
 	r := mustNew(t, Options{SSH: env.ssh()})
 	b := gerritBuild("linux", 1).Property("event.change.project", "no/such").Succeeded().Build()
 	err := report(t, r, buildSetFinished(b))
-	if !errors.Is(err, ErrNotFound) || status.IsRetryable(err) || !strings.Contains(err.Error(), "project no/such not found") {
-		t.Fatalf("Report = %v; want a permanent ErrNotFound with Gerrit's stderr", err)
+	if !errors.Is(err, status.ErrNotFound) || status.IsRetryable(err) || !strings.Contains(err.Error(), "project no/such not found") {
+		t.Fatalf("Report = %v; want a permanent status.ErrNotFound with Gerrit's stderr", err)
 	}
 }
 
@@ -354,30 +354,7 @@ func TestSSHCancelAndTimeout(t *testing.T) {
 
 func TestSSHAgent(t *testing.T) {
 	env := newSSHEnv(t)
-	keyring := agent.NewKeyring()
-	if err := keyring.Add(agent.AddedKey{PrivateKey: env.clientKey}); err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(t.TempDir(), "agent.sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() { defer wg.Done(); defer c.Close(); _ = agent.ServeAgent(keyring, c) }()
-		}
-	}()
-	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
-
+	sock := startAgent(t, env.clientKey)
 	o := env.ssh()
 	o.Key, o.Agent, o.AgentSocket = "", true, sock
 	if err := report(t, mustNew(t, Options{SSH: o}), buildSetFinished(gerritBuild("linux", 1).Succeeded().Build())); err != nil {
@@ -421,4 +398,34 @@ func TestSSHEncryptedIdentityFile(t *testing.T) {
 	if got := env.srv.Reviews(); len(got) != 1 {
 		t.Fatalf("%d reviews, want 1", len(got))
 	}
+}
+
+// startAgent serves an ssh-agent holding key on a Unix socket and returns
+// the socket's path.
+func startAgent(t testing.TB, key any) string {
+	t.Helper()
+	keyring := agent.NewKeyring()
+	if err := keyring.Add(agent.AddedKey{PrivateKey: key}); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() { defer wg.Done(); defer c.Close(); _ = agent.ServeAgent(keyring, c) }()
+		}
+	}()
+	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
+	return sock
 }

@@ -56,15 +56,21 @@ type sshReview struct {
 
 func newFakeSSHD(t testing.TB) *fakeSSHD {
 	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newFakeSSHDOn(t, ln)
+}
+
+// newFakeSSHDOn serves on ln.
+func newFakeSSHDOn(t testing.TB, ln net.Listener) *fakeSSHD {
+	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	hostKey, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

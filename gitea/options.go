@@ -14,7 +14,7 @@ import (
 // HTTPClient) are required; every other field has a default.
 //
 // The text fields take a status.Template (status.Interpolate) or a
-// status.TextFunc. They are rendered once per source stamp, with these
+// status.RenderFunc. They are rendered once per source stamp, with these
 // keywords for %(kw:NAME)s: codebase, repository, branch, revision and
 // project (of that source stamp), state (the Gitea state being set),
 // result (once the build has finished) and number (the build number).
@@ -34,16 +34,16 @@ type Options struct {
 	// Repo is the repository, "owner/name". Default: the path of the
 	// source stamp's repository URL (https://host/owner/name.git,
 	// git@host:owner/name.git), less BaseURL's sub-path.
-	Repo status.Text
+	Repo status.Renderer
 	// Context tells this status from others on the commit. Default:
 	// herald/<builder>.
-	Context status.Text
+	Context status.Renderer
 	// Description is shown beside the status (cut to 255 characters).
 	// Default: "Build #7 started.", then "Build #7 failed: <build text>" and
 	// the like.
-	Description status.Text
+	Description status.Renderer
 	// TargetURL is the status's link. Default: the build's URL.
-	TargetURL status.Text
+	TargetURL status.Renderer
 
 	// States maps the result of a finished build to the state set.
 	// Results it does not map take DefaultStates'.
@@ -108,8 +108,8 @@ func (o *Options) validate() (*url.URL, error) {
 	}
 	o.States = forge.States(o.States, DefaultStates())
 	forge.Default(&o.Context, status.MustInterpolate("herald/%(prop:buildername)s"))
-	forge.Default(&o.Description, status.TextFunc(func(b *status.Build) string { return b.Summary() }))
-	forge.Default(&o.TargetURL, status.TextFunc(func(b *status.Build) string { return b.URL }))
+	forge.Default(&o.Description, status.RenderFunc(func(b *status.Build) string { return b.Summary() }))
+	forge.Default(&o.TargetURL, status.RenderFunc(func(b *status.Build) string { return b.URL }))
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

@@ -60,7 +60,7 @@ func wait(t testing.TB, f *giteatest.Server, n int) []giteatest.Request {
 	return testkit.WaitFor(t, f.Wait, n)
 }
 
-func build(number int) *statustest.BuildBuilder {
+func build(number int) *statustest.FakeBuild {
 	return statustest.NewBuild("linux").Number(number).Repository(repoURL).
 		URL(fmt.Sprintf("https://ci.example.org/builders/linux/builds/%d", number))
 }
@@ -135,7 +135,7 @@ func TestRepoAndTemplates(t *testing.T) {
 	var logs bytes.Buffer
 	r := newReporter(t, f, Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Context:     status.MustInterpolate("ci/%(prop:buildername)s/%(kw:codebase)s"),
-		Description: status.TextFunc(func(*status.Build) string { return strings.Repeat("ü", 400) }),
+		Description: status.RenderFunc(func(*status.Build) string { return strings.Repeat("ü", 400) }),
 	})
 	lib := "1111111111111111111111111111111111111111"
 	b := build(3).Source(status.SourceStamp{Codebase: "lib", Repository: "git@git.example.com:ops/deploy.git", Revision: lib}).

@@ -11,6 +11,18 @@
 // Options.Comment, a finished build of a pull request also comments on it
 // (GitHubCommentPush).
 //
+// With Options.Checks the builds become check runs (the Checks API) instead,
+// for GitHub App installation tokens: a run per build and commit, named
+// like the status context, in_progress while the build runs, then completed
+// with the conclusion Options.Conclusions maps its result to
+// (DefaultConclusions), a link to the build, external_id builder/number, a
+// Markdown summary of the steps and blamelist, the last Options.LogLines
+// lines of the failing step's log (read from Options.History) and an
+// annotation for each line of a failing or warning step's log that names
+// path:line or path:line:col, 50 annotations a request. The run a build's
+// start created is remembered (boundedly) so its end completes it; after a
+// restart the end creates the run completed.
+//
 // The reporter keeps to the limits of the API: descriptions are cut to 140
 // characters, a status identical to the last one set for the same commit and
 // context is not sent again, an older build's late status does not replace

@@ -20,7 +20,15 @@ import (
 // from Report wrap it; read it with errors.As.
 type APIError = forge.Error
 
-func hint(code int) string {
+func (r *Reporter) hint(code int) string {
+	if r.opts.Checks {
+		switch code {
+		case http.StatusForbidden:
+			return "only a GitHub App may write check runs: give Options.TokenSource (or Options.Token) an installation token of an App with the checks:write permission"
+		case http.StatusUnprocessableEntity:
+			return "GitHub refused the check run: an unknown commit, or a field it rejects"
+		}
+	}
 	switch code {
 	case http.StatusUnauthorized:
 		return "check Options.Token (or Options.TokenSource): it is wrong, expired or revoked"
@@ -47,7 +55,7 @@ func secondaryLimitWait(abuse *gh.AbuseRateLimitError) time.Duration {
 	if abuse.Response != nil && len(abuse.Response.Header) > 0 {
 		h := abuse.Response.Header
 		if h.Get("Retry-After") != "" || h.Get("X-RateLimit-Remaining") == "0" {
-			if after, ok := status.RetryAfter(status.HTTPError(abuse.Response)); ok && after > 0 {
+			if after, ok := status.RetryAfter(status.ClassifyResponse(abuse.Response)); ok && after > 0 {
 				return after
 			}
 		}
@@ -75,13 +83,13 @@ func forgetsLimit(err error) bool {
 // classify turns go-github's error into a Herald error: Retryable, with
 // GitHub's wait, for rate limits, 5xx and network failures; permanent for
 // the rest. Cancellation stays cancellation. GitHub's messages go through
-// forge.Reply, so nothing it echoes of the request reaches a log.
+// status.ReplyText, so nothing it echoes of the request reaches a log.
 func (r *Reporter) classify(err error, resp *gh.Response, e *APIError) error {
 	e.Err = err
 	if resp != nil && resp.Response != nil {
 		e.StatusCode = resp.StatusCode
 	}
-	reply := func(s string) string { return forge.Reply([]byte(s), r.secret) }
+	reply := func(s string) string { return status.ReplyText([]byte(s), r.secret) }
 	var (
 		rate  *gh.RateLimitError
 		abuse *gh.AbuseRateLimitError
@@ -111,10 +119,10 @@ func (r *Reporter) classify(err error, resp *gh.Response, e *APIError) error {
 			}
 		}
 		e.Message = reply(strings.Join(msgs, "; "))
-		e.Hint = hint(e.StatusCode)
+		e.Hint = r.hint(e.StatusCode)
 		// Retry-After on a 403 is a secondary limit GitHub did not label;
-		// 429 and 5xx are transient. HTTPError knows the headers.
-		return forge.Classified(e, status.HTTPError(er.Response))
+		// 429 and 5xx are transient. ClassifyResponse knows the headers.
+		return forge.Classified(e, status.ClassifyResponse(er.Response))
 	case errors.As(err, new(*gh.AcceptedError)):
 		e.StatusCode = http.StatusAccepted
 		e.Message = "GitHub accepted the request for later processing"

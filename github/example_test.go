@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/heraldci/herald/github"
+	"github.com/heraldci/herald/github/githubtest"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -61,4 +62,47 @@ func ExampleNew_interpolate() {
 	})
 	fmt.Println(err)
 	// Output: <nil>
+}
+
+// With Checks, each build is a check run: created in_progress when it
+// starts, completed with its conclusion, the failing step's log tail and
+// annotations for the log lines that name file:line when it ends. The
+// logs come from the host's History; the token is a GitHub App's
+// installation token (in production a TokenSource that renews it).
+func ExampleOptions_checks() {
+	api := githubtest.New(githubtest.Options{})
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+
+	b := statustest.NewBuild("linux").Number(7).Repository("https://github.com/octo/hello").
+		Step("test", status.Failure).Failed()
+	history := statustest.NewHistory()
+	history.SetLog(status.LogRef{Builder: "linux", Build: 7, Step: "test", Name: "stdio"},
+		"=== RUN   TestAdd\n    add_test.go:12: got 3, want 4\n--- FAIL: TestAdd\n")
+
+	r, err := github.New(github.Options{
+		Token:   status.Secret("ghs_installation_token"),
+		BaseURL: srv.URL,
+		Checks:  true,
+		History: history,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer r.Close(context.Background())
+	for _, e := range b.Events() {
+		if err := r.Report(context.Background(), e); err != nil {
+			fmt.Println(err)
+		}
+	}
+	for _, run := range api.CheckRuns("octo", "hello", b.Build().Sources[0].Revision) {
+		fmt.Printf("%s %s %s: %s\n", run.Name, run.Status, run.Conclusion, run.Title)
+		for _, a := range run.Annotations {
+			fmt.Printf("  %s:%d %s: %s\n", a.Path, a.StartLine, a.Level, a.Message)
+		}
+	}
+	// Output:
+	// herald/linux completed failure: Build #7 failed: failed test
+	//   add_test.go:12 failure: got 3, want 4
 }

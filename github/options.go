@@ -18,7 +18,7 @@ import (
 // required; every other field has a default.
 //
 // The text fields take a status.Template (status.Interpolate, for
-// configurations carried over from Buildbot) or a status.TextFunc. They are
+// configurations carried over from Buildbot) or a status.RenderFunc. They are
 // rendered once per source stamp of the build, with these keywords for
 // %(kw:NAME)s: codebase, repository, branch, revision and project (of that
 // source stamp), state (the GitHub state being set), result (the build's
@@ -51,7 +51,7 @@ type Options struct {
 	// RepoOwner and RepoName name the repository. Default: parsed from the
 	// source stamp's repository URL (https://host/owner/name.git,
 	// ssh://git@host/owner/name, git@host:owner/name.git).
-	RepoOwner, RepoName status.Text
+	RepoOwner, RepoName status.Renderer
 	// SHA is the commit to set the status on. Default: the revision of each
 	// source stamp, so a multi-codebase build sets one status per codebase
 	// (for a build of one codebase that is %(src::revision)s). An
@@ -62,33 +62,63 @@ type Options struct {
 	// When RepoOwner, RepoName or SHA renders empty, or SHA is no commit
 	// hash (a Subversion number, a branch name), that status is skipped
 	// (and logged at debug level), as Buildbot did.
-	SHA status.Text
+	SHA status.Renderer
 
 	// Context tells this status from other systems' on the same commit.
 	// Default: herald/<builder>. Buildbot 0.8.12 sent none, which GitHub
 	// shows as "default": set status.MustInterpolate(BuildbotContext) to
 	// keep branch-protection rules written for it.
-	Context status.Text
+	Context status.Renderer
 	// StartDescription and EndDescription are the descriptions set when a
-	// build starts and finishes (cut to 140 characters). Default: "Build #7
+	// build starts and finishes (cut to 140 characters); with Checks, the
+	// titles of its check run. Default: "Build #7
 	// started." and "Build #7 succeeded." / "Build #7 failed: <build text>".
-	StartDescription, EndDescription status.Text
+	StartDescription, EndDescription status.Renderer
 	// TargetURL is the link of the status. Default: the build's URL.
-	TargetURL status.Text
+	TargetURL status.Renderer
 
 	// Comment, when set, also comments on the build's pull request when
 	// it finishes: Buildbot's GitHubCommentPush. The pull request is named
 	// by a source stamp's branch (refs/pull/N/head or /merge) or the build
 	// property PullRequestProperty; builds of no pull request get no
 	// comment, nor do those for which Comment renders empty (comment on
-	// failures only with a TextFunc that returns "" for the rest).
+	// failures only with a RenderFunc that returns "" for the rest).
 	// CommentSummary is a ready one. Default: no comments.
-	Comment status.Text
+	Comment status.Renderer
 
 	// States maps the result of a finished build to the state set.
 	// Results it does not map take DefaultStates'. BuildbotStates is
 	// Buildbot 0.8.12's table.
 	States States
+
+	// Checks reports builds as check runs (the Checks API) instead of
+	// commit statuses: a run named Context per commit and build, created
+	// in_progress when the build starts and completed with the conclusion
+	// Conclusions maps its result to when it finishes; its output holds the
+	// title (StartDescription, EndDescription), a Markdown summary of the
+	// steps and blamelist, the failing step's log tail and annotations for
+	// log lines that name file:line. Only GitHub App installation tokens
+	// may write check runs (give TokenSource, or an installation token as
+	// Token); personal access tokens get 403.
+	Checks bool
+	// Conclusions maps the result of a finished build to the conclusion of
+	// its check run. Results it does not map take DefaultConclusions'.
+	Conclusions Conclusions
+	// History gives the logs of a finished build's steps to check runs:
+	// the last LogLines lines of the first failing step's log become the
+	// output's text, and every line of a failing or warning step's log
+	// naming file:line or file:line:col (as Go, gcc, eslint's unix format
+	// print them) an annotation. Default: none; check runs then carry no
+	// text and no annotations.
+	History status.History
+	// LogLines is how many lines of the failing step's log the text shows.
+	// Default 30.
+	LogLines int
+	// Checkout is the directory of the checkout on the worker (such as
+	// %(prop:builddir)s/build): absolute paths under it in log lines are
+	// annotated relative to it. Default: none. Absolute paths outside it
+	// are never annotated, nor are paths that leave the checkout (../).
+	Checkout status.Renderer
 
 	// Logger receives skipped statuses (debug). Default: slog.Default().
 	Logger *slog.Logger
@@ -130,11 +160,45 @@ func BuildbotStates() States {
 	return t
 }
 
+// Conclusion is the conclusion of a completed check run.
+type Conclusion string
+
+// The conclusions of a check run.
+const (
+	ConclusionSuccess        Conclusion = "success"
+	ConclusionFailure        Conclusion = "failure"
+	ConclusionNeutral        Conclusion = "neutral"
+	ConclusionCancelled      Conclusion = "cancelled"
+	ConclusionSkipped        Conclusion = "skipped"
+	ConclusionTimedOut       Conclusion = "timed_out"
+	ConclusionActionRequired Conclusion = "action_required"
+)
+
+// Conclusions maps build results to check-run conclusions.
+type Conclusions map[status.Result]Conclusion
+
+// DefaultConclusions is the table of check runs: success and warnings are
+// success (the warnings show as annotations); failure and exception are
+// failure; skipped is skipped, cancelled cancelled; retry is neutral, since
+// another build of the same request follows.
+func DefaultConclusions() Conclusions {
+	return Conclusions{
+		status.Success: ConclusionSuccess, status.Warnings: ConclusionSuccess,
+		status.Failure: ConclusionFailure, status.Exception: ConclusionFailure,
+		status.Skipped: ConclusionSkipped, status.Cancelled: ConclusionCancelled,
+		status.Retry: ConclusionNeutral,
+	}
+}
+
 // BuildbotContext is the context GitHub shows for statuses set without one,
 // as Buildbot 0.8.12 set them.
 const BuildbotContext = "default"
 
 const defaultBaseURL = "https://api.github.com/"
+
+// defaultLogLines is how many lines of the failing step's log a check run
+// shows by default.
+const defaultLogLines = 30
 
 // validate checks o, reporting every problem at once, and fills in the
 // defaults.
@@ -166,21 +230,45 @@ func (o *Options) validate() error {
 	if err := forge.CheckStates("github: Options.States", o.States, Pending, Success, Failure, Error); err != nil {
 		errs = append(errs, err)
 	}
+	if err := forge.CheckStates("github: Options.Conclusions", o.Conclusions, ConclusionSuccess, ConclusionFailure,
+		ConclusionNeutral, ConclusionCancelled, ConclusionSkipped, ConclusionTimedOut, ConclusionActionRequired); err != nil {
+		errs = append(errs, err)
+	}
+	if o.LogLines < 0 {
+		bad("Options.LogLines is %d: set a positive number of lines, or 0 for the default (%d)", o.LogLines, defaultLogLines)
+	}
+	if o.Checks && o.States != nil {
+		bad("Options.States maps results to commit statuses, which Options.Checks replaces by check runs: set Options.Conclusions")
+	}
+	if !o.Checks {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"Conclusions", o.Conclusions != nil}, {"History", o.History != nil}, {"LogLines", o.LogLines != 0}, {"Checkout", o.Checkout != nil}} {
+			if f.set {
+				bad("Options.%s is set but Options.Checks is not: it applies to check runs only; set Options.Checks", f.name)
+			}
+		}
+	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
 	o.States = forge.States(o.States, DefaultStates())
+	o.Conclusions = forge.States(o.Conclusions, DefaultConclusions())
+	if o.LogLines == 0 {
+		o.LogLines = defaultLogLines
+	}
 	if o.Context == nil {
 		o.Context = status.MustInterpolate("herald/%(prop:buildername)s")
 	}
 	if o.StartDescription == nil {
-		o.StartDescription = status.TextFunc(startDescription)
+		o.StartDescription = status.RenderFunc(startDescription)
 	}
 	if o.EndDescription == nil {
-		o.EndDescription = status.TextFunc(endDescription)
+		o.EndDescription = status.RenderFunc(endDescription)
 	}
 	if o.TargetURL == nil {
-		o.TargetURL = status.TextFunc(func(b *status.Build) string { return b.URL })
+		o.TargetURL = status.RenderFunc(func(b *status.Build) string { return b.URL })
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

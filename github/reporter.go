@@ -31,7 +31,10 @@ type Reporter struct {
 	// commented remembers the pull-request comments made, "owner/name#12
 	// builder #7", so a retried event does not comment twice.
 	commented forge.Recent[string, struct{}]
-	closed    atomic.Bool
+	// runs remembers the check runs created (Options.Checks), so a
+	// build's end completes the run its start created.
+	runs   forge.Recent[runKey, run]
+	closed atomic.Bool
 }
 
 var (
@@ -54,6 +57,9 @@ func New(o Options) (*Reporter, error) {
 		return nil, err
 	}
 	r := &Reporter{opts: o, log: o.Logger, secret: o.Token.Reveal(), sent: forge.Memory{Cap: maxPerContext}}
+	if o.Checks {
+		r.sent.Cap = 0 // each build has a run of its own
+	}
 	base := o.HTTPClient
 	if base == nil {
 		r.own = http.DefaultTransport.(*http.Transport).Clone()
@@ -131,13 +137,25 @@ func (r *Reporter) Report(ctx context.Context, e status.Event) error {
 	if r.closed.Load() {
 		return errClosed
 	}
-	targets, err := r.targets(e.Build, forge.StateOf(e, Pending, r.opts.States), e.Kind == status.BuildFinished)
+	state := string(forge.StateOf(e, Pending, r.opts.States))
+	if r.opts.Checks {
+		state = string(forge.StateOf(e, checkInProgress, r.opts.Conclusions))
+	}
+	targets, err := r.targets(e.Build, state, e.Kind == status.BuildFinished)
 	if err != nil {
 		return err
 	}
+	var out *checkOutput
+	if r.opts.Checks && len(targets) > 0 {
+		out = r.output(ctx, e.Build, e.Kind == status.BuildFinished)
+	}
 	errs := make([]error, 0, len(targets))
 	for i := range targets {
-		errs = append(errs, r.send(ctx, &targets[i]))
+		if r.opts.Checks {
+			errs = append(errs, r.check(ctx, e.Build, &targets[i], out))
+		} else {
+			errs = append(errs, r.send(ctx, &targets[i]))
+		}
 		if e.Kind == status.BuildFinished {
 			errs = append(errs, r.comment(ctx, e.Build, &targets[i], targets[i].stamp))
 		}
@@ -148,12 +166,8 @@ func (r *Reporter) Report(ctx context.Context, e status.Event) error {
 // send sets one status, unless it repeats the last one, is older than it,
 // or the commit and context are full.
 func (r *Reporter) send(ctx context.Context, t *target) error {
-	if !forge.IsFullSHA(t.sha) {
-		full, err := r.resolve(ctx, t)
-		if err != nil {
-			return err
-		}
-		t.sha = full
+	if err := r.resolve(ctx, t); err != nil {
+		return err
 	}
 	k := forge.Key{Repo: t.owner + "/" + t.repo, SHA: t.sha, Name: t.context}
 	switch v, last := r.sent.Check(k, t.sent); v {
@@ -189,8 +203,12 @@ func (r *Reporter) send(ctx context.Context, t *target) error {
 
 // failed classifies an error of a request made for t.
 func (r *Reporter) failed(err error, resp *gh.Response, t *target) error {
+	label := "context"
+	if r.opts.Checks {
+		label = fmt.Sprintf("builder %s #%d, check run", t.builder, t.sent.Build)
+	}
 	err = r.classify(err, resp, &APIError{Forge: "github", Repo: t.owner + "/" + t.repo, SHA: t.sha,
-		Label: "context", Context: t.context, State: t.sent.State})
+		Label: label, Context: t.context, State: t.sent.State})
 	if forgetsLimit(err) {
 		// go-github would refuse to call GitHub for longer than GitHub
 		// asked: a fresh client forgets, and the Hub waits as asked.
@@ -199,12 +217,17 @@ func (r *Reporter) failed(err error, resp *gh.Response, t *target) error {
 	return err
 }
 
-// resolve finds the full SHA of an abbreviated one: GitHub keeps statuses
-// by full SHA, so a status on a prefix would never show on the commit.
-func (r *Reporter) resolve(ctx context.Context, t *target) (string, error) {
+// resolve replaces an abbreviated SHA of t by the full one: GitHub keeps
+// statuses and check runs by full SHA, so a status on a prefix would never
+// show on the commit.
+func (r *Reporter) resolve(ctx context.Context, t *target) error {
+	if forge.IsFullSHA(t.sha) {
+		return nil
+	}
 	key := strings.ToLower(t.owner + "/" + t.repo + "@" + t.sha)
 	if full, ok := r.resolved.Get(key); ok {
-		return full, nil
+		t.sha = full
+		return nil
 	}
 	full, resp, err := r.client.Load().Repositories.GetCommitSHA1(ctx, t.owner, t.repo, t.sha, "")
 	if err == nil && !forge.IsFullSHA(full) {
@@ -219,10 +242,11 @@ func (r *Reporter) resolve(ctx context.Context, t *target) (string, error) {
 				api.Hint = "GitHub does not know the commit (or the prefix is ambiguous): give builds full revisions, or check Options.SHA"
 			}
 		}
-		return "", err
+		return err
 	}
 	r.resolved.Put(key, full)
-	return full, nil
+	t.sha = full
+	return nil
 }
 
 // target is one status to set.
@@ -240,7 +264,7 @@ func (t *target) logAttrs() []any {
 }
 
 // targets renders the options for each source stamp of b.
-func (r *Reporter) targets(b *status.Build, state State, finished bool) ([]target, error) {
+func (r *Reporter) targets(b *status.Build, state string, finished bool) ([]target, error) {
 	var stamps []*status.SourceStamp
 	if r.opts.SHA == nil {
 		for i := range b.Sources {
@@ -260,8 +284,8 @@ func (r *Reporter) targets(b *status.Build, state State, finished bool) ([]targe
 	var ts []target
 	seen := map[forge.Key]bool{}
 	for _, s := range stamps {
-		kw := forge.Keywords(b, s, string(state))
-		t := target{builder: b.Builder, sent: forge.Sent{Build: b.Number, Finished: finished, State: string(state)}}
+		kw := forge.Keywords(b, s, state)
+		t := target{builder: b.Builder, sent: forge.Sent{Build: b.Number, Finished: finished, State: state}}
 		if r.opts.SHA == nil {
 			t.sha = s.Revision
 		} else {
@@ -270,7 +294,7 @@ func (r *Reporter) targets(b *status.Build, state State, finished bool) ([]targe
 			for i := range b.Sources {
 				if b.Sources[i].Revision == t.sha {
 					s = &b.Sources[i]
-					kw = forge.Keywords(b, s, string(state))
+					kw = forge.Keywords(b, s, state)
 					break
 				}
 			}
@@ -305,7 +329,11 @@ func (r *Reporter) targets(b *status.Build, state State, finished bool) ([]targe
 		if finished {
 			desc = r.opts.EndDescription
 		}
-		t.sent.Description = forge.Cut(desc.Render(b, kw), maxDescription)
+		limit := maxDescription
+		if r.opts.Checks {
+			limit = maxOutput // the run's title, which GitHub does not cut
+		}
+		t.sent.Description = forge.Cut(desc.Render(b, kw), limit)
 		t.sent.URL = r.opts.TargetURL.Render(b, kw)
 
 		k := forge.Key{Repo: t.owner + "/" + t.repo, SHA: t.sha, Name: t.context}

@@ -65,7 +65,7 @@ func newReporter(t testing.TB, f *githubtest.Server, o Options) *Reporter {
 	return r
 }
 
-func build(number int) *statustest.BuildBuilder {
+func build(number int) *statustest.FakeBuild {
 	return statustest.NewBuild("linux").Number(number).Repository(repoURL).
 		URL(fmt.Sprintf("https://ci.example.org/builders/linux/builds/%d", number))
 }
@@ -211,7 +211,7 @@ func TestTemplatesAndSkipRules(t *testing.T) {
 		SHA:              status.MustInterpolate("%(prop:got_revision:-%(src::revision)s)s"),
 		Context:          status.MustInterpolate("ci/%(prop:buildername)s/%(kw:branch)s"),
 		StartDescription: status.MustInterpolate("started on %(prop:workername)s"),
-		EndDescription:   status.TextFunc(func(b *status.Build) string { return "done: " + b.Result.String() }),
+		EndDescription:   status.RenderFunc(func(b *status.Build) string { return "done: " + b.Result.String() }),
 		TargetURL:        status.MustInterpolate("https://ci.example.org/#/%(prop:buildername)s/%(kw:number)s"),
 		Logger:           logger,
 	})

@@ -10,6 +10,7 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/heraldci/herald/internal/forge"
+	"github.com/heraldci/herald/status"
 )
 
 // APIError is a status (or note) GitLab did not take: its Repo (the
@@ -47,6 +48,6 @@ func (r *Reporter) failed(err error, resp *gl.Response, e *APIError) error {
 		return forge.Classified(e, cls)
 	}
 	msg, cls := forge.Unreachable(err)
-	e.Message = forge.Reply([]byte(msg), r.secrets...)
+	e.Message = status.ReplyText([]byte(msg), r.secrets...)
 	return forge.Classified(e, cls)
 }

@@ -21,7 +21,7 @@ const MergeRequestProperty = "gitlab_mr_iid"
 // NoteOnFailure is a ready Options.Note: the build's one-sentence summary
 // and its URL, for builds that did not succeed (success and warnings get
 // no note).
-var NoteOnFailure = status.TextFunc(func(b *status.Build) string {
+var NoteOnFailure = status.RenderFunc(func(b *status.Build) string {
 	if b.Result == status.Success || b.Result == status.Warnings {
 		return ""
 	}

@@ -16,7 +16,7 @@ import (
 // other field has a default.
 //
 // The text fields take a status.Template (status.Interpolate) or a
-// status.TextFunc. They are rendered once per source stamp, with these
+// status.RenderFunc. They are rendered once per source stamp, with these
 // keywords for %(kw:NAME)s: codebase, repository, branch, revision and
 // project (of that source stamp), state (the GitLab state being set),
 // result (once the build has finished) and number (the build number).
@@ -40,21 +40,21 @@ type Options struct {
 	// (group/subgroup/name). Default: the path of the source stamp's
 	// repository URL (https://host/group/name.git, git@host:group/name.git),
 	// less BaseURL's path for an instance under a sub-path.
-	Project status.Text
+	Project status.Renderer
 	// Ref is the branch or tag the status belongs to. Default: the build
 	// property source_branch (set for merge requests by the hooks
 	// package) or the source stamp's branch, without refs/heads/. When it
 	// renders empty no ref is sent, and GitLab uses the commit's.
-	Ref status.Text
+	Ref status.Renderer
 	// Name tells this status from others on the commit. Default:
 	// herald/<builder>.
-	Name status.Text
+	Name status.Renderer
 	// Description is shown beside the status (cut to 255 characters).
 	// Default: "Build #7 started.", then "Build #7 failed: <build text>" and
 	// the like.
-	Description status.Text
+	Description status.Renderer
 	// TargetURL is the status's link. Default: the build's URL.
-	TargetURL status.Text
+	TargetURL status.Renderer
 
 	// Note, when set, also leaves a note on the build's merge request
 	// when it finishes. The merge request is the build property
@@ -62,7 +62,7 @@ type Options struct {
 	// sets it on changes), in the status's project; builds without it get
 	// no note, nor do those for which Note renders empty. NoteOnFailure is
 	// a ready one. Default: no notes.
-	Note status.Text
+	Note status.Renderer
 
 	// States maps the result of a finished build to the state set.
 	// Results it does not map take DefaultStates'.
@@ -129,9 +129,9 @@ func (o *Options) validate() error {
 	}
 	o.States = forge.States(o.States, DefaultStates())
 	forge.Default(&o.Name, status.MustInterpolate("herald/%(prop:buildername)s"))
-	forge.Default(&o.Ref, status.TextFunc(defaultRef))
-	forge.Default(&o.Description, status.TextFunc(func(b *status.Build) string { return b.Summary() }))
-	forge.Default(&o.TargetURL, status.TextFunc(func(b *status.Build) string { return b.URL }))
+	forge.Default(&o.Ref, status.RenderFunc(defaultRef))
+	forge.Default(&o.Description, status.RenderFunc(func(b *status.Build) string { return b.Summary() }))
+	forge.Default(&o.TargetURL, status.RenderFunc(func(b *status.Build) string { return b.URL }))
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

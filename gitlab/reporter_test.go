@@ -58,7 +58,7 @@ func wait(t testing.TB, f *gitlabtest.Server, n int) []gitlabtest.Request {
 	return testkit.WaitFor(t, f.Wait, n)
 }
 
-func build(number int) *statustest.BuildBuilder {
+func build(number int) *statustest.FakeBuild {
 	return statustest.NewBuild("linux").Number(number).Repository(repoURL).
 		URL(fmt.Sprintf("https://ci.example.org/builders/linux/builds/%d", number))
 }
@@ -184,7 +184,7 @@ func TestProjectAndRef(t *testing.T) {
 	assert.False(t, status.IsRetryable(err))
 	require.NoError(t, report(t, r, status.BuildStarted, build(2).Repository(f.URL()+"/group/sub/app").Property("source_branch", "feature").Build()))
 	require.NoError(t, report(t, r, status.BuildStarted, build(3).Repository("https://example.org/app.git").Build()), "no project: skipped")
-	byID := newReporter(t, f, Options{Project: status.MustInterpolate("%(prop:gitlab_project_id)s"), Ref: status.TextFunc(func(*status.Build) string { return "" })})
+	byID := newReporter(t, f, Options{Project: status.MustInterpolate("%(prop:gitlab_project_id)s"), Ref: status.RenderFunc(func(*status.Build) string { return "" })})
 	require.NoError(t, report(t, byID, status.BuildStarted, build(4).Property("gitlab_project_id", "2").Build()))
 	reqs := f.Requests()
 	require.Len(t, reqs, 3)
@@ -202,7 +202,7 @@ func TestLimitsAndTemplates(t *testing.T) {
 	f := newFakeGitLab(t)
 	r := newReporter(t, f, Options{
 		Name:        status.MustInterpolate("ci/%(prop:buildername)s/%(kw:codebase)s"),
-		Description: status.TextFunc(func(*status.Build) string { return strings.Repeat("é", 300) }),
+		Description: status.RenderFunc(func(*status.Build) string { return strings.Repeat("é", 300) }),
 		TargetURL:   status.MustInterpolate("https://ci.example.org/#%(kw:number)s/%(kw:state)s"),
 	})
 	lib := "1111111111111111111111111111111111111111"

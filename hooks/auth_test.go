@@ -1,99 +1,64 @@
 package hooks
 
 import (
-	"os/exec"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/heraldci/herald/auth"
+	"github.com/heraldci/herald/status"
 )
 
-func TestUsersFile(t *testing.T) {
-	u, err := LoadUsers("testdata/changehook.passwd")
-	if err != nil {
-		t.Fatal(err)
+// Basic credentials on the hooks are throttled per address, counting each
+// guess before its slow hash: 50 parallel guesses against a bcrypt entry
+// get at most 10 checks, and then even the right password gets 429.
+func TestHookGuessesThrottled(t *testing.T) {
+	users, err := auth.ParseHtpasswd(strings.NewReader(
+		// htpasswd -nbB -C 4 forge w1re
+		"forge:$2y$04$NGZ6HC3Z7TA.hegmvGE1zOziB/GXHTsg8CmEdOXi3aivhwwLAGFi6\n"))
+	require.NoError(t, err)
+	var checked sync.Map
+	counting := auth.Func(func(ctx context.Context, u, p string) error {
+		checked.Store(p, true)
+		return users.Authenticate(ctx, u, p)
+	})
+	h, err := New(Options{Dialects: []Dialect{Base{}}, Auth: counting,
+		OnChanges: func(context.Context, string, []status.Change) error { return nil }})
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	post := func(pw string) int {
+		req, _ := http.NewRequest("POST", srv.URL+"/change_hook/base", strings.NewReader("revision=abc"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("forge", pw)
+		resp, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
 	}
-	if u.Len() != 5 {
-		t.Fatalf("%d users, want 5", u.Len())
+	var wg sync.WaitGroup
+	codes := make(chan int, 50)
+	for i := range 50 {
+		wg.Add(1)
+		go func() { defer wg.Done(); codes <- post(fmt.Sprint("guess", i)) }()
 	}
-	for _, tc := range []struct {
-		user, password string
-		ok             bool
-	}{
-		{"buildbot", "s3cret:with:colons", true},
-		{"buildbot", "s3cret", false},
-		{"blow", "U*U", true},
-		{"blow", "U*V", false},
-		{"sha", "correct horse", true},
-		{"sha", "correct horse ", false},
-		{"apr", "battery staple", true},
-		{"apr", "battery", false},
-		{"windows", "crlf", true},
-		{"nobody", "s3cret:with:colons", false},
-		{"", "", false},
-	} {
-		if got := u.Authenticate(tc.user, tc.password); got != tc.ok {
-			t.Errorf("Authenticate(%q, %q) = %v, want %v", tc.user, tc.password, got, tc.ok)
-		}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
 	}
-}
-
-func TestUsersMalformed(t *testing.T) {
-	in := strings.Join([]string{
-		"good:pass",
-		"no-colon-here",
-		":nouser",
-		"empty:",
-		"good:again",
-		"badbcrypt:$2y$05$tooshort",
-		"badsha:{SHA}bm90IDIwIGJ5dGVz",
-		"badapr:$apr1$salt",
-		"badapr2:$apr1$toolongsalt$7L25PvpoDVQM1g6JKsXyI1",
-	}, "\n")
-	_, err := ParseUsers(strings.NewReader(in))
-	if err == nil {
-		t.Fatal("no error")
-	}
-	for _, want := range []string{
-		"line 2: no ':'", "line 3: empty user name", `line 4: user "empty" has an empty password`,
-		`line 5: user "good" is listed twice`, "line 6: user \"badbcrypt\": malformed bcrypt hash",
-		"line 7: user \"badsha\": malformed {SHA} hash", "line 8: user \"badapr\": malformed $apr1$ hash",
-		"line 9: user \"badapr2\": malformed $apr1$ hash",
-	} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error lacks %q:\n%v", want, err)
-		}
-	}
-	if strings.Contains(err.Error(), "pass") && strings.Contains(err.Error(), "good:pass") {
-		t.Errorf("error shows a password: %v", err)
-	}
-	if _, err := ParseUsers(strings.NewReader("# only a comment\n\n")); err == nil || !strings.Contains(err.Error(), "lists no user") {
-		t.Errorf("empty file: %v", err)
-	}
-	if _, err := LoadUsers("testdata/missing.passwd"); err == nil {
-		t.Error("missing file: no error")
-	}
-}
-
-// TestAPR1MatchesOpenSSL checks the APR1 implementation against openssl on
-// passwords of every length class (the algorithm branches on 16 bytes).
-func TestAPR1MatchesOpenSSL(t *testing.T) {
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl not installed; testdata/changehook.passwd still covers APR1")
-	}
-	for _, pw := range []string{"", "a", "exactly16bytes!!", "a much longer password than sixteen bytes", "ünïcödé"} {
-		out, err := exec.Command(openssl, "passwd", "-apr1", "-salt", "Q1w2E3r4", pw).Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, want := apr1(pw, "Q1w2E3r4"), strings.TrimSpace(string(out)); got != want {
-			t.Errorf("apr1(%q) = %s, openssl says %s", pw, got, want)
-		}
-	}
-}
-
-func TestAuthFunc(t *testing.T) {
-	var a Authenticator = AuthFunc(func(user, pass string) bool { return user == "u" && pass == "p" })
-	if !a.Authenticate("u", "p") || a.Authenticate("u", "q") {
-		t.Fatal("AuthFunc does not delegate")
-	}
+	assert.Equal(t, 10, count[http.StatusUnauthorized], "%v", count)
+	assert.Equal(t, 40, count[http.StatusTooManyRequests], "%v", count)
+	n := 0
+	checked.Range(func(any, any) bool { n++; return true })
+	assert.Equal(t, 10, n, "passwords checked")
+	assert.Equal(t, http.StatusTooManyRequests, post("w1re"))
 }

@@ -1,17 +1,19 @@
 package hooks
 
 import (
-	"encoding/json"
+	"net/http"
 	"net/url"
 
 	"github.com/heraldci/herald/status"
 )
 
 // Base is the base dialect: one change from form fields, as Buildbot's
-// contrib/post_build_request.py sends them (urlencoded or multipart, with
-// query arguments too): author (or who), comments, revision, when (Unix
-// seconds), branch, category, revlink, repository, project, codebase, files
-// (a JSON array of strings) and properties (a JSON object).
+// contrib/post_build_request.py sends them (a POST, urlencoded or multipart,
+// with query arguments too; or, as 0.8.12 accepted, a GET with query
+// arguments only): author (or who), committer, comments, revision, when
+// (Unix seconds; the time of receipt when absent), branch, category,
+// revlink, repository, project, codebase, files (a JSON array of strings)
+// and properties (a JSON object).
 //
 // Base has no signature: enable it only behind Options.Auth or on a trusted
 // network.
@@ -22,9 +24,20 @@ var _ Dialect = Base{}
 // Name returns "base".
 func (Base) Name() string { return "base" }
 
+func (Base) acceptsGET() bool { return true }
+
+// checkHeaders checks the content type of a POST.
+func (Base) checkHeaders(r *http.Request) error {
+	if r.Method == http.MethodGet {
+		return nil
+	}
+	_, err := (&Request{HTTP: r}).RequireMediaType("application/x-www-form-urlencoded", "multipart/form-data")
+	return err
+}
+
 // Parse decodes the form.
-func (Base) Parse(r *Request) ([]status.Change, error) {
-	if _, err := r.RequireMediaType("application/x-www-form-urlencoded", "multipart/form-data"); err != nil {
+func (b Base) Parse(r *Request) ([]status.Change, error) {
+	if err := b.checkHeaders(r.HTTP); err != nil {
 		return nil, err
 	}
 	form, err := r.Form()
@@ -37,6 +50,7 @@ func (Base) Parse(r *Request) ([]status.Change, error) {
 func baseChange(form url.Values) ([]status.Change, error) {
 	c := status.Change{
 		Author:     form.Get("author"),
+		Committer:  form.Get("committer"),
 		Comments:   form.Get("comments"),
 		Revision:   form.Get("revision"),
 		Branch:     form.Get("branch"),
@@ -54,12 +68,12 @@ func baseChange(form url.Values) ([]status.Change, error) {
 		return nil, err
 	}
 	if f := form.Get("files"); f != "" {
-		if err := json.Unmarshal([]byte(f), &c.Files); err != nil {
+		if err := decodeJSON([]byte(f), &c.Files); err != nil {
 			return nil, badPayload("files must be a JSON array of strings: %v", err)
 		}
 	}
 	if p := form.Get("properties"); p != "" {
-		if err := json.Unmarshal([]byte(p), &c.Properties); err != nil {
+		if err := decodeJSON([]byte(p), &c.Properties); err != nil {
 			return nil, badPayload("properties must be a JSON object: %v", err)
 		}
 	}

@@ -1,34 +1,46 @@
 package hooks
 
 import (
+	"cmp"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/heraldci/herald/status"
 )
 
-// Bitbucket is the bitbucket dialect. It takes three payloads:
-//   - the POST service of Buildbot 0.8.12's days: a form with payload=,
-//     one change per commit;
-//   - Bitbucket Cloud's repo:push event (X-Event-Key), one change per
-//     updated branch or tag, at its new head;
-//   - Bitbucket Server's repo:refs_changed event, one change per updated
-//     ref (its diagnostics:ping is acknowledged).
+// Bitbucket is the bitbucket dialect. What it decodes is chosen by the
+// content type first, then by the X-Event-Key header:
+//   - a form (application/x-www-form-urlencoded): the POST service of
+//     Buildbot 0.8.12's days, a payload= field, one change per commit;
+//   - Bitbucket Cloud's repo:push, one change per updated branch or tag at
+//     its new head; pullrequest:created and pullrequest:updated, one change
+//     for the source branch's head; pullrequest:fulfilled, one change for
+//     the destination branch;
+//   - Bitbucket Server / Data Center's native webhooks: repo:refs_changed,
+//     one change per added or updated branch or tag; pr:opened and
+//     pr:from_ref_updated, one change for the pull request's head on
+//     refs/pull-requests/N/merge; pr:merged, one change on the target
+//     branch. diagnostics:ping is acknowledged.
 //
-// ?project= sets the project of every change.
+// Pull request changes carry the pull request in their properties
+// (pullrequesturl as Buildbot, and bitbucket.*). A push that should make
+// changes but names no branch or tag is refused (400), never acknowledged
+// with none. ?project= sets the project of every change.
 //
 // Pass it by pointer and leave its fields alone once New has it.
 type Bitbucket struct {
 	// Secret, when set, checks the X-Hub-Signature (sha256=HEX) that
 	// Bitbucket Server and Cloud webhooks send when given a secret.
 	Secret status.Secret
-	// Strict rejects requests without X-Hub-Signature; it requires Secret
-	// (and rules out the unsigned POST service).
+	// Strict rejects requests without X-Hub-Signature before their body is
+	// read; it requires Secret (and rules out the unsigned POST service).
 	Strict bool
+	// Codebase is set on every change.
+	Codebase string
 
 	init   sync.Once
 	signer *signer
@@ -55,43 +67,62 @@ func (b *Bitbucket) setup() {
 	})
 }
 
-// Parse checks the signature, then decodes the payload its event key names.
+// checkHeaders checks the content type, and that a signature is present
+// when Strict.
+func (b *Bitbucket) checkHeaders(r *http.Request) error {
+	if _, err := (&Request{HTTP: r}).RequireMediaType("application/json", "application/x-www-form-urlencoded"); err != nil {
+		return err
+	}
+	if b.Strict && r.Header.Get("X-Hub-Signature") == "" {
+		return Reject(http.StatusForbidden, "unsigned request: configure the webhook secret on Bitbucket")
+	}
+	return nil
+}
+
+// Parse checks the signature, then decodes the payload.
 func (b *Bitbucket) Parse(r *Request) ([]status.Change, error) {
 	b.setup()
-	if _, err := r.RequireMediaType("application/json", "application/x-www-form-urlencoded"); err != nil {
+	if err := b.checkHeaders(r.HTTP); err != nil {
 		return nil, err
 	}
-	sig := r.HTTP.Header.Get("X-Hub-Signature")
-	switch {
-	case b.signer != nil && sig != "":
+	if sig := r.HTTP.Header.Get("X-Hub-Signature"); b.signer != nil && sig != "" {
 		if err := hubSignature(b.signer, r.Payload, sig, "X-Hub-Signature", "sha256"); err != nil {
 			return nil, err
 		}
-	case b.Strict:
-		return nil, Reject(http.StatusForbidden, "unsigned request: configure the webhook secret on Bitbucket")
 	}
 	var (
 		changes []status.Change
 		err     error
 	)
-	switch key := r.HTTP.Header.Get("X-Event-Key"); key {
-	case "":
+	key := r.HTTP.Header.Get("X-Event-Key")
+	switch {
+	case r.MediaType() == "application/x-www-form-urlencoded":
 		changes, err = bitbucketPOSTService(r.Payload)
-	case "repo:push":
+	case key == "repo:push":
 		changes, err = bitbucketCloudPush(r.Payload)
-	case "repo:refs_changed":
+	case key == "pullrequest:created", key == "pullrequest:updated", key == "pullrequest:fulfilled":
+		changes, err = bitbucketCloudPullRequest(key, r.Payload)
+	case key == "repo:refs_changed":
 		changes, err = bitbucketServerRefsChanged(r.Payload)
-	case "diagnostics:ping":
+	case key == "pr:opened", key == "pr:from_ref_updated", key == "pr:merged":
+		changes, err = bitbucketServerPullRequest(key, r.Payload)
+	case key == "diagnostics:ping":
 		return nil, Ignored("ping")
+	case key == "":
+		return nil, Reject(http.StatusBadRequest, "JSON payload without X-Event-Key header: is this a Bitbucket webhook?")
 	default:
 		return nil, Ignored("event %q is not handled", key)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if project := r.Query().Get("project"); project != "" {
-		for i := range changes {
+	project := r.Query().Get("project")
+	for i := range changes {
+		if project != "" {
 			changes[i].Project = project
+		}
+		if b.Codebase != "" {
+			changes[i].Codebase = b.Codebase
 		}
 	}
 	return changes, nil
@@ -122,7 +153,7 @@ func bitbucketPOSTService(body []byte) ([]status.Change, error) {
 		return nil, err
 	}
 	var p bitbucketPOST
-	if err := json.Unmarshal(payload, &p); err != nil {
+	if err := decodeJSON(payload, &p); err != nil {
 		return nil, badPayload("%v", err)
 	}
 	repo := p.CanonURL + p.Repository.AbsoluteURL
@@ -191,14 +222,20 @@ type bitbucketCloudPushEvent struct {
 // incomplete anyway. Deleted refs (new is null) make none.
 func bitbucketCloudPush(body []byte) ([]status.Change, error) {
 	var e bitbucketCloudPushEvent
-	if err := json.Unmarshal(body, &e); err != nil {
+	if err := decodeJSON(body, &e); err != nil {
 		return nil, badPayload("repo:push: %v", err)
+	}
+	if len(e.Push.Changes) == 0 {
+		return nil, badPayload("repo:push lists no changed ref")
 	}
 	var changes []status.Change
 	for _, ch := range e.Push.Changes {
 		ref := ch.New
 		if ref == nil {
 			continue
+		}
+		if ref.Type != "branch" && ref.Type != "tag" && ref.Type != "named_branch" && ref.Type != "bookmark" {
+			return nil, badPayload("repo:push: ref %q has type %q, not a branch or tag", ref.Name, ref.Type)
 		}
 		if ref.Target.Hash == "" {
 			return nil, badPayload("repo:push: ref %q has no target hash", ref.Name)
@@ -224,32 +261,61 @@ func bitbucketCloudPush(body []byte) ([]status.Change, error) {
 			Properties: map[string]any{"event": "repo:push", "scm": e.Repository.SCM},
 		})
 	}
+	if len(changes) == 0 {
+		return nil, Ignored("repo:push only deletes refs")
+	}
 	return changes, nil
 }
 
+type bitbucketServerUser struct {
+	Name         string `json:"name"`
+	EmailAddress string `json:"emailAddress"`
+	DisplayName  string `json:"displayName"`
+}
+
+func (u *bitbucketServerUser) String() string {
+	return person(cmp.Or(u.DisplayName, u.Name), u.EmailAddress)
+}
+
+type bitbucketServerRepo struct {
+	Slug    string `json:"slug"`
+	Project struct {
+		Key string `json:"key"`
+	} `json:"project"`
+	Links struct {
+		Clone []struct {
+			Href string `json:"href"`
+			Name string `json:"name"`
+		} `json:"clone"`
+		Self []struct {
+			Href string `json:"href"`
+		} `json:"self"`
+	} `json:"links"`
+}
+
+// cloneURL is the http(s) clone link, else PROJECT/slug.
+func (r *bitbucketServerRepo) cloneURL() string {
+	for _, c := range r.Links.Clone {
+		if c.Name == "http" || c.Name == "https" {
+			return c.Href
+		}
+	}
+	return r.Project.Key + "/" + r.Slug
+}
+
+// browseURL is the repository's web page without /browse, or "".
+func (r *bitbucketServerRepo) browseURL() string {
+	if len(r.Links.Self) == 0 {
+		return ""
+	}
+	return strings.TrimSuffix(r.Links.Self[0].Href, "/browse")
+}
+
 type bitbucketServerEvent struct {
-	Date  string `json:"date"`
-	Actor struct {
-		Name         string `json:"name"`
-		EmailAddress string `json:"emailAddress"`
-		DisplayName  string `json:"displayName"`
-	} `json:"actor"`
-	Repository struct {
-		Slug    string `json:"slug"`
-		Project struct {
-			Key string `json:"key"`
-		} `json:"project"`
-		Links struct {
-			Clone []struct {
-				Href string `json:"href"`
-				Name string `json:"name"`
-			} `json:"clone"`
-			Self []struct {
-				Href string `json:"href"`
-			} `json:"self"`
-		} `json:"links"`
-	} `json:"repository"`
-	Changes []struct {
+	Date       string              `json:"date"`
+	Actor      bitbucketServerUser `json:"actor"`
+	Repository bitbucketServerRepo `json:"repository"`
+	Changes    []struct {
 		Ref struct {
 			ID        string `json:"id"`
 			DisplayID string `json:"displayId"`
@@ -264,30 +330,22 @@ type bitbucketServerEvent struct {
 // event carries no commit details: the author is the pusher.
 func bitbucketServerRefsChanged(body []byte) ([]status.Change, error) {
 	var e bitbucketServerEvent
-	if err := json.Unmarshal(body, &e); err != nil {
+	if err := decodeJSON(body, &e); err != nil {
 		return nil, badPayload("repo:refs_changed: %v", err)
 	}
 	when, err := parseDate("date", e.Date)
 	if err != nil {
 		return nil, err
 	}
-	repo := e.Repository.Project.Key + "/" + e.Repository.Slug
-	for _, c := range e.Repository.Links.Clone {
-		if c.Name == "http" || c.Name == "https" {
-			repo = c.Href
-		}
+	if len(e.Changes) == 0 {
+		return nil, badPayload("repo:refs_changed lists no changed ref")
 	}
-	revlink := ""
-	if len(e.Repository.Links.Self) > 0 {
-		revlink = strings.TrimSuffix(e.Repository.Links.Self[0].Href, "/browse")
-	}
-	author := e.Actor.DisplayName
-	if author == "" {
-		author = e.Actor.Name
-	}
+	repo, revlink := e.Repository.cloneURL(), e.Repository.browseURL()
 	var changes []status.Change
+	deleted := 0
 	for _, c := range e.Changes {
 		if c.Type == "DELETE" {
+			deleted++
 			continue
 		}
 		if c.ToHash == "" {
@@ -306,7 +364,7 @@ func bitbucketServerRefsChanged(body []byte) ([]status.Change, error) {
 			link = revlink + "/commits/" + c.ToHash
 		}
 		changes = append(changes, status.Change{
-			Author:     person(author, e.Actor.EmailAddress),
+			Author:     e.Actor.String(),
 			Revision:   c.ToHash,
 			Branch:     name,
 			Repository: repo,
@@ -318,5 +376,208 @@ func bitbucketServerRefsChanged(body []byte) ([]status.Change, error) {
 			Properties: map[string]any{"event": "repo:refs_changed"},
 		})
 	}
-	return changes, nil
+	switch {
+	case len(changes) > 0:
+		return changes, nil
+	case deleted == len(e.Changes):
+		return nil, Ignored("repo:refs_changed only deletes refs")
+	}
+	ids := make([]string, 0, len(e.Changes))
+	for _, c := range e.Changes {
+		ids = append(ids, strconv.Quote(c.Ref.ID))
+	}
+	return nil, badPayload("repo:refs_changed names no branch or tag (refs %s)", strings.Join(ids, ", "))
+}
+
+type bitbucketServerRef struct {
+	ID           string              `json:"id"`
+	DisplayID    string              `json:"displayId"`
+	LatestCommit string              `json:"latestCommit"`
+	Repository   bitbucketServerRepo `json:"repository"`
+}
+
+type bitbucketServerPREvent struct {
+	Date        string              `json:"date"`
+	Actor       bitbucketServerUser `json:"actor"`
+	PullRequest struct {
+		ID          int    `json:"id"`
+		Title       string `json:"title"`
+		Description string `json:"description"`
+		State       string `json:"state"`
+		Author      struct {
+			User bitbucketServerUser `json:"user"`
+		} `json:"author"`
+		FromRef bitbucketServerRef `json:"fromRef"`
+		ToRef   bitbucketServerRef `json:"toRef"`
+		Links   struct {
+			Self []struct {
+				Href string `json:"href"`
+			} `json:"self"`
+		} `json:"links"`
+		Properties struct {
+			MergeCommit struct {
+				ID string `json:"id"`
+			} `json:"mergeCommit"`
+		} `json:"properties"`
+	} `json:"pullRequest"`
+	PreviousFromHash string `json:"previousFromHash"`
+}
+
+// bitbucketServerPullRequest makes the change of a native pull request
+// event: opened or updated, the head on refs/pull-requests/N/merge; merged,
+// the target branch at the merge commit.
+func bitbucketServerPullRequest(key string, body []byte) ([]status.Change, error) {
+	var e bitbucketServerPREvent
+	if err := decodeJSON(body, &e); err != nil {
+		return nil, badPayload("%s: %v", key, err)
+	}
+	pr := &e.PullRequest
+	if pr.ID <= 0 || pr.FromRef.LatestCommit == "" || pr.ToRef.ID == "" {
+		return nil, badPayload("%s: pull request without id, fromRef.latestCommit or toRef.id", key)
+	}
+	when, err := parseDate("date", e.Date)
+	if err != nil {
+		return nil, err
+	}
+	url := ""
+	if len(pr.Links.Self) > 0 {
+		url = pr.Links.Self[0].Href
+	}
+	c := status.Change{
+		Author:     e.Actor.String(),
+		Revision:   pr.FromRef.LatestCommit,
+		Branch:     "refs/pull-requests/" + strconv.Itoa(pr.ID) + "/merge",
+		Repository: pr.ToRef.Repository.cloneURL(),
+		Project:    pr.ToRef.Repository.Project.Key,
+		Category:   "pull",
+		RevLink:    url,
+		When:       when,
+		Comments:   "pull-request #" + strconv.Itoa(pr.ID) + ": " + pr.Title + "\n" + url,
+		Properties: map[string]any{
+			"event":                        key,
+			"pullrequesturl":               url,
+			"bitbucket.pr.id":              pr.ID,
+			"bitbucket.pr.title":           pr.Title,
+			"bitbucket.pr.state":           pr.State,
+			"bitbucket.pr.author":          pr.Author.User.String(),
+			"bitbucket.source.branch":      pr.FromRef.DisplayID,
+			"bitbucket.source.commit":      pr.FromRef.LatestCommit,
+			"bitbucket.source.repository":  pr.FromRef.Repository.cloneURL(),
+			"bitbucket.target.branch":      pr.ToRef.DisplayID,
+			"bitbucket.target.commit":      pr.ToRef.LatestCommit,
+			"bitbucket.target.repository":  pr.ToRef.Repository.cloneURL(),
+			"bitbucket.previous_from_hash": e.PreviousFromHash,
+		},
+	}
+	if key == "pr:merged" {
+		name, _, ok := refName(pr.ToRef.ID)
+		if !ok {
+			return nil, badPayload("pr:merged: target %q is not a branch", pr.ToRef.ID)
+		}
+		c.Branch = name
+		c.Category = "pull-fulfilled"
+		if m := pr.Properties.MergeCommit.ID; m != "" {
+			c.Revision = m
+		}
+	}
+	return []status.Change{c}, nil
+}
+
+type bitbucketCloudBranch struct {
+	Branch struct {
+		Name string `json:"name"`
+	} `json:"branch"`
+	Commit struct {
+		Hash string `json:"hash"`
+	} `json:"commit"`
+	Repository struct {
+		FullName string `json:"full_name"`
+		Links    struct {
+			HTML struct {
+				Href string `json:"href"`
+			} `json:"html"`
+		} `json:"links"`
+	} `json:"repository"`
+}
+
+type bitbucketCloudPREvent struct {
+	Actor struct {
+		DisplayName string `json:"display_name"`
+		Nickname    string `json:"nickname"`
+	} `json:"actor"`
+	PullRequest struct {
+		ID          int                  `json:"id"`
+		Title       string               `json:"title"`
+		Description string               `json:"description"`
+		State       string               `json:"state"`
+		UpdatedOn   string               `json:"updated_on"`
+		Source      bitbucketCloudBranch `json:"source"`
+		Destination bitbucketCloudBranch `json:"destination"`
+		MergeCommit *struct {
+			Hash string `json:"hash"`
+		} `json:"merge_commit"`
+		Links struct {
+			HTML struct {
+				Href string `json:"href"`
+			} `json:"html"`
+		} `json:"links"`
+	} `json:"pullrequest"`
+	Repository struct {
+		FullName string `json:"full_name"`
+	} `json:"repository"`
+}
+
+// bitbucketCloudPullRequest makes the change of a Cloud pull request event:
+// created or updated, the source branch at its head commit (Cloud has no
+// pull request refs); fulfilled, the destination branch at the merge commit.
+func bitbucketCloudPullRequest(key string, body []byte) ([]status.Change, error) {
+	var e bitbucketCloudPREvent
+	if err := decodeJSON(body, &e); err != nil {
+		return nil, badPayload("%s: %v", key, err)
+	}
+	pr := &e.PullRequest
+	if pr.ID <= 0 || pr.Source.Commit.Hash == "" || pr.Source.Branch.Name == "" {
+		return nil, badPayload("%s: pull request without id or source branch and commit", key)
+	}
+	when, err := parseDate("pullrequest.updated_on", pr.UpdatedOn)
+	if err != nil {
+		return nil, err
+	}
+	url := pr.Links.HTML.Href
+	c := status.Change{
+		Author:     cmp.Or(e.Actor.DisplayName, e.Actor.Nickname),
+		Revision:   pr.Source.Commit.Hash,
+		Branch:     pr.Source.Branch.Name,
+		Repository: pr.Source.Repository.Links.HTML.Href,
+		Project:    cmp.Or(pr.Destination.Repository.FullName, e.Repository.FullName),
+		Category:   "pull",
+		RevLink:    url,
+		When:       when,
+		Comments:   "pull-request #" + strconv.Itoa(pr.ID) + ": " + pr.Title + "\n" + url,
+		Properties: map[string]any{
+			"event":                       key,
+			"pullrequesturl":              url,
+			"bitbucket.pr.id":             pr.ID,
+			"bitbucket.pr.title":          pr.Title,
+			"bitbucket.pr.state":          pr.State,
+			"bitbucket.source.branch":     pr.Source.Branch.Name,
+			"bitbucket.source.commit":     pr.Source.Commit.Hash,
+			"bitbucket.source.repository": pr.Source.Repository.Links.HTML.Href,
+			"bitbucket.target.branch":     pr.Destination.Branch.Name,
+			"bitbucket.target.commit":     pr.Destination.Commit.Hash,
+			"bitbucket.target.repository": pr.Destination.Repository.Links.HTML.Href,
+		},
+	}
+	if key == "pullrequest:fulfilled" {
+		if pr.Destination.Branch.Name == "" {
+			return nil, badPayload("%s: pull request without destination branch", key)
+		}
+		c.Branch = pr.Destination.Branch.Name
+		c.Repository = pr.Destination.Repository.Links.HTML.Href
+		c.Category = "pull-fulfilled"
+		if pr.MergeCommit != nil && pr.MergeCommit.Hash != "" {
+			c.Revision = pr.MergeCommit.Hash
+		}
+	}
+	return []status.Change{c}, nil
 }

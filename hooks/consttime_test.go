@@ -53,8 +53,8 @@ func TestConstantTimeComparisons(t *testing.T) {
 	if calls["hmac.Equal"] == 0 {
 		t.Error("no hmac.Equal: signatures must be compared in constant time")
 	}
-	if calls["subtle.ConstantTimeCompare"] < 2 {
-		t.Error("GitLab tokens and passwords must be compared with subtle.ConstantTimeCompare")
+	if calls["subtle.ConstantTimeCompare"] < 1 { // passwords: package auth
+		t.Error("GitLab tokens must be compared with subtle.ConstantTimeCompare")
 	}
 	if calls["bytes.Equal"] > 0 {
 		t.Error("bytes.Equal used: compare secrets and MACs in constant time")

@@ -33,15 +33,20 @@ func parseDate(field, s string) (time.Time, error) {
 	return time.Time{}, badPayload("%s %q is not a date", field, s)
 }
 
-// parseUnix parses seconds since the epoch, possibly fractional.
+// maxUnix is the latest time accepted, 9999-12-31: later is a mistake or
+// an attack on whatever formats dates downstream.
+const maxUnix = 253402300799
+
+// parseUnix parses seconds since the epoch, possibly fractional, from 1970
+// to 9999. NaN, infinities and times outside that range are refused.
 func parseUnix(field, s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, nil
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || f > 1e11 {
-		return time.Time{}, badPayload("%s %q is not a Unix time", field, s)
+	if err != nil || !(f >= 0 && f <= maxUnix) { // false for NaN
+		return time.Time{}, badPayload("%s %q is not a Unix time between 1970 and 9999", field, s)
 	}
 	sec := int64(f)
 	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC(), nil

@@ -162,7 +162,8 @@ func TestBitbucketServerRefsChanged(t *testing.T) {
 
 func TestGitLab(t *testing.T) {
 	gl := &GitLab{Secret: "glpat"}
-	h, s, _ := newTestHandler(t, Options{Dialects: []Dialect{gl}})
+	received := date("2024-05-06T07:08:09Z")
+	h, s, _ := newTestHandler(t, Options{Dialects: []Dialect{gl}, Now: func() time.Time { return received }})
 	send := func(file, query string) (int, string) {
 		code, msg, _ := do(t, h, req{path: "/change_hook/gitlab" + query, ctype: "application/json", body: readTestdata(t, file),
 			header: map[string]string{"X-Gitlab-Token": "glpat"}})
@@ -182,6 +183,7 @@ func TestGitLab(t *testing.T) {
 		When:       date("2011-12-12T14:27:31+02:00"),
 		Files:      []string{"CHANGELOG", "app/controller/application.rb"},
 		Comments:   "Update Catalan translation to e38cb41.\n\nSee https://gitlab.com/gitlab-org/gitlab for more information",
+		Properties: map[string]any{"event": "push"},
 	}, {
 		Author:     "GitLab dev user <gitlabdev@dv6700.(none)>",
 		Revision:   "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
@@ -193,6 +195,7 @@ func TestGitLab(t *testing.T) {
 		When:       date("2012-01-03T23:36:29+02:00"),
 		Files:      []string{"CHANGELOG", "app/controller/application.rb"},
 		Comments:   "fixed readme",
+		Properties: map[string]any{"event": "push"},
 	}})
 
 	if code, msg := send("gitlab/tag_push.json", ""); code != 200 {
@@ -205,7 +208,9 @@ func TestGitLab(t *testing.T) {
 		Category:   "tag",
 		Repository: "http://example.com/jsmith/example.git",
 		Project:    "jsmith/example",
+		When:       received,
 		Comments:   "tag v1.0.0",
+		Properties: map[string]any{"event": "tag_push"},
 	}})
 
 	if code, msg := send("gitlab/merge_request.json", ""); code != 200 {
@@ -222,7 +227,9 @@ func TestGitLab(t *testing.T) {
 		When:       date("2012-01-03T23:36:29+02:00"),
 		Comments:   "MR!1: MS-Viewport\n\nMake the viewport fit on small screens",
 		Properties: map[string]any{
-			"event": "merge_request", "merge_request.iid": 1,
+			"event": "merge_request", "merge_request.iid": 1, "merge_request.title": "MS-Viewport",
+			"merge_request.url": "http://example.com/diaspora/merge_requests/1", "merge_request.state": "opened", "merge_request.action": "open",
+			"source_project_id": 14, "target_project_id": 14,
 			"source_branch": "ms-viewport", "source_repository": "http://example.com/awesome_space/awesome_project.git",
 			"source_git_ssh_url": "git@example.com:awesome_space/awesome_project.git",
 			"target_branch":      "master", "target_repository": "http://example.com/awesome_space/awesome_project.git",

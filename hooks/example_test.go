@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/hooks"
 	"github.com/heraldci/herald/status"
 )
@@ -54,17 +55,29 @@ func Example() {
 	// 403 unsigned request: configure the webhook secret on GitHub
 }
 
-// Buildbot's change_hook_auth file works as is; htpasswd hashes too.
-func ExampleParseUsers() {
-	users, err := hooks.ParseUsers(strings.NewReader(`
+// Buildbot's change_hook_auth file (user:password lines) works as is.
+func ExampleOptions_auth() {
+	users, err := auth.ParseCleartext(strings.NewReader(`
 # user:password, as Buildbot 0.8.12 read it
 buildbot:s3cret
-# htpasswd -s
-ci:{SHA}L55TUjtiq8FBorTWAZ0jy6g129A=
 `))
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(users.Authenticate("buildbot", "s3cret"), users.Authenticate("ci", "correct horse"), users.Authenticate("ci", "wrong"))
-	// Output: true true false
+	h, err := hooks.New(hooks.Options{Dialects: []hooks.Dialect{hooks.Base{}}, Auth: users,
+		OnChanges: func(context.Context, string, []status.Change) error { return nil }})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, pw := range []string{"s3cret", "wrong"} {
+		r := httptest.NewRequest("POST", "/change_hook/base", strings.NewReader("revision=abc"))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.SetBasicAuth("buildbot", pw)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Println(w.Code)
+	}
+	// Output:
+	// 200
+	// 401
 }

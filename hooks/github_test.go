@@ -36,6 +36,7 @@ func TestGitHubPush(t *testing.T) {
 		When:       date("2019-05-15T15:20:30-04:00"),
 		Files:      []string{"docs/release.md", "README.md", "docs/old.md"},
 		Comments:   "Update README.md\n\nExplain the build — and the \"release\" steps.",
+		Properties: map[string]any{"event": "push", "github_distinct": true},
 	}})
 }
 
@@ -54,7 +55,8 @@ func TestGitHubPushForm(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("%d %q", code, msg)
 	}
-	// The second commit is not distinct (already on main): skipped.
+	// The second commit is not distinct (already on main): a change too,
+	// with github_distinct false.
 	checkChanges(t, s.all()[0].changes, []status.Change{{
 		Author:     "Codertocat <21031067+Codertocat@users.noreply.github.com>",
 		Committer:  "Codertocat <21031067+Codertocat@users.noreply.github.com>",
@@ -68,6 +70,21 @@ func TestGitHubPushForm(t *testing.T) {
 		When:       date("2019-05-15T15:20:30Z"),
 		Files:      []string{"VERSION"},
 		Comments:   "Release 1.2.0",
+		Properties: map[string]any{"event": "push", "github_distinct": true},
+	}, {
+		Author:     "Codertocat <21031067+Codertocat@users.noreply.github.com>",
+		Committer:  "Codertocat <21031067+Codertocat@users.noreply.github.com>",
+		Revision:   "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+		Branch:     "v1.2.0",
+		Category:   "tag",
+		Repository: "https://github.com/Codertocat/Hello-World",
+		Project:    "override",
+		Codebase:   "hello",
+		RevLink:    "https://github.com/Codertocat/Hello-World/commit/6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+		When:       date("2019-05-15T15:10:30Z"),
+		Files:      []string{"main.go"},
+		Comments:   "Already on main",
+		Properties: map[string]any{"event": "push", "github_distinct": false},
 	}})
 }
 
@@ -83,36 +100,42 @@ func TestGitHubPullRequest(t *testing.T) {
 		Author:     "Octocat",
 		Revision:   "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
 		Branch:     "refs/pull/2/merge",
-		Repository: "https://github.com/Codertocat/Hello-World.git",
+		Repository: "https://github.com/Codertocat/Hello-World",
 		Project:    "Codertocat/Hello-World",
 		Category:   "pull",
 		RevLink:    "https://github.com/Codertocat/Hello-World/pull/2",
 		When:       date("2019-05-15T15:20:34Z"),
 		Comments:   "GitHub Pull Request #2 (1 commit)\nUpdate the README with new information.\n\nThis is a pretty simple change that we need to pull into master.",
 		Properties: map[string]any{
-			"event": "pull_request", "github.action": "opened", "github.number": 2,
+			"event": "pull_request", "basename": "master", "github.action": "opened", "github.number": 2,
 			"github.title": "Update the README with new information.", "github.html_url": "https://github.com/Codertocat/Hello-World/pull/2",
-			"github.draft": false, "github.user": "Octocat",
-			"github.head.ref": "changes", "github.head.sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821", "github.head.repo": "Octocat/Hello-World",
+			"github.state": "open", "github.draft": false, "github.merged": false, "github.merged_at": "", "github.closed_at": "",
+			"github.user":     "Octocat",
+			"github.head.ref": "changes", "github.head.sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+			"github.head.repo.full_name": "Octocat/Hello-World", "github.head.repo.clone_url": "https://github.com/Octocat/Hello-World.git", "github.head.repo.html_url": "",
 			"github.base.ref": "master", "github.base.sha": "f95f852bd8fca8fcc58a9a2d6c842781e32a215e",
+			"github.base.repo.full_name": "Codertocat/Hello-World", "github.base.repo.clone_url": "https://github.com/Codertocat/Hello-World.git", "github.base.repo.html_url": "",
 		},
 	}})
 }
 
 func TestGitHubPullRequestActions(t *testing.T) {
 	edited := strings.Replace(string(readTestdata(t, "github/pull_request.json")), `"action": "opened"`, `"action": "edited"`, 1)
+	rebased := strings.Replace(edited, `"number": 2,`, `"number": 2, "changes": {"base": {"ref": {"from": "develop"}}},`, 1)
 	for _, tc := range []struct {
 		name    string
+		body    string
 		actions []string
 		changes int
 		reply   string
 	}{
-		{"default ignores edited", nil, 0, "ignored: pull request #2 edited"},
-		{"edited enabled", []string{"opened", "edited"}, 1, "1 change(s) accepted"},
+		{"title edited", edited, nil, 0, "ignored: pull request #2 edited without a new base"},
+		{"base edited", rebased, nil, 1, "1 change(s) accepted"},
+		{"edited not enabled", rebased, []string{"opened"}, 0, "ignored: pull request #2 edited"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, s, _ := newTestHandler(t, Options{Dialects: []Dialect{&GitHub{PullRequestActions: tc.actions}}})
-			code, msg, _ := do(t, h, req{path: "/change_hook/github", ctype: "application/json", body: []byte(edited),
+			code, msg, _ := do(t, h, req{path: "/change_hook/github", ctype: "application/json", body: []byte(tc.body),
 				header: map[string]string{"X-GitHub-Event": "pull_request"}})
 			if code != 200 || strings.TrimSpace(msg) != tc.reply {
 				t.Fatalf("%d %q, want 200 %q", code, msg, tc.reply)
@@ -247,5 +270,6 @@ func TestGitHubTagOfExistingCommit(t *testing.T) {
 		When:       date("2019-05-15T15:20:30Z"),
 		Files:      []string{"VERSION"},
 		Comments:   "Release 1.2.0",
+		Properties: map[string]any{"event": "push", "github_distinct": true},
 	}})
 }

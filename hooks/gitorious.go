@@ -1,7 +1,6 @@
 package hooks
 
 import (
-	"encoding/json"
 	"strings"
 
 	"github.com/heraldci/herald/status"
@@ -49,7 +48,7 @@ func (Gitorious) Parse(r *Request) ([]status.Change, error) {
 		return nil, err
 	}
 	var p gitoriousPush
-	if err := json.Unmarshal(payload, &p); err != nil {
+	if err := decodeJSON(payload, &p); err != nil {
 		return nil, badPayload("%v", err)
 	}
 	if strings.Trim(p.After, "0") == "" {

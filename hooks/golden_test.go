@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden/*.json from the current output")
@@ -42,7 +43,7 @@ func TestGolden(t *testing.T) {
 		{"googlecode-git", &GoogleCode{}, "application/json", nil, readTestdata(t, "googlecode/git.json")},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
-			h, s, _ := newTestHandler(t, Options{Dialects: []Dialect{tc.d}})
+			h, s, _ := newTestHandler(t, Options{Dialects: []Dialect{tc.d}, Now: func() time.Time { return date("2024-05-06T07:08:09Z") }})
 			code, msg, _ := do(t, h, req{path: "/change_hook/" + tc.d.Name(), ctype: tc.ctype, header: tc.header, body: tc.body})
 			if code != 200 || len(s.all()) != 1 {
 				t.Fatalf("%d %q", code, msg)

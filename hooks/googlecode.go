@@ -1,12 +1,13 @@
 package hooks
 
 import (
-	"bytes"
 	"crypto/md5"
-	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/heraldci/herald/status"
 )
@@ -46,14 +47,14 @@ type googleCodePayload struct {
 	RepositoryPath string `json:"repository_path"`
 	Revisions      []struct {
 		// Subversion revisions are numbers, Mercurial and Git ones strings.
-		Revision  json.RawMessage `json:"revision"`
-		URL       string          `json:"url"`
-		Author    string          `json:"author"`
-		Timestamp json.Number     `json:"timestamp"`
-		Message   string          `json:"message"`
-		Added     []string        `json:"added"`
-		Modified  []string        `json:"modified"`
-		Removed   []string        `json:"removed"`
+		Revision  jsontext.Value `json:"revision"`
+		URL       string         `json:"url"`
+		Author    string         `json:"author"`
+		Timestamp jsontext.Value `json:"timestamp"` // a number
+		Message   string         `json:"message"`
+		Added     []string       `json:"added"`
+		Modified  []string       `json:"modified"`
+		Removed   []string       `json:"removed"`
 	} `json:"revisions"`
 }
 
@@ -74,7 +75,7 @@ func (g *GoogleCode) Parse(r *Request) ([]status.Change, error) {
 		return nil, err
 	}
 	var p googleCodePayload
-	if err := json.Unmarshal(r.Payload, &p); err != nil {
+	if err := decodeJSON(r.Payload, &p); err != nil {
 		return nil, badPayload("%v", err)
 	}
 	branch := g.Branch
@@ -87,7 +88,10 @@ func (g *GoogleCode) Parse(r *Request) ([]status.Change, error) {
 		if err != nil {
 			return nil, err
 		}
-		when, err := parseUnix("timestamp", rev.Timestamp.String())
+		if k := rev.Timestamp.Kind(); k != '0' && k != 'n' && k != 0 {
+			return nil, badPayload("timestamp %s is not a number", rev.Timestamp)
+		}
+		when, err := parseUnix("timestamp", strings.TrimPrefix(string(rev.Timestamp), "null"))
 		if err != nil {
 			return nil, err
 		}
@@ -109,16 +113,14 @@ func (g *GoogleCode) Parse(r *Request) ([]status.Change, error) {
 }
 
 // revisionString accepts a JSON string or number.
-func revisionString(raw json.RawMessage) (string, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) > 0 && raw[0] == '"' {
+func revisionString(raw jsontext.Value) (string, error) {
+	switch raw.Kind() {
+	case '"':
 		var s string
-		err := json.Unmarshal(raw, &s)
+		err := decodeJSON(raw, &s)
 		return s, err
+	case '0':
+		return string(raw), nil
 	}
-	var n json.Number
-	if err := json.Unmarshal(raw, &n); err != nil {
-		return "", badPayload("revision %s is neither a string nor a number", raw)
-	}
-	return n.String(), nil
+	return "", badPayload("revision %s is neither a string nor a number", raw)
 }

@@ -2,23 +2,34 @@ package hooks
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/status"
 )
 
 // DefaultMaxBodyBytes is the body limit when Options.MaxBodyBytes is zero.
 // GitHub caps its payloads at 25 MB but a push of 20 commits is about 30 KB.
 const DefaultMaxBodyBytes = 10 << 20
+
+// DefaultMaxChanges is the change limit of one delivery when
+// Options.MaxChanges is zero: the most commits GitHub lists in a push.
+const DefaultMaxChanges = 2048
+
+// DefaultBodyTimeout is how long a body may take to arrive when
+// Options.BodyTimeout is zero.
+const DefaultBodyTimeout = 30 * time.Second
 
 // Options configures a Handler. OnChanges and at least one Dialect are required.
 type Options struct {
@@ -33,14 +44,29 @@ type Options struct {
 	Dialects []Dialect
 
 	// Auth, when set, requires HTTP Basic credentials on every dialect
-	// (Buildbot's change_hook_auth): see LoadUsers and AuthFunc.
-	Auth Authenticator
+	// (Buildbot's change_hook_auth): auth.OpenCleartext reads its file,
+	// auth.OpenHtpasswd an htpasswd file.
+	Auth auth.Authenticator
+	// Throttle limits failed logins per client address (default: 10 in 10
+	// minutes); share one with the web status to count guesses across both.
+	Throttle *auth.Throttle
 	// Realm is sent in WWW-Authenticate; default "herald change hooks".
 	Realm string
 
 	// MaxBodyBytes bounds the request body (413 above it); default
-	// DefaultMaxBodyBytes.
+	// DefaultMaxBodyBytes. Memory grows only as bytes arrive, whatever
+	// Content-Length claims.
 	MaxBodyBytes int64
+	// BodyTimeout bounds how long the body may take to arrive once the
+	// headers are read (408 after it), so that a client trickling a body
+	// cannot hold a connection and its buffer; default DefaultBodyTimeout,
+	// negative for none (then set http.Server.ReadTimeout).
+	BodyTimeout time.Duration
+	// MaxChanges bounds the changes one delivery may make (a push of
+	// 100,000 commits would otherwise schedule 100,000 builds): above it the
+	// delivery is refused with 413 and the reason; default
+	// DefaultMaxChanges.
+	MaxChanges int
 
 	// DedupWindow is how long a delivery ID is remembered so that a
 	// redelivered payload is acknowledged without being processed twice;
@@ -52,7 +78,8 @@ type Options struct {
 	// Logger receives one line per rejected or failed request; default
 	// slog.Default(). Payloads, secrets and passwords are never logged.
 	Logger *slog.Logger
-	// Now is the clock for the duplicate window; default time.Now.
+	// Now is the clock for the duplicate window and the time stamped on
+	// changes whose payload gives none; default time.Now.
 	Now func() time.Time
 }
 
@@ -61,9 +88,13 @@ type Options struct {
 type Handler struct {
 	onChanges func(ctx context.Context, dialect string, changes []status.Change) error
 	dialects  map[string]Dialect
-	auth      Authenticator
+	auth      auth.Authenticator
+	throttle  *auth.Throttle
 	challenge string
 	maxBody   int64
+	bodyTime  time.Duration
+	maxChange int
+	now       func() time.Time
 	dedup     *deliveries
 	log       *slog.Logger
 	bodies    sync.Pool // *bytes.Buffer
@@ -71,84 +102,87 @@ type Handler struct {
 
 var _ http.Handler = (*Handler)(nil)
 
-// New validates o and returns a Handler.
+// New validates o and returns a Handler. Every problem is reported at once.
 func New(o Options) (*Handler, error) {
+	var errs []error
 	if o.OnChanges == nil {
-		return nil, errors.New("hooks: Options.OnChanges is nil: pass the function that records changes and schedules builds")
+		errs = append(errs, errors.New("hooks: Options.OnChanges is nil: pass the function that records changes and schedules builds"))
 	}
 	if len(o.Dialects) == 0 {
-		return nil, errors.New("hooks: Options.Dialects is empty: enable at least one dialect, e.g. &hooks.GitHub{Secret: ...}")
+		errs = append(errs, errors.New("hooks: Options.Dialects is empty: enable at least one dialect, e.g. &hooks.GitHub{Secret: ...}"))
 	}
 	if o.MaxBodyBytes < 0 {
-		return nil, fmt.Errorf("hooks: Options.MaxBodyBytes is %d: use 0 for the default (%d) or a positive limit", o.MaxBodyBytes, DefaultMaxBodyBytes)
+		errs = append(errs, fmt.Errorf("hooks: Options.MaxBodyBytes is %d: use 0 for the default (%d) or a positive limit", o.MaxBodyBytes, DefaultMaxBodyBytes))
+	}
+	if o.MaxChanges < 0 {
+		errs = append(errs, fmt.Errorf("hooks: Options.MaxChanges is %d: use 0 for the default (%d) or a positive limit", o.MaxChanges, DefaultMaxChanges))
 	}
 	h := &Handler{
 		onChanges: o.OnChanges,
 		dialects:  make(map[string]Dialect, len(o.Dialects)),
 		auth:      o.Auth,
-		maxBody:   o.MaxBodyBytes,
-		log:       o.Logger,
+		throttle:  o.Throttle,
+		maxBody:   cmp.Or(o.MaxBodyBytes, DefaultMaxBodyBytes),
+		bodyTime:  cmp.Or(o.BodyTimeout, DefaultBodyTimeout),
+		maxChange: cmp.Or(o.MaxChanges, DefaultMaxChanges),
+		now:       o.Now,
+		log:       cmp.Or(o.Logger, slog.Default()),
 	}
 	for i, d := range o.Dialects {
 		if d == nil {
-			return nil, fmt.Errorf("hooks: Options.Dialects[%d] is nil", i)
+			errs = append(errs, fmt.Errorf("hooks: Options.Dialects[%d] is nil", i))
+			continue
 		}
 		name := d.Name()
 		if name == "" || strings.ContainsAny(name, "/?#") {
-			return nil, fmt.Errorf("hooks: Options.Dialects[%d] has name %q: a dialect name is one non-empty path element", i, name)
+			errs = append(errs, fmt.Errorf("hooks: Options.Dialects[%d] has name %q: a dialect name is one non-empty path element", i, name))
+			continue
 		}
 		if _, dup := h.dialects[name]; dup {
-			return nil, fmt.Errorf("hooks: dialect %q is enabled twice: keep one entry per dialect", name)
+			errs = append(errs, fmt.Errorf("hooks: dialect %q is enabled twice: keep one entry per dialect", name))
+			continue
 		}
 		if v, ok := d.(interface{ validate() error }); ok {
 			if err := v.validate(); err != nil {
-				return nil, err
+				errs = append(errs, err)
 			}
 		}
 		h.dialects[name] = d
 	}
-	if h.maxBody == 0 {
-		h.maxBody = DefaultMaxBodyBytes
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
-	if h.log == nil {
-		h.log = slog.Default()
+	if h.now == nil {
+		h.now = time.Now
 	}
-	realm := o.Realm
-	if realm == "" {
-		realm = "herald change hooks"
+	if h.throttle == nil {
+		h.throttle = auth.NewThrottle(0, 0)
 	}
+	realm := cmp.Or(o.Realm, "herald change hooks")
 	h.challenge = `Basic realm=` + strconv.Quote(realm) + `, charset="UTF-8"`
 	if o.DedupWindow >= 0 {
-		window, size := o.DedupWindow, o.DedupSize
-		if window == 0 {
-			window = time.Hour
-		}
+		window := cmp.Or(o.DedupWindow, time.Hour)
+		size := o.DedupSize
 		if size <= 0 {
 			size = 4096
 		}
-		now := o.Now
-		if now == nil {
-			now = time.Now
-		}
-		h.dedup = newDeliveries(window, size, now)
+		h.dedup = newDeliveries(window, size, h.now)
 	}
 	return h, nil
 }
 
 // ServeHTTP checks, in order: credentials (401), dialect (404), method (405),
-// body size (413); then the dialect checks content type (415), signature
-// (403) and payload (400) and returns the changes, which go to OnChanges
-// (500 on failure) unless the delivery was already processed.
+// declared body size (413), what the dialect can check from the headers
+// alone (415, 403: a missing or wrong token, a missing signature); then it
+// reads the body (413, 408) and the dialect checks the signature (403) and
+// the payload (400) and returns the changes. More than MaxChanges is a 413;
+// the others go to OnChanges (500 on failure) unless the delivery was
+// already processed.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := dialectName(r.URL.Path)
 	// Credentials first, so that strangers do not learn which dialects exist.
-	if h.auth != nil {
-		user, pass, ok := r.BasicAuth()
-		if !ok || !h.auth.Authenticate(user, pass) {
-			w.Header().Set("WWW-Authenticate", h.challenge)
-			h.reject(w, r, name, &Error{Status: http.StatusUnauthorized, Reason: "valid credentials required"})
-			return
-		}
+	if h.auth != nil && !h.authorized(w, r, name) {
+		return
 	}
 	d, ok := h.dialects[name]
 	if !ok {
@@ -165,12 +199,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if r.ContentLength > h.maxBody {
+		closeAfter(w)
+		h.reject(w, r, name, h.tooLarge())
+		return
+	}
+	if pc, ok := d.(headerChecker); ok {
+		if err := pc.checkHeaders(r); err != nil {
+			closeAfter(w)
+			h.reject(w, r, name, err)
+			return
+		}
+	}
+	received := h.now()
+
 	buf, _ := h.bodies.Get().(*bytes.Buffer)
 	if buf == nil {
 		buf = new(bytes.Buffer)
 	}
 	defer h.putBody(buf)
 	if err := h.readBody(buf, w, r); err != nil {
+		closeAfter(w)
 		h.reject(w, r, name, err)
 		return
 	}
@@ -185,6 +234,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.reject(w, r, name, err)
 		return
+	}
+
+	if len(changes) > h.maxChange {
+		h.reject(w, r, name, &Error{Status: http.StatusRequestEntityTooLarge,
+			Reason: fmt.Sprintf("the delivery makes %d changes, more than the %d allowed (Options.MaxChanges): push fewer commits at once", len(changes), h.maxChange)})
+		return
+	}
+	for i := range changes {
+		if changes[i].When.IsZero() {
+			changes[i].When = received
+		}
 	}
 
 	key := "" // the delivery ID, when duplicates are tracked
@@ -218,20 +278,48 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, strconv.Itoa(len(changes))+" change(s) accepted")
 }
 
-// readBody reads the whole body into buf, answering 413 past the limit.
+// headerChecker is a dialect that can refuse a request from its headers
+// alone (content type, a token, a missing signature), before its body is
+// read: a stranger then costs no body buffer.
+type headerChecker interface {
+	checkHeaders(r *http.Request) error
+}
+
+// closeAfter closes the connection after a reply sent before the body was
+// read: net/http would otherwise wait for the unread body to keep the
+// connection alive, and the client that sent only headers would hold it.
+func closeAfter(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+}
+
+func (h *Handler) tooLarge() error {
+	return &Error{Status: http.StatusRequestEntityTooLarge, Reason: fmt.Sprintf("body larger than %d bytes", h.maxBody)}
+}
+
+// initialBody is the most a body buffer is grown to before bytes arrive: a
+// declared Content-Length is a claim, not memory to hand out.
+const initialBody = 32 << 10
+
+// readBody reads the whole body into buf within the body timeout, answering
+// 413 past the limit and 408 when the client is too slow. The buffer grows
+// only as bytes arrive.
 func (h *Handler) readBody(buf *bytes.Buffer, w http.ResponseWriter, r *http.Request) error {
-	tooLarge := &Error{Status: http.StatusRequestEntityTooLarge, Reason: fmt.Sprintf("body larger than %d bytes", h.maxBody)}
-	if r.ContentLength > h.maxBody {
-		return tooLarge
+	if h.bodyTime > 0 {
+		rc := http.NewResponseController(w)
+		if err := rc.SetReadDeadline(time.Now().Add(h.bodyTime)); err == nil {
+			defer rc.SetReadDeadline(time.Time{})
+		}
 	}
 	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+		buf.Grow(int(min(r.ContentLength, initialBody)))
 	}
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.maxBody))
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return tooLarge
+		return h.tooLarge()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return &Error{Status: http.StatusRequestTimeout, Reason: fmt.Sprintf("the body did not arrive within %v", h.bodyTime)}
 	case err != nil:
 		return &Error{Status: http.StatusBadRequest, Reason: "reading the body: " + err.Error()}
 	}
@@ -240,7 +328,7 @@ func (h *Handler) readBody(buf *bytes.Buffer, w http.ResponseWriter, r *http.Req
 
 // putBody recycles body buffers, except huge ones, which would pin memory.
 func (h *Handler) putBody(buf *bytes.Buffer) {
-	if buf.Cap() > 1<<20 {
+	if buf.Cap() > 256<<10 {
 		return
 	}
 	buf.Reset()

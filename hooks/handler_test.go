@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/status"
 )
 
@@ -173,7 +174,7 @@ func TestNewValidates(t *testing.T) {
 // TestErrorPaths covers every status the Handler answers itself.
 func TestErrorPaths(t *testing.T) {
 	push := readTestdata(t, "github/push.json")
-	users, err := ParseUsers(strings.NewReader("ci:hunter2\n"))
+	users, err := auth.ParseCleartext(strings.NewReader("ci:hunter2\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,8 +207,8 @@ func TestErrorPaths(t *testing.T) {
 		{"too large", req{path: "/change_hook/github", ctype: "application/json", body: bytes.Repeat([]byte(" "), 17<<10), header: gh(nil, nil)}, 413, "larger than 16384"},
 		{"content type", req{path: "/change_hook/github", ctype: "text/xml", body: push, header: gh(push, nil)}, 415, `content type "text/xml" not supported`},
 		{"bad signature", req{path: "/change_hook/github", ctype: "application/json", body: push, header: gh(push, map[string]string{"X-Hub-Signature-256": sig256("wrong", push)})}, 403, "does not match"},
-		{"bad JSON", req{path: "/change_hook/github", ctype: "application/json", body: []byte(`{"ref": "refs/heads/main", "commits": [}`), header: gh([]byte(`{"ref": "refs/heads/main", "commits": [}`), nil)}, 400, "bad payload: push: offset 39: expected object"},
-		{"wrong type", req{path: "/change_hook/github", ctype: "application/json", body: []byte(`{"ref": 7}`), header: gh([]byte(`{"ref": 7}`), nil)}, 400, "expected string"},
+		{"bad JSON", req{path: "/change_hook/github", ctype: "application/json", body: []byte(`{"ref": "refs/heads/main", "commits": [}`), header: gh([]byte(`{"ref": "refs/heads/main", "commits": [}`), nil)}, 400, "bad payload: push: at /commits/0: invalid character '}' at start of value"},
+		{"wrong type", req{path: "/change_hook/github", ctype: "application/json", body: []byte(`{"ref": 7}`), header: gh([]byte(`{"ref": 7}`), nil)}, 400, "at /ref: JSON number where a string is expected"},
 		{"bad date", req{path: "/change_hook/github", ctype: "application/json", body: []byte(`{"ref":"refs/heads/x","commits":[{"id":"a","timestamp":"yesterday"}]}`), header: gh([]byte(`{"ref":"refs/heads/x","commits":[{"id":"a","timestamp":"yesterday"}]}`), nil)}, 400, `"yesterday" is not a date`},
 		{"no event", req{path: "/change_hook/github", ctype: "application/json", body: push, header: gh(push, map[string]string{"X-GitHub-Event": ""})}, 400, "missing X-GitHub-Event"},
 		{"bad base files", req{path: "/change_hook/base", ctype: "application/x-www-form-urlencoded", body: []byte("files=[1"), header: map[string]string{"Authorization": auth}}, 400, "files must be a JSON array"},
@@ -313,7 +314,7 @@ func TestDeliveriesBoundedAndInFlight(t *testing.T) {
 // password in play and checks that none reaches the log or a response.
 func TestSecretsNeverLogged(t *testing.T) {
 	const ghSecret, glSecret, bbSecret, gcKey, password = "gh-s3cr3t-value", "gl-t0ken-value", "bb-s3cr3t-value", "gc-k3y-value", "p4ssw0rd-value"
-	users, err := ParseUsers(strings.NewReader("ci:" + password + "\n"))
+	users, err := auth.ParseCleartext(strings.NewReader("ci:" + password + "\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +349,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 // TestOverTheWire posts a signed push through a real HTTP server and client,
 // with credentials in the URL as forges send them.
 func TestOverTheWire(t *testing.T) {
-	users, err := ParseUsers(strings.NewReader("forge:w1re\n"))
+	users, err := auth.ParseCleartext(strings.NewReader("forge:w1re\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/chat"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -30,7 +31,7 @@ func fiftyBuilders() *statustest.History {
 // of one command, without the network.
 func BenchmarkCommand(b *testing.B) {
 	bot := offlineBot(b, Options{History: fiftyBuilders(), Control: &statustest.Control{}, AllowForce: true,
-		Authz: func(c Command) bool { return c.Nick == "alice" }})
+		Authz: func(c chat.Command) bool { return c.Sender == "alice" }})
 	for _, c := range []struct{ name, cmd string }{
 		{"version", "version"},
 		{"notify", "notify on started successToFailure"},
@@ -40,7 +41,7 @@ func BenchmarkCommand(b *testing.B) {
 	} {
 		cmd := c.cmd
 		b.Run(c.name, func(b *testing.B) {
-			r := &request{Command: Command{Nick: "alice", Channel: "#ops"}, to: "#ops"}
+			r := chat.Request{Command: chat.Command{Sender: "alice", Room: "#ops"}, To: "#ops"}
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {

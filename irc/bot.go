@@ -11,19 +11,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heraldci/herald/chat"
 	"github.com/heraldci/herald/status"
 )
 
 // Bot is an IRC bot: a status.Reporter that announces builds on channels
-// and to nicks, and answers commands. New starts its connection loop; Close
-// ends it. Report and Close may be called from any goroutine; Report never
-// waits for the network.
+// and to nicks, and answers commands (package chat's engine). New starts its
+// connection loop; Close ends it. Report and Close may be called from any
+// goroutine; Report never waits for the network.
 type Bot struct {
 	o      Options
 	log    *slog.Logger
-	format formatter
+	engine *chat.Engine
 	out    *outbox
-	cmds   map[string]*handler
 
 	ctx    context.Context // ends the connection loop and running commands
 	cancel context.CancelFunc
@@ -38,36 +38,18 @@ type Bot struct {
 	nick       string // current nick (the server may have made us take another)
 	mask       string // our nick!user@host once the server told it
 	registered bool
-	channels   []Channel           // channels to be on: Options.Channels and join commands
-	contacts   map[string]*contact // by fold(name)
-	watches    []watch
-	lastDone   map[string]finished // builder → the newest finished build seen
+	channels   []Channel // channels to be on: Options.Channels and join commands
 }
 
 var (
-	_ status.Reporter = (*Bot)(nil)
-	_ status.Closer   = (*Bot)(nil)
-	_ status.Named    = (*Bot)(nil)
+	_ status.Reporter  = (*Bot)(nil)
+	_ status.Closer    = (*Bot)(nil)
+	_ status.Named     = (*Bot)(nil)
+	_ status.Selective = (*Bot)(nil)
 )
 
-// watch is a watch command waiting for a build to finish.
-type watch struct {
-	contact string // fold(name) of who asked
-	builder string
-	number  int
-}
-
-type finished struct {
-	number int
-	result status.Result
-}
-
-// maxContacts bounds the private contacts remembered (channels and
-// PMToNicks always stay), so strangers talking to the bot cannot grow it.
-const maxContacts = 1000
-
-// maxWatches bounds the watch commands waiting; the oldest go first.
-const maxWatches = 1000
+// Handles implements status.Selective: BuildStarted and BuildFinished.
+func (b *Bot) Handles(k status.Kind) bool { return b.engine.Handles(k) }
 
 // maxCommands bounds the commands running at once; more are told to wait.
 const maxCommands = 4
@@ -80,28 +62,35 @@ const commandTimeout = 30 * time.Second
 // FailedDelay for as long as it is not closed.
 func New(o Options) (*Bot, error) {
 	o, err := o.withDefaults()
-	if err != nil {
-		return nil, err
-	}
 	b := &Bot{
 		o:           o,
 		log:         o.Logger.With("target", "irc", "server", fmt.Sprintf("%s:%d", o.Host, o.Port)),
-		format:      formatter{colors: !o.NoColors, revisions: o.UseRevisions, blame: !o.NoBlameList, now: o.Now},
 		out:         newOutbox(o.QueueSize, o.CoalesceWindow),
 		done:        make(chan struct{}),
 		cmdSem:      make(chan struct{}, maxCommands),
 		quitWritten: make(chan struct{}),
 		nick:        o.Nick,
 		channels:    slices.Clone(o.Channels),
-		contacts:    map[string]*contact{},
-		lastDone:    map[string]finished{},
 	}
-	b.cmds = b.commandTable()
+	co := chat.Options{
+		Name: "irc", History: o.History, Control: o.Control, AllowForce: o.AllowForce, AllowShutdown: o.AllowShutdown,
+		Authz: o.Authz, NotifyEvents: o.NotifyEvents, UseRevisions: o.UseRevisions, NoBlameList: o.NoBlameList,
+		Tags: o.Tags, Builders: o.Builders, Commands: b.ircCommands(),
+		SourceURL: o.SourceURL, Version: o.Version, Logger: b.log, Now: o.Now,
+	}
+	if !o.NoColors {
+		co.Highlight = colorize
+	}
+	var cerr error
+	b.engine, cerr = chat.New(co, transport{b})
+	if err := errors.Join(err, cerr); err != nil {
+		return nil, err
+	}
 	for _, c := range o.Channels {
-		b.contacts[fold(c.Name)] = newContact(c.Name, o.NotifyEvents)
+		b.engine.Join(c.Name)
 	}
 	for _, n := range o.PMToNicks {
-		b.contacts[fold(n)] = newContact(n, o.NotifyEvents)
+		b.engine.Join(n)
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	go b.run()
@@ -181,133 +170,18 @@ func (b *Bot) isRegistered() bool {
 }
 
 // Report announces BuildStarted and BuildFinished events to the contacts
-// whose notify events ask for them, and completes watch commands. Other
-// kinds are ignored. It only queues lines: when the queue is full it
-// returns a Retryable ErrQueueFull.
+// whose notify events ask for them, and completes watch commands and the
+// follow-up of forced builds. Other kinds are ignored. It only queues
+// lines: when the queue is full it returns a Retryable ErrQueueFull.
 func (b *Bot) Report(ctx context.Context, e status.Event) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("irc: %w", err)
 	}
-	if e.Build == nil || e.Kind != status.BuildStarted && e.Kind != status.BuildFinished {
-		return nil
-	}
-	if !b.visible(e.Build.Builder, e.Build.Tags) {
-		return nil
-	}
-	var err error
-	if e.Kind == status.BuildStarted {
-		err = b.announceStarted(e.Build)
-	} else {
-		err = b.announceFinished(ctx, e.Build)
-	}
+	err := b.engine.Report(ctx, e)
 	if errors.Is(err, ErrQueueFull) {
 		return status.Retryable(fmt.Errorf("irc: announcing %s #%d: %w", e.Build.Builder, e.Build.Number, err), b.o.Interval)
 	}
 	return err
-}
-
-func (b *Bot) announceStarted(build *status.Build) error {
-	text := b.format.started(build)
-	var errs []error
-	for _, c := range b.contactsWhere((*contact).wantsStarted) {
-		errs = append(errs, b.say(c, text, true))
-	}
-	return errors.Join(errs...)
-}
-
-func (b *Bot) announceFinished(ctx context.Context, build *status.Build) error {
-	prev, err := b.previousResult(ctx, build)
-	if err != nil {
-		return err
-	}
-	text := b.format.finished(build)
-	var errs []error
-	for _, c := range b.contactsWhere(func(c *contact) bool { return c.wantsFinished(build.Result, prev) }) {
-		errs = append(errs, b.say(c, text, true))
-	}
-	for _, w := range b.takeWatches(build) {
-		for _, l := range b.format.watched(build) {
-			errs = append(errs, b.say(w, l, true))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// previousResult finds the result of the build before b, when a contact
-// asks for transitions: from History, else from what the bot saw. It also
-// records b for the next time.
-func (b *Bot) previousResult(ctx context.Context, build *status.Build) (*status.Result, error) {
-	b.mu.Lock()
-	seen, ok := b.lastDone[build.Builder]
-	if !ok || build.Number > seen.number {
-		b.lastDone[build.Builder] = finished{build.Number, build.Result}
-	}
-	needed := false
-	for _, c := range b.contacts {
-		needed = needed || c.wantsTransitions()
-	}
-	b.mu.Unlock()
-	if !needed {
-		return nil, nil
-	}
-	if b.o.History != nil {
-		p, err := b.o.History.PreviousBuild(ctx, build)
-		switch {
-		case err == nil && p != nil:
-			return &p.Result, nil
-		case err == nil || errors.Is(err, status.ErrNotFound):
-			return nil, nil
-		case ctx.Err() != nil:
-			return nil, fmt.Errorf("irc: %w", ctx.Err())
-		}
-		return nil, status.Retryable(fmt.Errorf("irc: looking up the build before %s #%d: %w", build.Builder, build.Number, err), 0)
-	}
-	if ok && seen.number < build.Number {
-		return &seen.result, nil
-	}
-	return nil, nil
-}
-
-// contactsWhere returns the contacts for which f holds.
-func (b *Bot) contactsWhere(f func(*contact) bool) []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []string
-	for _, c := range b.contacts {
-		if f(c) {
-			out = append(out, c.name)
-		}
-	}
-	slices.Sort(out) // a stable order, for the tests and the people reading
-	return out
-}
-
-// takeWatches removes and returns the contacts watching build.
-func (b *Bot) takeWatches(build *status.Build) []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var who []string
-	b.watches = slices.DeleteFunc(b.watches, func(w watch) bool {
-		if w.builder == build.Builder && w.number == build.Number {
-			if c := b.contacts[w.contact]; c != nil {
-				who = append(who, c.name)
-			}
-			return true
-		}
-		return false
-	})
-	return who
-}
-
-// visible applies Options.Tags and Options.Builders.
-func (b *Bot) visible(builder string, tags []string) bool {
-	switch {
-	case len(b.o.Builders) > 0:
-		return slices.Contains(b.o.Builders, builder)
-	case len(b.o.Tags) > 0:
-		return slices.ContainsFunc(tags, func(t string) bool { return slices.Contains(b.o.Tags, t) })
-	}
-	return true
 }
 
 // say queues text for a channel or nick, split to fit the server's line

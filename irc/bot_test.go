@@ -60,7 +60,7 @@ func TestCommandsOverIRC(t *testing.T) {
 		{"herald: notify list", "The following events are being notified: failure"},
 		{"herald: notify on successToFailure exception", "The following events are being notified: exception, failure, successToFailure"},
 		{"herald: notify on sometimes", "unknown event 'sometimes'"},
-		{`herald: force build --branch main --props=owner=alice linux "the reason"`, "build of linux forced"},
+		{`herald: force build --branch main --props=owner=alice linux "the reason"`, "build of linux queued; I'll give a shout when it starts"},
 		{"herald: force build \"linux", "unterminated \" quote"},
 		{"herald: stop build linux committed a bug", "build #7 of linux interrupted"},
 		{"herald: shutdown check", "Status: the master is running"},
@@ -89,7 +89,7 @@ func TestCommandsOverIRC(t *testing.T) {
 	alice.send("PRIVMSG herald :status windows")
 	alice.said("herald", "alice", "windows: idle")
 	alice.send("PRIVMSG herald :force build linux")
-	alice.said("herald", "alice", "build of linux forced")
+	alice.said("herald", "alice", "build of linux queued; I'll give a shout when it starts")
 	if got := ctl.Calls(); len(got) != 6 || !strings.Contains(got[5].Args, "Who:IRC user <alice> (privmsg)") {
 		t.Errorf("private force: calls %+v", got)
 	}

@@ -8,63 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/chat"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
-
-func TestSplitArgs(t *testing.T) {
-	tests := []struct {
-		in   string
-		want []string
-	}{
-		{"status all", []string{"status", "all"}},
-		{"  force build  linux  'needs a rebuild' ", []string{"force", "build", "linux", "needs a rebuild"}},
-		{`force build "say \"hi\"" x`, []string{"force", "build", `say "hi"`, "x"}},
-		{`a\ b c`, []string{"a b", "c"}},
-		{`a''b ""`, []string{"ab", ""}},
-		{"", nil},
-	}
-	for _, tt := range tests {
-		got, err := splitArgs(tt.in)
-		if err != nil || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("splitArgs(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-		}
-	}
-	for _, bad := range []string{`"open`, `'open`, `trailing\`} {
-		if got, err := splitArgs(bad); err == nil {
-			t.Errorf("splitArgs(%q) = %q, want an error", bad, got)
-		}
-	}
-}
-
-func TestParseFlags(t *testing.T) {
-	flags, rest, err := parseFlags([]string{"--branch=main", "linux", "--revision", "abc", "why", "--", "--not-a-flag"}, "branch", "revision", "props")
-	want := map[string]string{"branch": "main", "revision": "abc"}
-	if err != nil || !reflect.DeepEqual(flags, want) || !reflect.DeepEqual(rest, []string{"linux", "why", "--not-a-flag"}) {
-		t.Errorf("parseFlags = %v, %q, %v", flags, rest, err)
-	}
-	for _, bad := range [][]string{{"--nope=1"}, {"--branch"}, {"--branch=a", "--branch=b"}} {
-		if _, _, err := parseFlags(bad, "branch"); err == nil {
-			t.Errorf("parseFlags(%q) accepted", bad)
-		}
-	}
-}
-
-func TestValidEvent(t *testing.T) {
-	for _, e := range []string{"started", "finished", "success", "warnings", "failure", "exception", "successToFailure", "failureToSuccess", "warningsToFailure", "exceptionToWarnings"} {
-		if !validEvent(e) {
-			t.Errorf("validEvent(%q) = false", e)
-		}
-	}
-	for _, e := range []string{"", "To", "successTofailure", "successToRetry", "retryToSuccess", "Started", "successToFailureX", "successToFailureToSuccess"} {
-		if validEvent(e) {
-			t.Errorf("validEvent(%q) = true", e)
-		}
-	}
-	if got := transition(status.Warnings, status.Failure); got != "warningsToFailure" {
-		t.Errorf("transition = %q", got)
-	}
-}
 
 func TestOptionsErrors(t *testing.T) {
 	tests := []struct {
@@ -137,9 +84,9 @@ func drain(b *Bot) []string {
 // run executes a command as nick said it on channel ("" for private) and
 // returns the lines queued in answer.
 func run(b *Bot, nick, channel, text string) []string {
-	r := &request{Command: Command{Nick: nick, User: "~" + nick, Host: "127.0.0.1", Channel: channel}, to: nick}
+	r := chat.Request{Command: chat.Command{Sender: nick, Account: "~" + nick + "@127.0.0.1", Room: channel}, To: nick}
 	if channel != "" {
-		r.to = channel
+		r.To = channel
 	}
 	b.execute(context.Background(), r, text)
 	return drain(b)
@@ -147,8 +94,8 @@ func run(b *Bot, nick, channel, text string) []string {
 
 func TestAuthz(t *testing.T) {
 	hist := statustest.NewHistory(statustest.NewBuild("linux").Number(7).Build())
-	allowAlice := func(c Command) bool {
-		return c.Nick == "alice" || c.Name != "force" && c.Name != "stop" && c.Name != "shutdown"
+	allowAlice := func(c chat.Command) bool {
+		return c.Sender == "alice" || c.Name != "force" && c.Name != "stop" && c.Name != "shutdown"
 	}
 	tests := []struct {
 		name      string
@@ -167,9 +114,9 @@ func TestAuthz(t *testing.T) {
 		{"status allowed for all", Options{AllowForce: true, Authz: allowAlice}, "mallory", "status linux", "linux: building", nil},
 		{"force", Options{AllowForce: true, Authz: allowAlice}, "alice",
 			`force build --branch=feature/x --revision 0a1b2c3 --props=owner=alice,prio=2 linux "needs a rebuild"`,
-			"build of linux forced",
+			"build of linux queued; I'll give a shout when it starts",
 			[]statustest.Call{{Method: "ForceBuild", Args: "{Builder:linux Who:IRC user <alice> on channel #ops Reason:needs a rebuild Branch:feature/x Revision:0a1b2c3 Repository: Project: Properties:map[owner:alice prio:2]}"}}},
-		{"force without Authz", Options{AllowForce: true}, "bob", "force build linux", "build of linux forced",
+		{"force without Authz", Options{AllowForce: true}, "bob", "force build linux", "build of linux queued; I'll give a shout when it starts",
 			[]statustest.Call{{Method: "ForceBuild", Args: "{Builder:linux Who:IRC user <bob> on channel #ops Reason: Branch: Revision: Repository: Project: Properties:map[]}"}}},
 		{"force unknown builder", Options{AllowForce: true}, "alice", "force build nosuch x", "no such builder 'nosuch'", nil},
 		{"force bad branch", Options{AllowForce: true}, "alice", "force build --branch=a;rm linux x", "sorry, bad branch 'a;rm'", nil},

@@ -368,18 +368,12 @@ func joinLine(c Channel) string {
 
 // joined records that the server put us on a channel.
 func (b *Bot) joined(channel, _ string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if _, ok := b.contacts[fold(channel)]; !ok {
-		b.contacts[fold(channel)] = newContact(channel, b.o.NotifyEvents)
-	}
+	b.engine.Join(channel)
 	b.log.Info("irc: joined", "channel", channel)
 }
 
 // parted records that we are off a channel: no more announcements there.
 func (b *Bot) parted(channel string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	delete(b.contacts, fold(channel))
+	b.engine.Leave(channel)
 	b.log.Info("irc: left", "channel", channel)
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
+	"github.com/heraldci/herald/chat"
 	"github.com/heraldci/herald/irc"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
@@ -25,7 +27,7 @@ func ExampleNew() {
 		History:      hist,
 		Control:      &statustest.Control{},
 		AllowForce:   true,
-		Authz:        func(c irc.Command) bool { return c.Host == "trusted.example.org" },
+		Authz:        func(c chat.Command) bool { return strings.HasSuffix(c.Account, "@trusted.example.org") },
 		Logger:       slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

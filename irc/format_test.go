@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/chat"
 	"github.com/heraldci/herald/internal/testkit"
+	"github.com/stretchr/testify/require"
 
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
@@ -32,7 +34,7 @@ func announcements() []status.Event {
 	bob.Revision = "r1234" // a Subversion-style revision stays whole
 	var evs []status.Event
 	rev := 0
-	add := func(bb *statustest.BuildBuilder) {
+	add := func(bb *statustest.FakeBuild) {
 		rev++
 		all := bb.Revision(fmt.Sprintf("%07x%033d", 0xa87b2c0+rev, rev)).Events()
 		evs = append(evs, all[0]) // BuildStarted
@@ -67,9 +69,10 @@ func TestAnnouncementGolden(t *testing.T) {
 			o := mode.o
 			o.Channels = []Channel{{Name: "#builds"}}
 			o.NotifyEvents = []string{"started", "finished"}
-			b := offlineBot(t, o)
 			// Someone watches linux #2: the watch announcement is part of the formats.
-			b.watches = append(b.watches, watch{contact: "#builds", builder: "linux", number: 2})
+			o.History = statustest.NewHistory(statustest.NewBuild("linux").Number(2).Running().Build())
+			b := offlineBot(t, o)
+			require.Len(t, run(b, "someone", "#builds", "watch linux"), 1)
 			var out strings.Builder
 			for _, e := range announcements() {
 				if err := b.Report(context.Background(), e); err != nil {
@@ -200,7 +203,7 @@ func TestAnswersOvertakeAnnouncements(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	b.execute(context.Background(), &request{Command: Command{Nick: "alice", Channel: "#ops"}, to: "#ops"}, "version")
+	b.execute(context.Background(), chat.Request{Command: chat.Command{Sender: "alice", Room: "#ops"}, To: "#ops"}, "version")
 	got := drain(b)
 	if len(got) != 4 || !strings.Contains(got[0], "at your service") || !strings.Contains(got[1], "build #1") {
 		t.Errorf("sent in this order: %q; want the answer before the backlog", got)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heraldci/herald/chat"
 	"github.com/heraldci/herald/status"
 )
 
@@ -60,8 +61,11 @@ type Options struct {
 	// announcements (Buildbot's showBlameList=False).
 	NoBlameList bool
 
-	// Tags or Builders (not both) restrict announcements, list builders and
-	// status all to those builders.
+	// Tags or Builders (not both) restrict the bot to those builders: its
+	// announcements, and what its commands show and act on (list builders,
+	// status all, last all, force). They exist beside status.Filter, the
+	// way to select what any reporter is told, because a filter around the
+	// Bot sees events only, not the commands people type.
 	Tags     []string
 	Builders []string
 
@@ -71,7 +75,9 @@ type Options struct {
 	// bot saw finish.
 	History status.History
 	// Control carries out force, stop and shutdown. AllowForce and
-	// AllowShutdown need it.
+	// AllowShutdown need it. The bot follows a forced build through the
+	// BuildSetID of the request ForceBuild returns, and tells the requester
+	// when it starts and how it ended.
 	Control status.Control
 	// AllowForce enables "force build" and "stop build".
 	AllowForce bool
@@ -80,10 +86,11 @@ type Options struct {
 	// Authz, when set, decides every command before it runs; a refused
 	// command is answered "you are not allowed to ...". Without it anyone
 	// may run any enabled command. IRC nicks are not authenticated by the
-	// protocol: check Host (or use a network whose services enforce nicks)
+	// protocol: check Command.Account, user@host (or use a network whose
+	// services enforce nicks)
 	// before granting force or shutdown. Authz may be called from several
 	// goroutines at once.
-	Authz func(c Command) bool
+	Authz func(c chat.Command) bool
 
 	// LostDelay is the wait before reconnecting after a working connection
 	// was lost (default: random between 1 and 5 s, as Buildbot).
@@ -134,22 +141,11 @@ type SASL struct {
 	Password status.Secret
 }
 
-// Command is a command as Authz sees it.
-type Command struct {
-	Name string   // "force", "stop", "shutdown", "notify", "join", ...
-	Args []string // the arguments after the name, unquoted
-	// Nick, User and Host identify the sender as the server reports them.
-	Nick, User, Host string
-	// Channel is where the command was said, "" for a private message.
-	Channel string
-}
-
 const (
 	defaultBurst     = 4
 	defaultInterval  = 2 * time.Second
 	defaultQueueSize = 512
 	defaultCoalesce  = time.Minute
-	defaultSourceURL = "https://github.com/heraldci/herald"
 )
 
 // withDefaults validates o and fills in the defaults.
@@ -197,20 +193,6 @@ func (o Options) withDefaults() (Options, error) {
 			bad("Options.PMToNicks: %q is not a valid nick", n)
 		}
 	}
-	for _, e := range o.NotifyEvents {
-		if !validEvent(e) {
-			bad("Options.NotifyEvents: unknown event %q: %s", e, eventsHelp)
-		}
-	}
-	if len(o.Tags) > 0 && len(o.Builders) > 0 {
-		bad("both Options.Tags and Options.Builders are set: use one of them")
-	}
-	if o.AllowForce && o.Control == nil {
-		bad("Options.AllowForce needs Options.Control: set the host's status.Control")
-	}
-	if o.AllowShutdown && o.Control == nil {
-		bad("Options.AllowShutdown needs Options.Control: set the host's status.Control")
-	}
 	if o.LostDelay < 0 || o.FailedDelay < 0 {
 		bad("Options.LostDelay and FailedDelay must not be negative (0 picks Buildbot's random defaults)")
 	}
@@ -235,9 +217,6 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.CoalesceWindow == 0 {
 		o.CoalesceWindow = defaultCoalesce
-	}
-	if o.SourceURL == "" {
-		o.SourceURL = defaultSourceURL
 	}
 	if o.Version == "" {
 		o.Version = moduleVersion()

@@ -30,7 +30,7 @@ func BenchmarkSend1000(b *testing.B) {
 	for i := range builds {
 		builds[i] = failingBuild(h, i+1)
 	}
-	n, err := New(Options{From: "Herald CI <ci@example.org>", Lookup: Domain("example.org"), ExtraRecipients: []string{"builds@example.org"},
+	n, err := New(Options{From: "Herald CI <ci@example.org>", Domain: "example.org", ExtraRecipients: []string{"builds@example.org"},
 		RelayHost: host, Port: port, History: h, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
@@ -105,7 +105,7 @@ func cpuTime() time.Duration {
 func BenchmarkRender(b *testing.B) {
 	h := statustest.NewHistory()
 	bd := failingBuild(h, 7)
-	n, err := New(Options{From: "ci@example.org", Lookup: Domain("example.org"), History: h, Sender: &recorder{}})
+	n, err := New(Options{From: "ci@example.org", Domain: "example.org", History: h, Sender: &recorder{}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,6 +11,14 @@ import (
 // than the SMTP session itself (see BenchmarkSend1000). The golden files in
 // testdata pin the output.
 
+// lastLines heads a log tail: "Last line", "Last 3 lines".
+func lastLines(n int) string {
+	if n == 1 {
+		return "Last line"
+	}
+	return "Last " + strconv.Itoa(n) + " lines"
+}
+
 // text renders the plain-text body.
 func (v *view) text() string {
 	var b strings.Builder
@@ -84,7 +92,7 @@ func (v *view) text() string {
 		}
 	}
 	if len(v.LogLines) > 0 {
-		w("\n\nLast " + strconv.Itoa(len(v.LogLines)) + " lines of " + v.LogName)
+		w("\n\n" + lastLines(len(v.LogLines)) + " of " + v.LogName)
 		if v.LogURL != "" {
 			w(" (" + v.LogURL + ")")
 		}
@@ -192,7 +200,7 @@ func (v *view) html() string {
 		w("\n</ul>")
 	}
 	if len(v.LogLines) > 0 {
-		w("\n<h4>Last " + strconv.Itoa(len(v.LogLines)) + " lines of " + link(v.LogURL, e(v.LogName)) + "</h4>\n<pre>")
+		w("\n<h4>" + lastLines(len(v.LogLines)) + " of " + link(v.LogURL, e(v.LogName)) + "</h4>\n<pre>")
 		for i, l := range v.LogLines {
 			if i > 0 {
 				w("\n")

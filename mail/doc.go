@@ -4,11 +4,28 @@
 // A Notifier is a status.Reporter. On every finished build (or, with
 // Options.BuildSetSummary, every finished build set) it decides from its
 // Mode and the previous build whether the build deserves a mail, renders one
-// with a MessageFormatter (default: DefaultFormat, plain text plus HTML),
-// finds the recipients (the blamelist and the "owners" property through an
-// EmailLookup such as Domain, plus Options.ExtraRecipients), and sends it
-// through a Sender (default: one SMTP session per mail, with STARTTLS,
-// implicit TLS and AUTH as configured).
+// with Options.MessageFormatter (default: DefaultFormat, plain text plus
+// HTML), finds the recipients (the blamelist and the "owners" property,
+// mapped to addresses with Options.Domain or Options.Lookup, plus
+// Options.ExtraRecipients), and sends it through a Sender (default: one SMTP
+// session per mail, with STARTTLS, implicit TLS and AUTH as configured).
+//
+// Interested users are mailed only at addresses in Options.Domain or
+// Options.RecipientDomains (by default the domain of From): a change's
+// author line is written by whoever made the commit or sent the webhook,
+// and must not choose where Herald sends mail. Options.AnyRecipientDomain
+// lifts this for hosts whose changes all come from trusted sources.
+//
+// Customisation follows the rule of every Herald target: a string about a
+// build is a status.Renderer (a template, or status.RenderFunc), and anything
+// richer is a func type (FormatFunc, LookupFunc) taking the subject, with
+// a context when it may block. Interpolate also accepts Buildbot 0.8.12's
+// plain %(builder)s subject keys, so a MailNotifier subject carries over as
+// written. Builders and tags are selected as for every target, by wrapping
+// the Notifier: status.Filter(n, status.Builders("linux")). A build set
+// summary is one event about several builders, so such a filter sees no
+// builder name: the summary covers every build of the set that Mode
+// selects.
 //
 // Mails about one builder and branch form a thread: each carries
 // In-Reply-To and References naming the previous one and a common root.

@@ -21,7 +21,7 @@ func Example() {
 	history := statustest.NewHistory()
 	n, err := mail.New(mail.Options{
 		From:            "Herald <ci@example.org>",
-		Lookup:          mail.Domain("example.org"),
+		Domain:          "example.org",
 		ExtraRecipients: []string{"team@example.org"},
 		Mode:            mail.Problem | mail.Fixed | mail.Exception,
 		History:         history,
@@ -59,8 +59,8 @@ func ExampleRender() {
 	b := statustest.NewBuild("linux").Number(7).Blame("alice").Failed().Build()
 	raw, err := mail.Render(context.Background(), b, mail.Options{
 		From:   "ci@example.org",
-		Lookup: mail.Domain("example.org"),
-		MessageFormatter: mail.FormatterFunc(func(_ context.Context, in *mail.FormatInput) (*mail.Content, error) {
+		Domain: "example.org",
+		MessageFormatter: mail.FormatFunc(func(_ context.Context, in *mail.FormatInput) (*mail.Content, error) {
 			return &mail.Content{Text: "STATUS: " + in.ResultString() + "\n"}, nil
 		}),
 	})

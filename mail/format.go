@@ -13,21 +13,13 @@ import (
 	"github.com/heraldci/herald/status"
 )
 
-// MessageFormatter renders the content of the mail about one build:
-// Buildbot's messageFormatter. It may be called concurrently.
-type MessageFormatter interface {
-	Format(ctx context.Context, in *FormatInput) (*Content, error)
-}
+// FormatFunc renders the content of the mail about one build
+// (Options.MessageFormatter, Buildbot's messageFormatter). It may be called
+// concurrently. DefaultFormat is one; a FormatFunc may call it and adjust
+// the result.
+type FormatFunc func(ctx context.Context, in *FormatInput) (*Content, error)
 
-// FormatterFunc adapts a function to MessageFormatter.
-type FormatterFunc func(ctx context.Context, in *FormatInput) (*Content, error)
-
-// Format calls f(ctx, in).
-func (f FormatterFunc) Format(ctx context.Context, in *FormatInput) (*Content, error) {
-	return f(ctx, in)
-}
-
-// Content is what a MessageFormatter returns.
+// Content is what a FormatFunc returns.
 type Content struct {
 	// Subject overrides Options.Subject when set.
 	Subject string

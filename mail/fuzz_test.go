@@ -42,9 +42,9 @@ func FuzzAuthorHeaders(f *testing.F) {
 	f.Add("bob", "Ünïcödé sübject", "")
 	f.Fuzz(func(t *testing.T, author, subject, value string) {
 		b := statustest.NewBuild("b").Blame(author).Property("v", value).Failed().Build()
-		o := Options{From: "ci@example.org", Lookup: Domain("example.org"), Now: fixedNow,
-			ExtraHeaders: map[string]status.Text{"X-V": status.MustInterpolate("%(prop:v)s")},
-			MessageFormatter: FormatterFunc(func(context.Context, *FormatInput) (*Content, error) {
+		o := Options{From: "ci@example.org", Domain: "example.org", Now: fixedNow,
+			ExtraHeaders: map[string]status.Renderer{"X-V": status.MustInterpolate("%(prop:v)s")},
+			MessageFormatter: FormatFunc(func(context.Context, *FormatInput) (*Content, error) {
 				return &Content{Subject: subject, Text: "body"}, nil
 			})}
 		raw, err := Render(context.Background(), b, o)

@@ -20,10 +20,10 @@ func mailpitOptions(mp *mailpit, h status.History) Options {
 		h = statustest.NewHistory()
 	}
 	return Options{
-		From: "Herald CI <ci@example.org>", Lookup: Domain("example.org"), ExtraRecipients: []string{"builds@example.org"},
+		From: "Herald CI <ci@example.org>", Domain: "example.org", ExtraRecipients: []string{"builds@example.org"},
 		RelayHost: mp.SMTPHost, Port: mp.SMTPPort, History: h, AddLogs: true, Mode: All,
 		BuildbotURL: "https://ci.example.org/", Timeout: 10 * time.Second, Logger: newLogger(&logBuffer{}),
-		ExtraHeaders: map[string]status.Text{"X-Herald-Builder": status.MustInterpolate("%(prop:buildername)s")},
+		ExtraHeaders: map[string]status.Renderer{"X-Herald-Builder": status.MustInterpolate("%(prop:buildername)s")},
 	}
 }
 

@@ -21,11 +21,14 @@ import (
 // concurrent use; Report blocks for one SMTP session at most (bounded by
 // Options.Timeout and ctx).
 type Notifier struct {
-	o      Options
-	from   *mail.Address
-	extra  []*mail.Address
-	sender Sender
-	domain string
+	o       Options
+	from    *mail.Address
+	extra   []*mail.Address
+	sender  Sender
+	domain  string   // of From: Message-IDs are made in it
+	domains []string // where interested users may be mailed
+	headers []extraHeader
+	kinds   status.KindSet
 
 	mu      sync.Mutex
 	threads map[string]*thread
@@ -44,10 +47,19 @@ type thread struct {
 // forgotten (its next mail starts a new thread under the same root).
 const maxThreads = 4096
 
+// extraHeader is one of Options.ExtraHeaders, its name parsed when it is a
+// template.
+type extraHeader struct {
+	name     string
+	template *status.Template // nil: name is literal
+	value    status.Renderer
+}
+
 var (
-	_ status.Reporter = (*Notifier)(nil)
-	_ status.Closer   = (*Notifier)(nil)
-	_ status.Named    = (*Notifier)(nil)
+	_ status.Reporter  = (*Notifier)(nil)
+	_ status.Closer    = (*Notifier)(nil)
+	_ status.Named     = (*Notifier)(nil)
+	_ status.Selective = (*Notifier)(nil)
 )
 
 // New validates o and returns a Notifier. Every problem with o is reported
@@ -64,12 +76,35 @@ func New(o Options) (*Notifier, error) {
 		n.extra = append(n.extra, a)
 	}
 	n.domain = domainOf(n.from)
+	n.domains = append(n.domains, o.RecipientDomains...)
+	if o.Domain != "" {
+		n.domains = append(n.domains, o.Domain)
+	}
+	if len(n.domains) == 0 {
+		n.domains = []string{n.domain}
+	}
+	for _, name := range slices.Sorted(maps.Keys(o.ExtraHeaders)) {
+		h := extraHeader{name: name, value: o.ExtraHeaders[name]}
+		if strings.Contains(name, "%(") {
+			t, _ := Interpolate(name) // checked by withDefaults
+			h.template = &t
+		}
+		n.headers = append(n.headers, h)
+	}
+	n.kinds = status.KindsOf(status.BuildFinished)
+	if o.BuildSetSummary {
+		n.kinds = status.KindsOf(status.BuildSetFinished)
+	}
 	n.sender = o.Sender
 	if n.sender == nil {
 		n.sender = newSMTPSender(&n.o)
 	}
 	return n, nil
 }
+
+// Handles implements status.Selective: BuildFinished, or BuildSetFinished
+// with Options.BuildSetSummary.
+func (n *Notifier) Handles(k status.Kind) bool { return n.kinds.Has(k) }
 
 // Name implements status.Named.
 func (n *Notifier) Name() string { return "mail" }
@@ -103,17 +138,6 @@ func (n *Notifier) Report(ctx context.Context, e status.Event) error {
 	return nil
 }
 
-// watches applies Options.Builders and Options.Tags.
-func (n *Notifier) watches(b *status.Build) bool {
-	switch {
-	case len(n.o.Builders) > 0:
-		return slices.Contains(n.o.Builders, b.Builder)
-	case len(n.o.Tags) > 0:
-		return b.HasTag(n.o.Tags...)
-	}
-	return true
-}
-
 // item is one build of a mail, with why it is mailed.
 type item struct {
 	b     *status.Build
@@ -144,7 +168,7 @@ func (n *Notifier) decide(ctx context.Context, b *status.Build) (item, error) {
 }
 
 func (n *Notifier) reportBuild(ctx context.Context, b *status.Build) error {
-	if !b.Done() || !n.watches(b) {
+	if !b.Done() {
 		return nil
 	}
 	if err := n.checkOpen(ctx); err != nil {
@@ -167,7 +191,7 @@ func (n *Notifier) reportBuildSet(ctx context.Context, bs *status.BuildSet) erro
 	}
 	var items []item
 	for _, b := range bs.Builds {
-		if b == nil || !b.Done() || !n.watches(b) {
+		if b == nil || !b.Done() {
 			continue
 		}
 		it, err := n.decide(ctx, b)
@@ -273,7 +297,7 @@ func (n *Notifier) compose(ctx context.Context, items []item, bs *status.BuildSe
 			Title: n.o.Title, BuildURL: n.o.BuildURL(it.b), BuildbotURL: n.o.BuildbotURL,
 			LogLines: n.o.LogLines, history: n.o.History,
 		}
-		c, err := n.o.MessageFormatter.Format(ctx, in)
+		c, err := n.o.MessageFormatter(ctx, in)
 		if err != nil {
 			return nil, nil, fmt.Errorf("mail: formatting %s #%d: %w", it.b.Builder, it.b.Number, err)
 		}
@@ -310,9 +334,9 @@ func (n *Notifier) compose(ctx context.Context, items []item, bs *status.BuildSe
 	if m.Subject == "" {
 		m.Subject = cleanHeader(n.o.Subject.Render(first, kw))
 	}
-	for k, t := range n.o.ExtraHeaders {
-		if _, set := headers[k]; !set {
-			headers[k] = t.Render(first, kw)
+	for _, h := range n.o.extraHeaders(ctx, n.headers, first, kw) {
+		if _, set := headers[h.Name]; !set {
+			headers[h.Name] = h.Value
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(headers)) {
@@ -352,7 +376,7 @@ func joinBodies(parts []string, sep string) string {
 // subjectKeywords are the %(kw:...)s values of Options.Subject.
 func (n *Notifier) subjectKeywords(items []item, bs *status.BuildSet) map[string]string {
 	first := items[0].b
-	kw := map[string]string{"title": n.o.Title, "result": first.Result.String()}
+	kw := map[string]string{"title": n.o.Title, "projectName": n.o.Title, "result": first.Result.String()}
 	var fired Mode
 	for _, it := range items {
 		fired |= it.fired
@@ -383,4 +407,24 @@ func (n *Notifier) subjectKeywords(items []item, bs *status.BuildSet) map[string
 	kw["result"] = bs.Result.String()
 	set("reason", bs.Reason)
 	return kw
+}
+
+// extraHeaders renders Options.ExtraHeaders for build b. A name template
+// that renders to no valid header name leaves its header out, logged: the
+// mail matters more than one header.
+func (o *Options) extraHeaders(ctx context.Context, hs []extraHeader, b *status.Build, kw map[string]string) []Header {
+	out := make([]Header, 0, len(hs))
+	for _, h := range hs {
+		name := h.name
+		if h.template != nil {
+			name = strings.TrimSpace(h.template.Render(b, kw))
+			if err := checkHeaderName(name); err != nil {
+				o.Logger.WarnContext(ctx, "mail: leaving out an extra header whose name template rendered no valid name",
+					"template", h.name, "err", err)
+				continue
+			}
+		}
+		out = append(out, Header{Name: name, Value: h.value.Render(b, kw)})
+	}
+	return out
 }

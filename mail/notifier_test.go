@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -24,7 +27,10 @@ func TestNewValidation(t *testing.T) {
 		{"bad From", func(o *Options) { o.From = "not an address" }, "Options.From"},
 		{"From with CRLF", func(o *Options) { o.From = "a@b.org\r\nBcc: x@y.org" }, "line break"},
 		{"bad extra", func(o *Options) { o.ExtraRecipients = []string{"listaddr"} }, "full address"},
-		{"builders and tags", func(o *Options) { o.Builders, o.Tags = []string{"a"}, []string{"b"} }, "use one of them"},
+		{"bad recipient domain", func(o *Options) { o.RecipientDomains = []string{"x.org", "a@b.org"} }, "RecipientDomains"},
+		{"bad header name template", func(o *Options) {
+			o.ExtraHeaders = map[string]status.Renderer{"X-%(nope)s": status.MustInterpolate("x")}
+		}, "unknown key %(nope)s"},
 		{"unknown mode bits", func(o *Options) { o.Mode = 1 << 14 }, "unknown bits"},
 		{"change without history", func(o *Options) { o.Mode = Change }, "set Options.History or Options.PreviousBuild"},
 		{"both TLS", func(o *Options) { o.UseTLS, o.ImplicitTLS = true, true }, "choose one"},
@@ -34,12 +40,12 @@ func TestNewValidation(t *testing.T) {
 		{"bad mechanism", func(o *Options) { o.AuthMechanism = "XOAUTH9" }, "AuthMechanism"},
 		{"bad port", func(o *Options) { o.Port = 70000 }, "out of range"},
 		{"reserved header", func(o *Options) {
-			o.ExtraHeaders = map[string]status.Text{"bcc": status.MustInterpolate("x")}
+			o.ExtraHeaders = map[string]status.Renderer{"bcc": status.MustInterpolate("x")}
 		}, "set by Herald"},
 		{"bad header name", func(o *Options) {
-			o.ExtraHeaders = map[string]status.Text{"X Bad": status.MustInterpolate("x")}
+			o.ExtraHeaders = map[string]status.Renderer{"X Bad": status.MustInterpolate("x")}
 		}, "header name"},
-		{"domain with @", func(o *Options) { o.Lookup = Domain("@example.org") }, "bare domain"},
+		{"domain with @", func(o *Options) { o.Domain = "@example.org" }, "bare domain"},
 		{"negative cap", func(o *Options) { o.MaxAttachmentSize = -1 }, "MaxAttachmentSize"},
 	} {
 		o := ok
@@ -50,8 +56,8 @@ func TestNewValidation(t *testing.T) {
 		}
 	}
 	// Several problems are reported together.
-	_, err := New(Options{Builders: []string{"a"}, Tags: []string{"b"}})
-	if err == nil || !strings.Contains(err.Error(), "From") || !strings.Contains(err.Error(), "Tags") {
+	_, err := New(Options{Domain: "a@b", Port: -1})
+	if err == nil || !strings.Contains(err.Error(), "From") || !strings.Contains(err.Error(), "Options.Domain") || !strings.Contains(err.Error(), "Options.Port") {
 		t.Errorf("err = %v, want both problems", err)
 	}
 	n, err := New(ok)
@@ -97,20 +103,20 @@ func TestRecipients(t *testing.T) {
 		o      Options
 		to, cc string
 	}{
-		{"domain lookup", Options{Lookup: Domain("example.org"), ExtraRecipients: []string{"list@example.org", "bob@example.org"}},
+		{"domain lookup", Options{Domain: "example.org", ExtraRecipients: []string{"list@example.org", "bob@example.org"}},
 			"alice@example.org bob@example.org dave@example.org nobody@example.org carol@example.org", "list@example.org"},
 		{"no lookup: addresses, then History users", Options{History: h},
 			"alice@example.org dave@corp.example carol@example.org", ""},
-		{"only extra recipients", Options{SkipInterestedUsers: true, Lookup: Domain("example.org"), ExtraRecipients: []string{"list@example.org"}},
+		{"only extra recipients", Options{SkipInterestedUsers: true, Domain: "example.org", ExtraRecipients: []string{"list@example.org"}},
 			"list@example.org", ""},
 		{"no interested user found: extras in To", Options{ExtraRecipients: []string{"list@example.org"}},
 			"alice@example.org carol@example.org", "list@example.org"},
-		{"lookup func dropping users", Options{Lookup: LookupFunc(func(_ context.Context, u string) (string, error) {
+		{"lookup func dropping users", Options{RecipientDomains: []string{"example.org", "x.org"}, Lookup: func(_ context.Context, u string) (string, error) {
 			if u == "bob" {
 				return "", nil
 			}
-			return Domain("x.org").Address(context.Background(), u)
-		})}, "alice@example.org dave@x.org nobody@x.org carol@example.org", ""},
+			return domainAddress(u, "x.org"), nil
+		}}, "alice@example.org dave@x.org nobody@x.org carol@example.org", ""},
 	} {
 		tc.o.From = "ci@example.org"
 		rec := &recorder{}
@@ -167,39 +173,34 @@ func addrs(as []*mail.Address) string {
 	return strings.Join(s, " ")
 }
 
-func TestBuildersAndTags(t *testing.T) {
+// Builders and tags are chosen as for every target, with status.Filter.
+func TestBuildersAndTagsThroughFilter(t *testing.T) {
 	for _, tc := range []struct {
-		o    Options
+		m    status.Match
 		want string
 	}{
-		{Options{Builders: []string{"linux", "mac"}}, "linux mac"},
-		{Options{Tags: []string{"release"}}, "win"},
-		{Options{}, "linux mac win"},
+		{status.Builders("linux", "mac"), "linux mac"},
+		{status.Tags("release"), "win"},
+		{func(status.Event) bool { return true }, "linux mac win"},
 	} {
 		rec := &recorder{}
-		tc.o.From, tc.o.ExtraRecipients, tc.o.Sender = "ci@example.org", []string{"l@example.org"}, rec
-		n, err := New(tc.o)
-		if err != nil {
-			t.Fatal(err)
-		}
+		n, err := New(Options{From: "ci@example.org", ExtraRecipients: []string{"l@example.org"}, Sender: rec})
+		require.NoError(t, err)
+		r := status.Filter(n, tc.m)
 		for _, b := range []*status.Build{
 			statustest.NewBuild("linux").Tags("ci").Failed().Build(),
 			statustest.NewBuild("mac").Failed().Build(),
 			statustest.NewBuild("win").Tags("ci", "release").Failed().Build(),
 		} {
 			for _, e := range statustest.NewBuild(b.Builder).Tags(b.Tags...).Failed().Events() {
-				if err := n.Report(context.Background(), e); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, r.Report(context.Background(), e))
 			}
 		}
 		var got []string
 		for _, env := range rec.all() {
 			got = append(got, strings.Fields(env.Message.Subject)[2])
 		}
-		if strings.Join(got, " ") != tc.want {
-			t.Errorf("%+v: mails about %v, want %s", tc.o.Builders, got, tc.want)
-		}
+		assert.Equal(t, tc.want, strings.Join(got, " "))
 	}
 }
 
@@ -207,7 +208,7 @@ func TestBuildersAndTags(t *testing.T) {
 // none per build.
 func TestBuildSetSummary(t *testing.T) {
 	rec := &recorder{}
-	n, err := New(Options{From: "ci@example.org", Lookup: Domain("example.org"), ExtraRecipients: []string{"l@example.org"},
+	n, err := New(Options{From: "ci@example.org", Domain: "example.org", ExtraRecipients: []string{"l@example.org"},
 		BuildSetSummary: true, Mode: Failing, Sender: rec, Now: fixedNow})
 	if err != nil {
 		t.Fatal(err)
@@ -258,7 +259,7 @@ func TestBuildSetSummary(t *testing.T) {
 func TestFormatterErrors(t *testing.T) {
 	b := statustest.NewBuild("b").Failed().Build()
 	for _, tc := range []struct {
-		f    FormatterFunc
+		f    FormatFunc
 		want string
 	}{
 		{func(context.Context, *FormatInput) (*Content, error) { return nil, errors.New("boom") }, "boom"},
@@ -273,7 +274,7 @@ func TestFormatterErrors(t *testing.T) {
 		}
 	}
 	// HTML only.
-	raw, err := Render(context.Background(), b, Options{From: "ci@example.org", MessageFormatter: FormatterFunc(
+	raw, err := Render(context.Background(), b, Options{From: "ci@example.org", MessageFormatter: FormatFunc(
 		func(context.Context, *FormatInput) (*Content, error) { return &Content{HTML: "<p>hi</p>"}, nil })})
 	if err != nil {
 		t.Fatal(err)

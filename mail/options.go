@@ -29,25 +29,37 @@ type Options struct {
 	SkipInterestedUsers bool
 	// ExtraRecipients are full addresses mailed about every build.
 	ExtraRecipients []string
-	// Lookup maps the VCS user names of interested users to addresses, e.g.
-	// Domain("example.org"). Without one, the address part of "Name
-	// <address>" authors is used, then the Email of the History user of
-	// that name.
-	Lookup EmailLookup
+	// Domain is your users' mail domain, Buildbot's lookup="example.org":
+	// a bare VCS user name ("alice") is mailed at alice@Domain. Names that
+	// carry an address ("Alice <alice@example.org>") keep it.
+	Domain string
+	// Lookup, when set, maps interested users to addresses instead of
+	// Domain: Buildbot's IEmailLookup. Without Lookup or Domain, the
+	// address part of "Name <address>" authors is used, then the Email of
+	// the History user of that name.
+	Lookup LookupFunc
+	// RecipientDomains are the domains interested users may be mailed at,
+	// besides Domain (subdomains included); with neither, the domain of
+	// From. An address elsewhere (an author string of a webhook names
+	// anyone it likes) is not mailed, and the skip is logged. The
+	// addresses of History's users and ExtraRecipients are always mailed.
+	RecipientDomains []string
+	// AnyRecipientDomain mails interested users at any domain. Set it only
+	// when every change comes from a source you trust: with webhooks,
+	// whoever writes a commit's author line chooses the recipient, and the
+	// mail carries their commit message.
+	AnyRecipientDomain bool
 
-	// Subject renders the subject. Its keywords (%(kw:NAME)s) are result,
-	// title, builder, number, project, branch, revision and mode; build
-	// properties work as in any Interpolate template. Default:
-	// DefaultSubject. A MessageFormatter may override it per mail.
-	Subject status.Text
+	// Subject renders the subject (default DefaultSubject). Make it with
+	// Interpolate, which takes Buildbot 0.8.12's subject strings as they
+	// are ("%(builder)s" and the other keywords, see Interpolate), or with
+	// status.RenderFunc. A MessageFormatter may override it per mail.
+	Subject status.Renderer
 	// Mode selects the builds to mail about (default DefaultMode).
 	Mode Mode
 	// StillFailingInterval limits StillFailing to one mail per builder and
 	// branch per interval (by build finish time); 0 mails every failure.
 	StillFailingInterval time.Duration
-	// Builders and Tags restrict the notifier to these builders, or to
-	// builders carrying one of these tags. Set one of them, not both.
-	Builders, Tags []string
 
 	// AddLogs attaches the build's logs; LogNames restricts (and implies)
 	// it to logs named "log" or "step.log". Each attachment is cut at
@@ -93,10 +105,12 @@ type Options struct {
 	Sender Sender
 
 	// MessageFormatter renders the content (default: DefaultFormat).
-	MessageFormatter MessageFormatter
-	// ExtraHeaders are added to every mail; values may use Interpolate.
-	// Names must be valid header names and not ones Herald sets itself.
-	ExtraHeaders map[string]status.Text
+	MessageFormatter FormatFunc
+	// ExtraHeaders are added to every mail. Values are texts like Subject;
+	// names may be templates too (Interpolate syntax, rendered per mail;
+	// a name that renders empty or invalid is left out and logged). Names
+	// must be valid header names and not ones Herald sets itself.
+	ExtraHeaders map[string]status.Renderer
 
 	// History supplies previous builds, logs and users.
 	History status.History
@@ -122,7 +136,7 @@ type Options struct {
 // DefaultSubject is the format of the default subject: Herald's wording of
 // Buildbot's "buildbot %(result)s in %(title)s on %(builder)s", e.g.
 // "Herald failure: linux #7 on main".
-const DefaultSubject = "%(kw:title)s %(kw:result)s: %(kw:builder)s%(kw:number:+ #%(kw:number)s)s%(kw:branch:+ on %(kw:branch)s)s"
+const DefaultSubject = "%(title)s %(result)s: %(builder)s%(kw:number:+ #%(number)s)s%(kw:branch:+ on %(branch)s)s"
 
 const (
 	defaultMaxAttachment = 1 << 20
@@ -152,9 +166,6 @@ func (o Options) withDefaults() (Options, error) {
 			bad("Options.ExtraRecipients: %q is not a full address (user@host): %v", r, err)
 		}
 	}
-	if len(o.Builders) > 0 && len(o.Tags) > 0 {
-		bad("Options.Builders and Options.Tags are both set: use one of them")
-	}
 	if o.Mode == 0 {
 		o.Mode = DefaultMode
 	}
@@ -183,9 +194,12 @@ func (o Options) withDefaults() (Options, error) {
 		// Logs come from History; without it mails simply carry none.
 		o.AddLogs, o.LogLines = false, -1
 	}
-	if d, ok := o.Lookup.(Domain); ok {
-		if err := d.validate(); err != nil {
-			errs = append(errs, err)
+	if o.Domain != "" && !bareDomain(o.Domain) {
+		bad("Options.Domain %q must be a bare domain such as \"example.org\"", o.Domain)
+	}
+	for _, d := range o.RecipientDomains {
+		if !bareDomain(d) {
+			bad("Options.RecipientDomains: %q must be a bare domain such as \"example.org\"", d)
 		}
 	}
 	if o.RelayHost == "" {
@@ -229,19 +243,23 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Timeout == 0 {
 		o.Timeout = defaultTimeout
 	}
-	for name := range o.ExtraHeaders {
-		if err := checkHeaderName(name); err != nil {
+	for name, value := range o.ExtraHeaders {
+		if strings.Contains(name, "%(") {
+			if _, err := Interpolate(name); err != nil {
+				bad("Options.ExtraHeaders: name %q: %v", name, err)
+			}
+		} else if err := checkHeaderName(name); err != nil {
 			bad("Options.ExtraHeaders: %v", err)
 		}
-		if o.ExtraHeaders[name] == nil {
+		if value == nil {
 			bad("Options.ExtraHeaders[%q] is nil", name)
 		}
 	}
 	if o.Subject == nil {
-		o.Subject = status.MustInterpolate(DefaultSubject)
+		o.Subject = MustInterpolate(DefaultSubject)
 	}
 	if o.MessageFormatter == nil {
-		o.MessageFormatter = FormatterFunc(DefaultFormat)
+		o.MessageFormatter = DefaultFormat
 	}
 	if o.Title == "" {
 		o.Title = "Herald"
@@ -302,4 +320,10 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// bareDomain accepts "example.org": no address, no spaces, at least one dot
+// or a single label such as "localhost".
+func bareDomain(d string) bool {
+	return d != "" && !strings.ContainsAny(d, "@ <>\r\n\t,;") && !strings.HasPrefix(d, ".") && !strings.HasSuffix(d, ".")
 }

@@ -10,47 +10,38 @@ import (
 	"github.com/heraldci/herald/status"
 )
 
-// EmailLookup maps a user name as the VCS or the "owners" property gives it
-// ("alice", "Alice <alice@example.org>") to an address. Buildbot's
-// IEmailLookup.
-type EmailLookup interface {
-	// Address returns the address of user, or "" when it has none (the user
-	// is then not mailed). An error fails the mail; return
-	// status.Retryable for transient failures of a directory lookup.
-	Address(ctx context.Context, user string) (string, error)
-}
-
-// LookupFunc adapts a function to EmailLookup.
+// LookupFunc maps a user name as the VCS or the "owners" property gives it
+// ("alice", "Alice <alice@example.org>") to an address (Options.Lookup,
+// Buildbot's IEmailLookup). It returns "" when the user has no address (the
+// user is then not mailed). An error fails the mail; return
+// status.Retryable for transient failures of a directory lookup.
 type LookupFunc func(ctx context.Context, user string) (string, error)
 
-// Address calls f(ctx, user).
-func (f LookupFunc) Address(ctx context.Context, user string) (string, error) { return f(ctx, user) }
-
-// Domain is the common EmailLookup: a bare user name becomes user@domain,
-// and anything holding an address ("Alice <alice@x.org>", "bob@y.org") is
-// kept as it is. Buildbot's Domain and its lookup="example.org" shortcut.
-type Domain string
-
-// Address implements EmailLookup.
-func (d Domain) Address(_ context.Context, user string) (string, error) {
+// domainAddress is Buildbot's Domain lookup: a bare user name becomes
+// user@domain, and anything holding an address is kept as it is.
+func domainAddress(user, domain string) string {
 	user = strings.TrimSpace(user)
-	if user == "" {
-		return "", nil
+	if user == "" || strings.Contains(user, "@") {
+		return user
 	}
-	if strings.Contains(user, "@") {
-		return user, nil
-	}
-	return user + "@" + string(d), nil
+	return user + "@" + domain
 }
 
-func (d Domain) validate() error {
-	switch {
-	case d == "":
-		return errors.New("mail: Options.Lookup is an empty Domain: name the mail domain (\"example.org\")")
-	case strings.ContainsAny(string(d), "@ <>\r\n"):
-		return fmt.Errorf("mail: Options.Lookup Domain(%q) must be a bare domain such as \"example.org\"", string(d))
+// inDomains reports whether addr's domain is one of domains or a subdomain
+// of one, case-insensitively.
+func inDomains(addr string, domains []string) bool {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return false
 	}
-	return nil
+	host := strings.ToLower(addr[at+1:])
+	for _, d := range domains {
+		d = strings.ToLower(d)
+		if host == d || strings.HasSuffix(host, "."+d) {
+			return true
+		}
+	}
+	return false
 }
 
 // recipients are the addresses of one mail, deduplicated (case-insensitively
@@ -59,6 +50,7 @@ type recipients struct {
 	To, Cc  []*mail.Address
 	seen    map[string]bool
 	skipped []string // user names that gave no valid address
+	foreign []string // addresses outside the recipient domains, not mailed
 }
 
 func (r *recipients) add(list *[]*mail.Address, a *mail.Address) {
@@ -106,7 +98,8 @@ func interestedUsers(b *status.Build) []string {
 
 // recipientsFor computes the recipients of a mail about builds, as Buildbot
 // does: interested users in To with the extra recipients in Cc, or, when
-// there are no interested users, the extra recipients in To.
+// there are no interested users, the extra recipients in To. Interested
+// users outside the recipient domains are left out.
 func (n *Notifier) recipientsFor(ctx context.Context, builds []*status.Build) (*recipients, error) {
 	r := &recipients{}
 	if !n.o.SkipInterestedUsers {
@@ -114,18 +107,25 @@ func (n *Notifier) recipientsFor(ctx context.Context, builds []*status.Build) (*
 		usersLoaded := false
 		for _, b := range builds {
 			for _, u := range interestedUsers(b) {
-				addr, err := n.addressOf(ctx, u, &users, &usersLoaded)
+				addr, trusted, err := n.addressOf(ctx, u, &users, &usersLoaded)
 				if err != nil {
 					return nil, err
 				}
 				a, perr := parseAddress(addr)
-				if addr == "" || perr != nil {
+				switch {
+				case addr == "" || perr != nil:
 					r.skipped = append(r.skipped, u)
-					continue
+				case !trusted && !n.o.AnyRecipientDomain && !inDomains(a.Address, n.domains):
+					r.foreign = append(r.foreign, a.Address)
+				default:
+					r.add(&r.To, a)
 				}
-				r.add(&r.To, a)
 			}
 		}
+	}
+	if len(r.foreign) > 0 {
+		n.o.Logger.WarnContext(ctx, "mail: not mailing interested users outside the recipient domains (see Options.RecipientDomains)",
+			"addresses", r.foreign, "domains", n.domains)
 	}
 	list := &r.To
 	if len(r.To) > 0 {
@@ -137,25 +137,29 @@ func (n *Notifier) recipientsFor(ctx context.Context, builds []*status.Build) (*
 	return r, nil
 }
 
-// addressOf maps one interested user to an address ("" for none).
-func (n *Notifier) addressOf(ctx context.Context, user string, users *[]status.User, loaded *bool) (string, error) {
-	if n.o.Lookup != nil {
-		addr, err := n.o.Lookup.Address(ctx, user)
+// addressOf maps one interested user to an address ("" for none); trusted
+// says it comes from History's users, not from the build's data.
+func (n *Notifier) addressOf(ctx context.Context, user string, users *[]status.User, loaded *bool) (addr string, trusted bool, err error) {
+	switch {
+	case n.o.Lookup != nil:
+		addr, err := n.o.Lookup(ctx, user)
 		if err != nil {
-			return "", fmt.Errorf("mail: looking up the address of %q: %w", user, err)
+			return "", false, fmt.Errorf("mail: looking up the address of %q: %w", user, err)
 		}
-		return fixDoubleAt(addr), nil
+		return fixDoubleAt(addr), false, nil
+	case n.o.Domain != "":
+		return fixDoubleAt(domainAddress(user, n.o.Domain)), false, nil
 	}
 	if _, email := status.SplitAuthor(user); email != "" {
-		return user, nil
+		return user, false, nil
 	}
 	if n.o.History == nil {
-		return "", nil
+		return "", false, nil
 	}
 	if !*loaded {
 		us, err := n.o.History.Users(ctx)
 		if err != nil && !errors.Is(err, status.ErrUnsupported) {
-			return "", fmt.Errorf("mail: reading users from History: %w", err)
+			return "", false, fmt.Errorf("mail: reading users from History: %w", err)
 		}
 		*users, *loaded = us, true
 	}
@@ -165,12 +169,12 @@ func (n *Notifier) addressOf(ctx context.Context, user string, users *[]status.U
 		}
 		if u.Name == user || status.AuthorMatches(user, u.Name) || attributeMatches(u, user) {
 			if u.FullName != "" {
-				return (&mail.Address{Name: u.FullName, Address: u.Email}).String(), nil
+				return (&mail.Address{Name: u.FullName, Address: u.Email}).String(), true, nil
 			}
-			return u.Email, nil
+			return u.Email, true, nil
 		}
 	}
-	return "", nil
+	return "", false, nil
 }
 
 func attributeMatches(u status.User, who string) bool {

@@ -30,10 +30,10 @@ var fixedNow = func() time.Time { return time.Date(2026, 1, 2, 15, 10, 0, 0, tim
 
 func goldenOptions(h status.History) Options {
 	return Options{
-		From: "Herald CI <ci@example.org>", Lookup: Domain("example.org"), ExtraRecipients: []string{"builds@example.org"},
+		From: "Herald CI <ci@example.org>", Domain: "example.org", ExtraRecipients: []string{"builds@example.org"},
 		Mode: All | Fixed | FirstFailure | StillFailing, History: h, Title: "Herald", BuildbotURL: "https://ci.example.org/",
 		LogLines: 5, Now: fixedNow, AddLogs: true,
-		ExtraHeaders: map[string]status.Text{"X-Herald-Builder": status.MustInterpolate("%(prop:buildername)s/%(src::branch)s")},
+		ExtraHeaders: map[string]status.Renderer{"X-Herald-Builder": status.MustInterpolate("%(prop:buildername)s/%(src::branch)s")},
 	}
 }
 
@@ -110,7 +110,7 @@ func TestGoldenCustomFormatter(t *testing.T) {
 	b := failingBuild(h, 7)
 	h.AddBuild(b)
 	o := goldenOptions(h)
-	o.MessageFormatter = FormatterFunc(shortFormatter)
+	o.MessageFormatter = FormatFunc(shortFormatter)
 	o.AddLogs = false
 	o.SkipPatch = true
 	raw, err := Render(context.Background(), b, o)
@@ -191,9 +191,9 @@ func TestHeaderInjection(t *testing.T) {
 	b := statustest.NewBuild("lin\r\nBcc: victim@evil.example").Number(1).
 		Change(status.Change{ID: 1, Author: "Mallory\r\nBcc: victim@evil.example <mallory@example.org>", Comments: "x"}).
 		Property("evil", "v\r\nX-Injected: yes").Failed().Build()
-	o := Options{From: "ci@example.org", Lookup: Domain("example.org"), Mode: All, History: h, Now: fixedNow,
-		ExtraHeaders: map[string]status.Text{"X-Evil": status.MustInterpolate("%(prop:evil)s")},
-		MessageFormatter: FormatterFunc(func(ctx context.Context, in *FormatInput) (*Content, error) {
+	o := Options{From: "ci@example.org", Domain: "example.org", Mode: All, History: h, Now: fixedNow,
+		ExtraHeaders: map[string]status.Renderer{"X-Evil": status.MustInterpolate("%(prop:evil)s")},
+		MessageFormatter: FormatFunc(func(ctx context.Context, in *FormatInput) (*Content, error) {
 			return &Content{Subject: "boom\r\nBcc: victim@evil.example", Text: "body", Headers: map[string]string{"X-Other": "a\nX-Injected: yes"}}, nil
 		})}
 	raw, err := Render(context.Background(), b, o)

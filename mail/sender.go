@@ -239,7 +239,7 @@ func classify(ctx context.Context, stage string, err error) error {
 	if errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) || errors.As(err, &cve) || errors.As(err, &rhe) {
 		return fmt.Errorf("mail: %s: %w (check Options.TLSConfig, UseTLS and ImplicitTLS)", stage, err)
 	}
-	return status.NetError(fmt.Errorf("mail: %s: %w", stage, err))
+	return status.ClassifyNetError(fmt.Errorf("mail: %s: %w", stage, err))
 }
 
 func isNet(err error) bool {

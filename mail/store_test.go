@@ -25,7 +25,7 @@ func TestWithStoreMemory(t *testing.T) {
 	results := []status.Result{status.Success, status.Failure, status.Failure, status.Success}
 	for i, r := range results {
 		for _, e := range statustest.NewBuild("linux").Number(i+1).Step("test", r).Result(r).Events() {
-			if err := mem.Report(ctx, e); err != nil {
+			if err := mem.Apply(&e); err != nil {
 				t.Fatal(err)
 			}
 			if err := n.Report(ctx, e); err != nil {

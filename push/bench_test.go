@@ -30,7 +30,7 @@ func BenchmarkHTTPPush(b *testing.B) {
 					http.Error(w, "bad packets", http.StatusBadRequest)
 				}
 			}), "")
-			p, err := HTTP(srv.URL, HTTPOptions{Format: f})
+			p, err := New(Options{URL: srv.URL, Format: f})
 			require.NoError(b, err)
 			batch := buildEvents(1, p.MaxBatch())
 			b.ReportAllocs()

@@ -71,7 +71,7 @@ func TestCrashChild(t *testing.T) {
 	f, err := outbox.Open(path, outbox.Options{})
 	require.NoError(t, err)
 	ob := &watchedOutbox{File: f, full: make(chan struct{}), empty: make(chan struct{}), n: crashEvents}
-	p, err := HTTP(os.Getenv(crashURLEnv), HTTPOptions{})
+	p, err := New(Options{URL: os.Getenv(crashURLEnv)})
 	require.NoError(t, err)
 	hub := status.NewHub(status.HubOptions{})
 	hub.Add(p, status.WithOutbox(ob),

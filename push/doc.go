@@ -5,8 +5,9 @@
 // A Pusher is a status.BatchReporter: the Hub hands it up to
 // Options.ChunkSize queued events at a time, and ReportBatch turns them into
 // Packets ({id, timestamp, project, started, event, payload}, the 0.8.12
-// layout) and sends them to a Sink (New) or POSTs them to a URL (HTTP),
-// in as many requests as MaxRequestBytes and the receiver's 413s ask for.
+// layout) and POSTs them to Options.URL (HttpStatusPush) or hands them to
+// Options.Sink (StatusPush), in as many requests as MaxRequestBytes and the
+// receiver's 413s ask for. New builds either from one Options.
 //
 // The Pusher keeps no queue, batcher or retry loop of its own; the Hub's
 // are the only ones (DESIGN.md, "Hub"):

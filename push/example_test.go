@@ -53,17 +53,16 @@ func ExampleNew() {
 // HttpStatusPush with a durable queue: the Hub keeps what is queued for the
 // receiver in an outbox file, so it survives receiver outages, crashes and
 // restarts of the master.
-func ExampleHTTP() {
+func ExampleNew_url() {
 	dir, _ := os.MkdirTemp("", "push-example") // e.g. /var/lib/ci
 	defer os.RemoveAll(dir)
 	ob, err := outbox.Open(filepath.Join(dir, "push.outbox"), outbox.Options{})
 	if err != nil {
 		panic(err)
 	}
-	p, err := push.HTTP("http://127.0.0.1:9/submit", push.HTTPOptions{
-		Options: push.Options{
-			Kinds: status.KindsOf(status.AllKinds()...) &^ status.KindsOf(status.LogAppended),
-		},
+	p, err := push.New(push.Options{
+		URL:           "http://127.0.0.1:9/submit",
+		Kinds:         status.KindsOf(status.AllKinds()...) &^ status.KindsOf(status.LogAppended),
 		Authorization: status.Secret("Bearer example-token"),
 		Timeout:       10 * time.Second,
 	})

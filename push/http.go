@@ -3,7 +3,6 @@ package push
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,7 @@ import (
 	"github.com/heraldci/herald/status"
 )
 
-// Format is the body of HttpStatusPush's requests.
+// Format is the body of the requests to Options.URL (HttpStatusPush).
 type Format int
 
 const (
@@ -34,64 +33,9 @@ func (f Format) String() string {
 	return "form"
 }
 
-// HTTPOptions configures HTTP. Options.Sink must be nil: HTTP sets it.
-type HTTPOptions struct {
-	Options
-	Format Format
-	// ExtraPostParams are added to every Form request (Buildbot's
-	// extra_post_params), e.g. a receiver's key.
-	ExtraPostParams url.Values
-	// Authorization, when set, is sent as the Authorization header
-	// ("Bearer xyz", "Basic ..."); it never appears in logs or errors.
-	Authorization status.Secret
-	// Header holds further request headers.
-	Header http.Header
-	// TLS configures HTTPS (a private CA, client certificates). Ignored
-	// when Client is set.
-	TLS *tls.Config
-	// Client sends the requests (default: a client with TLS and Timeout).
-	Client *http.Client
-	// Timeout bounds one request (default 30s); a timeout is retried.
-	Timeout time.Duration
-	// UserAgent defaults to "herald-push".
-	UserAgent string
-}
-
-// HTTP returns a Pusher POSTing batches to serverURL: HttpStatusPush. A 2xx
-// response acknowledges the batch; 413 splits it; 408, 425, 429, 5xx and
-// connection errors are status.Retryable (honouring Retry-After); any other
-// status drops the batch with an error log, so a poison batch cannot block
-// the queue.
-func HTTP(serverURL string, o HTTPOptions) (*Pusher, error) {
-	var errs []error
-	u, err := url.Parse(serverURL)
-	switch {
-	case serverURL == "":
-		errs = append(errs, errors.New("push: HTTP server URL is empty: pass the receiver's URL, e.g. http://host:9000/submit"))
-	case err != nil:
-		errs = append(errs, fmt.Errorf("push: HTTP server URL: %w", err))
-	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
-		errs = append(errs, fmt.Errorf("push: HTTP server URL %q: want an absolute http:// or https:// URL", serverURL))
-	case u.User != nil:
-		errs = append(errs, errors.New("push: HTTP server URL carries credentials: put them in HTTPOptions.Authorization instead"))
-	}
-	if o.Sink != nil {
-		errs = append(errs, errors.New("push: HTTPOptions.Sink is set: HTTP sends the batches itself; use push.New for a Sink"))
-	}
-	if o.Format != Form && o.Format != JSON {
-		errs = append(errs, fmt.Errorf("push: HTTPOptions.Format %d is unknown: use push.Form or push.JSON", int(o.Format)))
-	}
-	if o.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("push: HTTPOptions.Timeout is negative (%v): use 0 for the default 30s", o.Timeout))
-	}
-	v := o.Options
-	v.Sink = func(context.Context, []Packet) error { return nil } // validated above; t sends
-	if err := v.validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
+// newHTTPTransport POSTs to o.URL, which validate accepted.
+func newHTTPTransport(o *Options) *httpTransport {
+	u, _ := url.Parse(o.URL)
 	t := &httpTransport{url: u.String(), format: o.Format, auth: o.Authorization, header: o.Header.Clone(),
 		client: o.Client, agent: o.UserAgent}
 	if t.client == nil {
@@ -109,7 +53,7 @@ func HTTP(serverURL string, o HTTPOptions) (*Pusher, error) {
 	if o.Name == "" {
 		o.Name = "push " + u.Host
 	}
-	return newPusher(o.Options, t), nil
+	return t
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -238,14 +182,14 @@ func (t *httpTransport) send(ctx context.Context, batch []rec, size int) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("push: POST %s: %w", t.url, ctx.Err())
 		}
-		return status.NetError(fmt.Errorf("push: POST %s: %w", t.url, stripURLError(err)))
+		return status.ClassifyNetError(fmt.Errorf("push: POST %s: %w", t.url, stripURLError(err)))
 	}
 	defer resp.Body.Close()
 	defer io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // keep the connection reusable
 	if resp.StatusCode == http.StatusRequestEntityTooLarge {
 		return fmt.Errorf("push: POST %s with %d packets (%d bytes): %w", t.url, len(batch), len(body), ErrTooLarge)
 	}
-	if err := status.HTTPError(resp); err != nil {
+	if err := status.ClassifyResponse(resp); err != nil {
 		return fmt.Errorf("push: POST %s: %w", t.url, err)
 	}
 	return nil

@@ -10,14 +10,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestTLS: HTTPOptions.TLS trusts a private CA.
+// TestTLS: Options.TLS trusts a private CA.
 func TestTLS(t *testing.T) {
 	rc := newReceiver(t, Form, 0, 0)
 	srv := httptest.NewTLSServer(rc)
 	defer srv.Close()
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
-	p, err := HTTP(srv.URL, HTTPOptions{TLS: &tls.Config{RootCAs: pool}})
+	p, err := New(Options{URL: srv.URL, TLS: &tls.Config{RootCAs: pool}})
 	require.NoError(t, err)
 	require.NoError(t, p.Report(context.Background(), buildEvent(1)))
 	checkInOrder(t, rc.packets(), 1, 1)

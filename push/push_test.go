@@ -111,7 +111,7 @@ func TestClassification(t *testing.T) {
 				}
 				w.WriteHeader(tc.code)
 			}), "")
-			p, err := HTTP(srv.URL, HTTPOptions{Options: Options{Logger: slog.New(slog.DiscardHandler)}})
+			p, err := New(Options{URL: srv.URL, Logger: slog.New(slog.DiscardHandler)})
 			require.NoError(t, err)
 			err = p.ReportBatch(context.Background(), buildEvents(1, 3))
 			st := p.Stats()
@@ -133,7 +133,7 @@ func TestClassification(t *testing.T) {
 		})
 	}
 	t.Run("connection refused", func(t *testing.T) {
-		p, err := HTTP("http://"+deadAddress(t)+"/submit", HTTPOptions{})
+		p, err := New(Options{URL: "http://" + deadAddress(t) + "/submit"})
 		require.NoError(t, err)
 		err = p.ReportBatch(context.Background(), buildEvents(1, 3))
 		assert.True(t, status.IsRetryable(err), "%v is retryable", err)
@@ -163,7 +163,7 @@ func TestSplitAndPoison(t *testing.T) {
 		return http.StatusOK
 	})
 	srv := serve(t, rc, "")
-	p, err := HTTP(srv.URL, HTTPOptions{Options: Options{ChunkSize: n, Logger: logs.logger()}, Format: JSON})
+	p, err := New(Options{URL: srv.URL, ChunkSize: n, Logger: logs.logger(), Format: JSON})
 	require.NoError(t, err)
 	assert.Equal(t, n, p.MaxBatch())
 
@@ -219,7 +219,7 @@ func TestRetryAfterPartialDelivery(t *testing.T) {
 		return http.StatusOK
 	})
 	srv := serve(t, rc, "")
-	p, err := HTTP(srv.URL, HTTPOptions{Options: Options{ChunkSize: 40}})
+	p, err := New(Options{URL: srv.URL, ChunkSize: 40})
 	require.NoError(t, err)
 	events := buildEvents(1, 40)
 	err = p.ReportBatch(context.Background(), events)
@@ -247,7 +247,7 @@ func TestReportBatchHonoursContext(t *testing.T) {
 		<-release
 	}), "")
 	t.Cleanup(func() { close(release) }) // before the server closes
-	p, err := HTTP(srv.URL, HTTPOptions{})
+	p, err := New(Options{URL: srv.URL})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
@@ -271,7 +271,7 @@ func TestOutage(t *testing.T) {
 	addr := srv.Listener.Addr().String()
 
 	at := &attempts{base: http.DefaultTransport.(*http.Transport).Clone(), notify: make(chan struct{}, 1)}
-	p, err := HTTP(srv.URL+"/submit", HTTPOptions{Options: Options{ChunkSize: chunk, MaxRequestBytes: maxBytes},
+	p, err := New(Options{URL: srv.URL + "/submit", ChunkSize: chunk, MaxRequestBytes: maxBytes,
 		Client: &http.Client{Transport: at, Timeout: 10 * time.Second}})
 	require.NoError(t, err)
 	hub := status.NewHub(status.HubOptions{})

@@ -48,12 +48,17 @@ type transport interface {
 	close()
 }
 
-// New returns a Pusher delivering to o.Sink.
+// New returns a Pusher POSTing to o.URL (HttpStatusPush) or handing
+// batches to o.Sink (StatusPush).
 func New(o Options) (*Pusher, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	return newPusher(o, sinkTransport{sink: o.Sink}), nil
+	var tr transport = sinkTransport{sink: o.Sink}
+	if o.URL != "" {
+		tr = newHTTPTransport(&o) // names the Pusher after the host
+	}
+	return newPusher(o, tr), nil
 }
 
 func newPusher(o Options, tr transport) *Pusher {

@@ -57,8 +57,7 @@ func TestWireFormat(t *testing.T) {
 	rc := newReceiver(t, Form, 200, 1<<20)
 	rc.wantExtra = map[string]string{"key": "s3cret&=x", "site": "ci"}
 	srv := serve(t, rc, "")
-	o := Options{Project: "Herald test", Now: func() time.Time { return statustest.Epoch }}
-	p, err := HTTP(srv.URL+"/submit", HTTPOptions{Options: o,
+	p, err := New(Options{URL: srv.URL + "/submit", Project: "Herald test", Now: func() time.Time { return statustest.Epoch },
 		ExtraPostParams: url.Values{"key": {"s3cret&=x"}, "site": {"ci"}}})
 	require.NoError(t, err)
 	require.NoError(t, p.ReportBatch(context.Background(), wireEvents()))
@@ -85,7 +84,7 @@ func TestWireFormat(t *testing.T) {
 func TestJSONFormat(t *testing.T) {
 	rc := newReceiver(t, JSON, 200, 1<<20)
 	srv := serve(t, rc, "")
-	p, err := HTTP(srv.URL, HTTPOptions{Format: JSON})
+	p, err := New(Options{URL: srv.URL, Format: JSON})
 	require.NoError(t, err)
 	require.NoError(t, p.ReportBatch(context.Background(), buildEvents(1, 50)))
 	require.NoError(t, p.Report(context.Background(), buildEvent(51)))
@@ -139,27 +138,30 @@ func TestKindsAndFilter(t *testing.T) {
 func TestOptions(t *testing.T) {
 	sink := func(context.Context, []Packet) error { return nil }
 	for _, tc := range []struct {
-		url  string
-		o    HTTPOptions
+		o    Options
 		want []string
 	}{
-		{"", HTTPOptions{}, []string{"server URL is empty"}},
-		{"ftp://x/y", HTTPOptions{}, []string{"want an absolute http://"}},
-		{"http://u:pw@host/x", HTTPOptions{}, []string{"put them in HTTPOptions.Authorization"}},
-		{"http://host/x", HTTPOptions{Options: Options{Sink: sink}}, []string{"use push.New for a Sink"}},
-		{"http://host/x", HTTPOptions{Format: 7, Timeout: -1}, []string{"use push.Form or push.JSON", "HTTPOptions.Timeout is negative"}},
-		{"", HTTPOptions{Options: Options{ChunkSize: -1, MaxRequestBytes: -1, Kinds: 1 << 40}}, []string{
-			"server URL is empty", "Options.ChunkSize is negative", "Options.MaxRequestBytes is negative", "Options.Kinds holds unknown kinds"}},
+		{Options{}, []string{"Options.URL and Options.Sink are both unset: set URL"}},
+		{Options{URL: "http://host/x", Sink: sink}, []string{"Options.URL and Options.Sink are both set"}},
+		{Options{URL: "ftp://x/y"}, []string{"want an absolute http://"}},
+		{Options{URL: "http://u:pw@host/x"}, []string{"put them in Options.Authorization"}},
+		{Options{URL: "http://host/x", Format: 7, Timeout: -1}, []string{"use push.Form or push.JSON", "Options.Timeout is negative"}},
+		{Options{Sink: sink, Format: JSON, Authorization: "Bearer x", Timeout: time.Second},
+			[]string{"Options.Format, Options.Authorization, Options.Timeout only configure requests to Options.URL"}},
+		{Options{ChunkSize: -1, MaxRequestBytes: -1, Kinds: 1 << 40}, []string{
+			"both unset", "Options.ChunkSize is negative", "Options.MaxRequestBytes is negative", "Options.Kinds holds unknown kinds"}},
 	} {
-		_, err := HTTP(tc.url, tc.o)
-		require.Error(t, err, "HTTP(%q, %+v)", tc.url, tc.o)
+		_, err := New(tc.o)
+		require.Error(t, err, "New(%+v)", tc.o)
 		for _, w := range tc.want {
 			assert.Contains(t, err.Error(), w)
 		}
 		assert.Len(t, strings.Split(err.Error(), "\n"), len(tc.want), "one line per problem: %v", err)
 	}
-	_, err := New(Options{})
-	assert.ErrorContains(t, err, "Options.Sink is nil")
+	_, err := New(Options{URL: "http://host/x"})
+	assert.NoError(t, err, "a URL alone is enough")
+	_, err = New(Options{Sink: sink})
+	assert.NoError(t, err, "a Sink alone is enough")
 }
 
 // TestSecretNotLeaked: the Authorization value reaches the receiver but no
@@ -171,8 +173,8 @@ func TestSecretNotLeaked(t *testing.T) {
 	rc.wantAuth = secret
 	rc.setMode(func([]Packet) int { return http.StatusForbidden })
 	srv := serve(t, rc, "")
-	ho := HTTPOptions{Options: Options{Logger: logs.logger()}, Authorization: status.Secret(secret)}
-	p, err := HTTP(srv.URL, ho)
+	ho := Options{URL: srv.URL, Logger: logs.logger(), Authorization: status.Secret(secret)}
+	p, err := New(ho)
 	require.NoError(t, err)
 	err = p.ReportBatch(context.Background(), buildEvents(1, 1))
 	require.Error(t, err)
@@ -197,7 +199,7 @@ func TestConformance(t *testing.T) {
 	rc := newReceiver(t, Form, 200, 1<<20)
 	srv := serve(t, rc, "")
 	statustest.Conformance(t, func() status.Reporter {
-		p, err := HTTP(srv.URL, HTTPOptions{})
+		p, err := New(Options{URL: srv.URL})
 		require.NoError(t, err)
 		return p
 	})

@@ -18,7 +18,7 @@ const PullRequestProperty = "pullrequesturl"
 
 // CommentSummary is a ready Options.Comment: the build's one-sentence
 // summary and its URL, on every result.
-var CommentSummary = status.TextFunc(func(b *status.Build) string {
+var CommentSummary = status.RenderFunc(func(b *status.Build) string {
 	s := fmt.Sprintf("%s #%d: %s", b.Builder, b.Number, b.Summary())
 	if b.URL != "" {
 		s += "\n" + b.URL

@@ -43,7 +43,7 @@ func TestPullRequestComment(t *testing.T) {
 func TestCommentSkips(t *testing.T) {
 	var logs bytes.Buffer
 	f := newFakeBitbucket(t, "")
-	onlyFailures := status.TextFunc(func(b *status.Build) string {
+	onlyFailures := status.RenderFunc(func(b *status.Build) string {
 		if b.Result == status.Success {
 			return ""
 		}

@@ -17,7 +17,7 @@ import (
 // required; every other field has a default.
 //
 // The text fields take a status.Template (status.Interpolate) or a
-// status.TextFunc. They are rendered once per source stamp, with these
+// status.RenderFunc. They are rendered once per source stamp, with these
 // keywords for %(kw:NAME)s: codebase, repository, branch, revision and
 // project (of that source stamp), state (the Bitbucket state being set),
 // result (once the build has finished) and number (the build number).
@@ -42,23 +42,23 @@ type Options struct {
 	// status per commit and key. Default: the builder name. Keys longer
 	// than 40 bytes are cut and end in a hash of the whole key, so they
 	// stay distinct and the same key always shortens the same way.
-	Key status.Text
+	Key status.Renderer
 	// Name is shown in Bitbucket's build list. Default: "<builder> #<number>".
-	Name status.Text
+	Name status.Renderer
 	// Description is shown under the name. Default: "Build #7 started." at
 	// the start, "Build #7 failed: <build text>" and the like at the end.
-	Description status.Text
+	Description status.Renderer
 	// URL is the link of the status, which Bitbucket requires. Default: the
 	// build's URL; a build without one is reported with an error.
-	URL status.Text
+	URL status.Renderer
 
 	// Comment, when set, also comments on the build's pull request when
 	// it finishes: Buildbot's BitbucketServerPRCommentPush. The pull
 	// request is the build property PullRequestProperty; builds without
 	// it get no comment, nor do those for which Comment renders empty
-	// (comment on failures only with a TextFunc that returns "" for the
+	// (comment on failures only with a RenderFunc that returns "" for the
 	// rest). CommentSummary is a ready one. Default: no comments.
-	Comment status.Text
+	Comment status.Renderer
 
 	// States maps the result of a finished build to the state posted.
 	// Results it does not map take DefaultStates'. BuildbotStates is
@@ -151,10 +151,10 @@ func (o *Options) validate() (*url.URL, error) {
 		o.Name = status.MustInterpolate("%(prop:buildername)s #%(prop:buildnumber)s")
 	}
 	if o.Description == nil {
-		o.Description = status.TextFunc(description)
+		o.Description = status.RenderFunc(description)
 	}
 	if o.URL == nil {
-		o.URL = status.TextFunc(func(b *status.Build) string { return b.URL })
+		o.URL = status.RenderFunc(func(b *status.Build) string { return b.URL })
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -209,7 +209,7 @@ func (r *Reporter) send(ctx context.Context, u *url.URL, v any, e *APIError) err
 	resp, err := r.client.Do(req)
 	if err != nil {
 		msg, cls := forge.Unreachable(err)
-		e.Err, e.Message = err, forge.Reply([]byte(msg), r.secrets...)
+		e.Err, e.Message = err, status.ReplyText([]byte(msg), r.secrets...)
 		return forge.Classified(e, cls)
 	}
 	defer resp.Body.Close()

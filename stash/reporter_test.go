@@ -83,7 +83,7 @@ func newReporter(t testing.TB, f *stashtest.Server, o Options) *Reporter {
 	return r
 }
 
-func build(builder string, number int) *statustest.BuildBuilder {
+func build(builder string, number int) *statustest.FakeBuild {
 	return statustest.NewBuild(builder).Number(number).
 		URL(fmt.Sprintf("https://ci.example.org/builders/%s/builds/%d", builder, number))
 }
@@ -334,7 +334,7 @@ func TestTemplatesAndSkips(t *testing.T) {
 	r := newReporter(t, f, Options{
 		Key:         status.MustInterpolate("%(prop:buildername)s-%(kw:codebase)s"),
 		Name:        status.MustInterpolate("%(prop:buildername)s on %(kw:branch)s"),
-		Description: status.TextFunc(func(b *status.Build) string { return "by " + b.Worker }),
+		Description: status.RenderFunc(func(b *status.Build) string { return "by " + b.Worker }),
 		URL:         status.MustInterpolate("https://ci.example.org/#%(kw:number)s/%(kw:state)s"),
 	})
 	lib := "1111111111111111111111111111111111111111"

@@ -346,8 +346,8 @@ func TestHubAttemptTimeoutIsDeadlineExceeded(t *testing.T) {
 	st := statsOf(h, "slow")
 	assert.Equal(t, uint64(1), st.Retried)
 	assert.Equal(t, uint64(1), st.Delivered)
-	assert.ErrorIs(t, status.NetError(fmt.Errorf("post: %w", context.DeadlineExceeded)), context.DeadlineExceeded)
-	assert.True(t, status.IsRetryable(status.NetError(fmt.Errorf("post: %w", context.DeadlineExceeded))))
+	assert.ErrorIs(t, status.ClassifyNetError(fmt.Errorf("post: %w", context.DeadlineExceeded)), context.DeadlineExceeded)
+	assert.True(t, status.IsRetryable(status.ClassifyNetError(fmt.Errorf("post: %w", context.DeadlineExceeded))))
 }
 
 // closeWatch fails the test if Close runs while Report does.

@@ -3,7 +3,7 @@
 // that delivers events; the History and Control interfaces a host
 // implements (or takes from package store) for queries and actions; and the
 // small helpers shared by every target: Filter and matchers (Buildbot's
-// builders= and tags=), Retryable and HTTPError for error classification,
+// builders= and tags=), Retryable and ClassifyResponse for error classification,
 // Secret for credentials, and Interpolate for Buildbot-style templates.
 //
 // A host program gives the Hub its history and publishes events as its

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -81,14 +82,14 @@ func IsRetryable(err error) bool {
 	return ok
 }
 
-// StatusError is a non-2xx HTTP response, as HTTPError returns it.
-type StatusError struct {
+// ResponseError is a non-2xx HTTP response, as HTTPError returns it.
+type ResponseError struct {
 	Code   int
 	Status string // e.g. "422 Unprocessable Entity"
 	Body   string // the start of the response body, for the message
 }
 
-func (e *StatusError) Error() string {
+func (e *ResponseError) Error() string {
 	if e.Body == "" {
 		return "HTTP " + e.Status
 	}
@@ -98,19 +99,19 @@ func (e *StatusError) Error() string {
 // maxErrorBody bounds how much of a failed response goes into an error.
 const maxErrorBody = 512
 
-// HTTPError classifies a response: nil on 2xx; Retryable for 408, 425, 429,
+// ClassifyResponse classifies a response: nil on 2xx; Retryable for 408, 425, 429,
 // 5xx and for 403s that are rate limits (X-RateLimit-Remaining: 0, or a
 // Retry-After header: GitHub's primary and secondary limits), waiting as
-// Retry-After or X-RateLimit-Reset say; a plain *StatusError otherwise. It
+// Retry-After or X-RateLimit-Reset say; a plain *ResponseError otherwise. It
 // reads (a bounded part of) the body of a failed response for the message but
 // does not close it.
-func HTTPError(resp *http.Response) error {
+func ClassifyResponse(resp *http.Response) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	body := strings.Join(strings.Fields(scrub(string(b), resp.Request)), " ")
-	err := &StatusError{Code: resp.StatusCode, Status: resp.Status, Body: body}
+	body := ReplyText(b, requestSecrets(resp.Request)...)
+	err := &ResponseError{Code: resp.StatusCode, Status: resp.Status, Body: body}
 	if err.Status == "" {
 		err.Status = fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
@@ -127,12 +128,12 @@ func HTTPError(resp *http.Response) error {
 	return err
 }
 
-// scrub removes from a reply what the request carried as credentials: some
+// requestSecrets lists what the request carried as credentials: some
 // servers echo the request's headers or URL in their error bodies, and the
 // body goes into errors and logs.
-func scrub(body string, req *http.Request) string {
+func requestSecrets(req *http.Request) []string {
 	if req == nil {
-		return body
+		return nil
 	}
 	var secrets []string
 	for name, values := range req.Header {
@@ -166,12 +167,7 @@ func scrub(body string, req *http.Request) string {
 			}
 		}
 	}
-	for _, s := range secrets {
-		if len(s) >= 4 {
-			body = strings.ReplaceAll(body, s, "<redacted>")
-		}
-	}
-	return body
+	return slices.DeleteFunc(secrets, func(s string) bool { return len(s) < 4 })
 }
 
 // rateLimitWait reads Retry-After (seconds or HTTP date) and, when
@@ -195,11 +191,11 @@ func rateLimitWait(h http.Header, now time.Time) (after time.Duration, limited b
 	return max(after, 0), limited
 }
 
-// NetError classifies an error from a network call (http.Client.Do, a dial,
+// ClassifyNetError classifies an error from a network call (http.Client.Do, a dial,
 // an SMTP or SSH session): connection refused or reset, timeouts, DNS
 // failures and unexpected EOFs become Retryable; cancellation of the
 // caller's context and everything else are returned unchanged.
-func NetError(err error) error {
+func ClassifyNetError(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) || IsRetryable(err) {
 		return err
 	}

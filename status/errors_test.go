@@ -49,7 +49,7 @@ func response(code int, h map[string]string, body string) *http.Response {
 	return r
 }
 
-func TestHTTPError(t *testing.T) {
+func TestClassifyResponse(t *testing.T) {
 	reset := strconv.FormatInt(time.Now().Add(90*time.Second).Unix(), 10)
 	for _, tc := range []struct {
 		name      string
@@ -78,27 +78,27 @@ func TestHTTPError(t *testing.T) {
 		{"503 retry-after", response(503, map[string]string{"Retry-After": "120"}, ""), false, true, 120 * time.Second, 120 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := status.HTTPError(tc.resp)
+			err := status.ClassifyResponse(tc.resp)
 			if (err == nil) != tc.nilErr {
-				t.Fatalf("HTTPError = %v, want nil: %v", err, tc.nilErr)
+				t.Fatalf("ClassifyResponse = %v, want nil: %v", err, tc.nilErr)
 			}
 			if err == nil {
 				return
 			}
 			after, ok := status.RetryAfter(err)
 			if ok != tc.retryable || after < tc.minAfter || after > tc.maxAfter {
-				t.Errorf("HTTPError = %v: retryable %v after %v; want %v within [%v, %v]", err, ok, after, tc.retryable, tc.minAfter, tc.maxAfter)
+				t.Errorf("ClassifyResponse = %v: retryable %v after %v; want %v within [%v, %v]", err, ok, after, tc.retryable, tc.minAfter, tc.maxAfter)
 			}
-			var se *status.StatusError
+			var se *status.ResponseError
 			if !errors.As(err, &se) || se.Code != tc.resp.StatusCode {
-				t.Errorf("HTTPError = %v: want a *StatusError with code %d", err, tc.resp.StatusCode)
+				t.Errorf("ClassifyResponse = %v: want a *ResponseError with code %d", err, tc.resp.StatusCode)
 			}
 		})
 	}
 }
 
-func TestHTTPErrorBoundsBody(t *testing.T) {
-	err := status.HTTPError(response(400, nil, strings.Repeat("x", 10000)))
+func TestClassifyResponseBoundsBody(t *testing.T) {
+	err := status.ClassifyResponse(response(400, nil, strings.Repeat("x", 10000)))
 	if len(err.Error()) > 600 {
 		t.Errorf("error message is %d bytes: the body must be cut", len(err.Error()))
 	}
@@ -119,24 +119,24 @@ func TestNetError(t *testing.T) {
 		{"cancelled", fmt.Errorf("post: %w", context.Canceled), false},
 		{"other", errors.New("invalid URL"), false},
 	} {
-		err := status.NetError(tc.err)
+		err := status.ClassifyNetError(tc.err)
 		if status.IsRetryable(err) != tc.retryable {
-			t.Errorf("NetError(%s) = %v: retryable %v, want %v", tc.name, err, status.IsRetryable(err), tc.retryable)
+			t.Errorf("ClassifyNetError(%s) = %v: retryable %v, want %v", tc.name, err, status.IsRetryable(err), tc.retryable)
 		}
 		if tc.err != nil && !errors.Is(err, tc.err) {
-			t.Errorf("NetError(%s) lost the cause", tc.name)
+			t.Errorf("ClassifyNetError(%s) lost the cause", tc.name)
 		}
 	}
 }
 
-func TestHTTPErrorScrubsEchoedCredentials(t *testing.T) {
+func TestClassifyResponseScrubsEchoedCredentials(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, "https://ci:url-pass@example.org/api?private_token=qtok123", nil)
 	req.SetBasicAuth("alice", "hunter22")
 	req.Header.Set("Private-Token", "glpat-xyz")
 	body := `{"echo": "` + req.Header.Get("Authorization") + ` hunter22 glpat-xyz url-pass qtok123"}`
 	resp := &http.Response{StatusCode: 400, Status: "400 Bad Request", Request: req,
 		Body: io.NopCloser(strings.NewReader(body)), Header: http.Header{}}
-	msg := status.HTTPError(resp).Error()
+	msg := status.ClassifyResponse(resp).Error()
 	for _, secret := range []string{"hunter22", "glpat-xyz", "url-pass", "qtok123", "YWxpY2U6aHVudGVyMjI="} {
 		if strings.Contains(msg, secret) {
 			t.Errorf("%q in %s", secret, msg)

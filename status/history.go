@@ -74,7 +74,12 @@ type ChangeQuery struct {
 // ErrUnsupported for the rest; ErrNotFound for unknown subjects.
 // Implementations must be safe for concurrent use.
 type Control interface {
-	ForceBuild(ctx context.Context, r ForceRequest) error
+	// ForceBuild queues a build and returns the request it queued. Its
+	// BuildSetID is how a caller follows the build: the Build that serves
+	// the request carries the same BuildSetID and Builder (IRC's force
+	// command announces its result that way). A host that cannot say
+	// which request it queued returns nil and no error.
+	ForceBuild(ctx context.Context, r ForceRequest) (*BuildRequest, error)
 	StopBuild(ctx context.Context, builder string, number int, who, reason string) error
 	Rebuild(ctx context.Context, builder string, number int, who, reason string) error
 	PingBuilder(ctx context.Context, builder string) error
@@ -109,7 +114,9 @@ type ForceRequest struct {
 // everything. Embed it in a host's Control to implement only some methods.
 type UnsupportedControl struct{}
 
-func (UnsupportedControl) ForceBuild(context.Context, ForceRequest) error { return ErrUnsupported }
+func (UnsupportedControl) ForceBuild(context.Context, ForceRequest) (*BuildRequest, error) {
+	return nil, ErrUnsupported
+}
 func (UnsupportedControl) StopBuild(context.Context, string, int, string, string) error {
 	return ErrUnsupported
 }

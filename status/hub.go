@@ -45,7 +45,7 @@ type HubOptions struct {
 
 // ErrAttemptTimeout is the cause of an attempt's context ending after
 // HubOptions.AttemptTimeout. It wraps context.DeadlineExceeded (net/http
-// returns the cause rather than ctx.Err()), so NetError classifies it as
+// returns the cause rather than ctx.Err()), so ClassifyNetError classifies it as
 // retryable.
 var ErrAttemptTimeout = fmt.Errorf("status: report attempt timed out: %w", context.DeadlineExceeded)
 
@@ -130,8 +130,10 @@ func WithMatch(m Match) AddOption { return func(o *AddOptions) { o.Match = and(o
 
 // WithOutbox puts a durable queue in front of the reporter: events queued
 // for it are appended to o in groups and delivered from it, at least once and
-// in order, across crashes and restarts; see Outbox. The Hub closes o at
-// Shutdown. Events still in o then stay there for the next run.
+// in order, across crashes and restarts; see Outbox. Retryable failures are
+// retried for as long as it takes (RetryPolicy.MaxElapsed does not apply);
+// permanent ones give the event up as usual. The Hub closes o at Shutdown.
+// Events still in o then stay there for the next run.
 func WithOutbox(o Outbox) AddOption { return func(a *AddOptions) { a.Outbox = o } }
 
 // ReporterStats counts what happened to the events of one reporter.
@@ -680,7 +682,9 @@ func (s *sink) deliver(evs []*Event) bool {
 		if firstFailure.IsZero() {
 			firstFailure = time.Now()
 		}
-		if time.Since(firstFailure)+wait > s.policy.MaxElapsed {
+		// With an outbox the events are kept on disk: retry until the
+		// reporter takes them or Shutdown, never give them up.
+		if s.outbox == nil && time.Since(firstFailure)+wait > s.policy.MaxElapsed {
 			s.failed.Add(uint64(len(evs)))
 			s.log.Error("status: reporter failed, giving up retries", "kind", first.Kind, "seq", first.Seq,
 				"events", len(evs), "attempts", attempt+1, "err", err)

@@ -10,7 +10,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
@@ -158,47 +162,35 @@ func TestHubRetriesHonourAfter(t *testing.T) {
 	}
 }
 
+// In a synctest bubble time is virtual, so the backoff can be checked
+// exactly: 5, 10, 20, 40, 40 ms, then the next wait would pass MaxElapsed.
 func TestHubBackoffGrowsAndGivesUp(t *testing.T) {
-	policy := status.RetryPolicy{Initial: 5 * time.Millisecond, Multiplier: 2, Max: 40 * time.Millisecond,
-		MaxElapsed: 150 * time.Millisecond, Jitter: -1}
-	h := quietHub(t, status.HubOptions{})
-	var mu sync.Mutex
-	var calls []time.Time
-	var rec statustest.Recorder
-	h.Add(status.ReporterFunc(func(ctx context.Context, e status.Event) error {
-		if e.Kind == status.MasterStopping {
-			return rec.Report(ctx, e)
-		}
-		mu.Lock()
-		calls = append(calls, time.Now())
-		mu.Unlock()
-		return status.Retryable(errors.New("connection refused"), 0)
-	}), status.WithName("down"), status.WithRetry(policy))
-	h.Publish(status.Event{Kind: status.MasterStarted})
-	h.Publish(status.Event{Kind: status.MasterStopping})
-	if _, err := rec.Wait(1, 10*time.Second); err != nil {
-		t.Fatal("the next event was never delivered after giving up: ", err)
-	}
-	if err := h.Shutdown(context.Background()); err != nil { // settles the counters
-		t.Fatal(err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	want := []time.Duration{5, 10, 20, 40, 40, 40}
-	if len(calls) < 4 {
-		t.Fatalf("%d calls before giving up", len(calls))
-	}
-	for i := 1; i < len(calls); i++ {
-		if gap := calls[i].Sub(calls[i-1]); gap < want[i-1]*time.Millisecond {
-			t.Errorf("wait %d = %v, want >= %vms", i, gap, want[i-1])
-		}
-	}
-	if elapsed := calls[len(calls)-1].Sub(calls[0]); elapsed > 150*time.Millisecond {
-		t.Errorf("kept retrying for %v, past MaxElapsed", elapsed)
-	}
-	if st := statsOf(h, "down"); st.Failed != 1 || st.Delivered != 1 || st.Retried != uint64(len(calls)-1) {
-		t.Errorf("stats = %+v", st)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		policy := status.RetryPolicy{Initial: 5 * time.Millisecond, Multiplier: 2, Max: 40 * time.Millisecond,
+			MaxElapsed: 150 * time.Millisecond, Jitter: -1}
+		h := status.NewHub(status.HubOptions{Logger: slog.New(slog.DiscardHandler)})
+		start := time.Now()
+		var calls []time.Duration
+		var rec statustest.Recorder
+		require.NoError(t, h.Add(status.ReporterFunc(func(ctx context.Context, e status.Event) error {
+			if e.Kind == status.MasterStopping {
+				return rec.Report(ctx, e)
+			}
+			calls = append(calls, time.Since(start))
+			return status.Retryable(errors.New("connection refused"), 0)
+		}), status.WithName("down"), status.WithRetry(policy)))
+		h.Publish(status.Event{Kind: status.MasterStarted})
+		h.Publish(status.Event{Kind: status.MasterStopping})
+		require.NoError(t, h.Shutdown(context.Background()))
+
+		ms := time.Millisecond
+		assert.Equal(t, []time.Duration{0, 5 * ms, 15 * ms, 35 * ms, 75 * ms, 115 * ms}, calls)
+		assert.Equal(t, 1, rec.Len(), "the next event is delivered after giving up")
+		st := statsOf(h, "down")
+		assert.Equal(t, uint64(1), st.Failed)
+		assert.Equal(t, uint64(1), st.Delivered)
+		assert.Equal(t, uint64(5), st.Retried)
+	})
 }
 
 func TestHubPermanentErrorNotRetried(t *testing.T) {

@@ -8,18 +8,19 @@ import (
 	"strings"
 )
 
-// Text renders a string about a build: a Template made by Interpolate, or a
-// TextFunc. Targets take Text in their options, so users migrating a Buildbot
-// configuration keep their format strings and Go users write plain funcs.
-type Text interface {
+// Renderer renders a string about a build: a Template made by Interpolate,
+// or a RenderFunc. Targets take Renderers in their options, so users
+// migrating a Buildbot configuration keep their format strings and Go users
+// write plain funcs.
+type Renderer interface {
 	Render(b *Build, kw map[string]string) string
 }
 
-// TextFunc adapts a function to Text.
-type TextFunc func(b *Build) string
+// RenderFunc adapts a function to Renderer.
+type RenderFunc func(b *Build) string
 
 // Render calls f(b).
-func (f TextFunc) Render(b *Build, _ map[string]string) string { return f(b) }
+func (f RenderFunc) Render(b *Build, _ map[string]string) string { return f(b) }
 
 // Template is a parsed Buildbot Interpolate format string. The zero Template
 // renders as "".

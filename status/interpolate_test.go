@@ -101,10 +101,10 @@ func TestInterpolateMalformed(t *testing.T) {
 	}
 }
 
-func TestTextFunc(t *testing.T) {
-	var txt status.Text = status.TextFunc(func(b *status.Build) string { return b.Builder + "!" })
+func TestRenderFunc(t *testing.T) {
+	var txt status.Renderer = status.RenderFunc(func(b *status.Build) string { return b.Builder + "!" })
 	if got := txt.Render(statustest.NewBuild("docs").Build(), nil); got != "docs!" {
-		t.Errorf("TextFunc = %q", got)
+		t.Errorf("RenderFunc = %q", got)
 	}
 }
 

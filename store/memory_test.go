@@ -2,13 +2,14 @@ package store_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
@@ -17,106 +18,147 @@ import (
 
 var ctx = context.Background()
 
+// feed applies events as a Hub does, failing the test on a refusal.
 func feed(t testing.TB, m *store.Memory, evs ...status.Event) {
 	t.Helper()
 	for _, e := range evs {
-		if err := m.Report(ctx, e); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, m.Apply(&e), "Apply(%v)", e.Kind)
 	}
 }
 
-func TestMemoryBuildsFromEvents(t *testing.T) {
+func readAll(t testing.TB, h status.History, ref status.LogRef) string {
+	t.Helper()
+	r, err := h.Log(ctx, ref)
+	require.NoError(t, err)
+	text, err := io.ReadAll(r)
+	require.NoError(t, err)
+	return string(text)
+}
+
+func TestMemoryHistoryConformance(t *testing.T) {
+	statustest.HistoryConformance(t, statustest.HistorySuite{
+		Open: func(*testing.T) status.Ledger { return store.NewMemory(store.MemoryOptions{}) },
+	})
+}
+
+func TestFakeHistoryConformance(t *testing.T) {
+	// statustest.History is the fake the other packages test with; it
+	// passes the same suite (its test lives here, beside the store's).
+	statustest.HistoryConformance(t, statustest.HistorySuite{
+		Open: func(*testing.T) status.Ledger { return &statustest.History{} },
+	})
+}
+
+func TestMemoryBuilderState(t *testing.T) {
 	m := store.NewMemory(store.MemoryOptions{})
-	for i := 1; i <= 3; i++ {
-		bb := statustest.NewBuild("linux").Number(i).Tags("ci").Started(statustest.Epoch.Add(time.Duration(i)*time.Hour)).
-			Step("compile", status.Success).Step("test", status.Result(i%2*2)) // 1, 3 fail
-		if i%2 == 1 {
-			bb.Failed()
-		} else {
-			bb.Succeeded()
-		}
-		feed(t, m, bb.Events()...)
-	}
-	feed(t, m, statustest.NewBuild("docs").Number(1).Tags("docs").Branch("gh-pages").Property("owner", "bob").
-		Started(statustest.Epoch.Add(90*time.Minute)).Step("sphinx", status.Success).Succeeded().Events()...)
-	feed(t, m, statustest.NewBuild("linux").Number(4).Started(statustest.Epoch.Add(5*time.Hour)).Running().Events()...)
+	feed(t, m, status.Event{Kind: status.BuilderAdded, Builder: &status.Builder{Name: "linux"}})
+	feed(t, m, statustest.NewBuild("linux").Running().Events()...)
+	r1 := status.BuildRequest{ID: "1", Builder: "linux", Submitted: statustest.Epoch}
+	feed(t, m, status.Event{Kind: status.RequestSubmitted, Request: &r1})
+	b, err := m.Builder(ctx, "linux")
+	require.NoError(t, err)
+	assert.Equal(t, status.Building, b.State, "a builder with a running build is building")
+	assert.Equal(t, 1, b.Pending, "pending counted from requests")
+	feed(t, m, status.Event{Kind: status.BuildFinished, Build: statustest.NewBuild("linux").Succeeded().Build()},
+		status.Event{Kind: status.RequestCancelled, Request: &r1})
+	b, err = m.Builder(ctx, "linux")
+	require.NoError(t, err)
+	assert.Equal(t, status.Idle, b.State)
+	assert.Zero(t, b.Pending)
+}
 
-	builders, _ := m.Builders(ctx)
-	if len(builders) != 2 || builders[0].Name != "docs" || builders[1].Name != "linux" || builders[1].State != status.Building {
-		t.Fatalf("builders = %+v", builders)
+func TestApplyFillsInOnTheEventOnly(t *testing.T) {
+	m := store.NewMemory(store.MemoryOptions{})
+	hook := status.Change{Author: "Alice <alice@example.org>", Revision: strings.Repeat("a", 40), Branch: "main", Repository: "r"}
+	e := status.Event{Kind: status.ChangeAdded, Time: statustest.Epoch, Change: &hook}
+	require.NoError(t, m.Apply(&e))
+	assert.Equal(t, int64(1), e.Change.ID)
+	assert.True(t, e.Change.When.Equal(statustest.Epoch))
+	assert.Zero(t, hook.ID, "the host's change is not modified: the event gets a copy")
+
+	// A change applied directly, without a Time, gets the time it was applied.
+	before := time.Now()
+	e2 := status.Event{Kind: status.ChangeAdded, Change: &status.Change{Revision: strings.Repeat("b", 40)}}
+	require.NoError(t, m.Apply(&e2))
+	assert.Equal(t, int64(2), e2.Change.ID)
+	assert.False(t, e2.Change.When.Before(before))
+
+	// A host's own ID is kept, and later IDs continue after it.
+	e3 := status.Event{Kind: status.ChangeAdded, Change: &status.Change{ID: 40, Revision: "c"}}
+	require.NoError(t, m.Apply(&e3))
+	e4 := status.Event{Kind: status.ChangeAdded, Change: &status.Change{Revision: "d"}}
+	require.NoError(t, m.Apply(&e4))
+	assert.Equal(t, int64(40), e3.Change.ID)
+	assert.Equal(t, int64(41), e4.Change.ID)
+
+	// Requests and build sets name changes by revision too; a change of
+	// another branch or repository, or an unknown revision, stays 0.
+	src := []status.SourceStamp{{Repository: "r", Branch: "main", Revision: hook.Revision, Changes: []status.Change{
+		{Revision: hook.Revision}, {Revision: hook.Revision, Branch: "dev"}, {Revision: hook.Revision, Repository: "other"},
+		{Revision: strings.Repeat("f", 40)}}}}
+	req := status.BuildRequest{ID: "1", Builder: "linux", Sources: src}
+	er := status.Event{Kind: status.RequestSubmitted, Request: &req}
+	require.NoError(t, m.Apply(&er))
+	var ids []int64
+	for _, c := range er.Request.Sources[0].Changes {
+		ids = append(ids, c.ID)
 	}
-	all, _ := m.Builds(ctx, status.BuildQuery{})
-	var order []string
-	for _, b := range all {
-		order = append(order, fmt.Sprintf("%s#%d", b.Builder, b.Number))
-	}
-	if got := strings.Join(order, " "); got != "linux#4 linux#3 linux#2 docs#1 linux#1" {
-		t.Errorf("newest first = %s", got)
-	}
-	for _, tc := range []struct {
-		q    status.BuildQuery
-		want string
-	}{
-		{status.BuildQuery{Builders: []string{"linux"}, Limit: 2}, "linux#4 linux#3"},
-		{status.BuildQuery{Results: []status.Result{status.Failure}}, "linux#3 linux#1"},
-		{status.BuildQuery{Branches: []string{"gh-pages"}}, "docs#1"},
-		{status.BuildQuery{Tags: []string{"docs"}}, "docs#1"},
-		{status.BuildQuery{Running: true}, "linux#4"},
-		{status.BuildQuery{Finished: true, Limit: 1}, "linux#3"},
-		{status.BuildQuery{Builders: []string{"linux"}, MinNumber: 2, MaxNumber: 3}, "linux#3 linux#2"},
-		{status.BuildQuery{Properties: map[string]string{"owner": "bob"}}, "docs#1"},
-		{status.BuildQuery{Revision: "0123456"}, "linux#4 linux#3 linux#2 docs#1 linux#1"},
-		{status.BuildQuery{Revision: "012345"}, ""},
-		{status.BuildQuery{Since: statustest.Epoch.Add(2 * time.Hour), Until: statustest.Epoch.Add(4 * time.Hour)}, "linux#3 linux#2"},
+	assert.Equal(t, []int64{1, 0, 0, 0}, ids)
+	assert.True(t, er.Request.Sources[0].Changes[0].When.Equal(statustest.Epoch), "the stored change's time comes with its ID")
+	assert.Zero(t, src[0].Changes[0].ID, "the host's source stamps are not modified")
+	bs := status.BuildSet{ID: "s", Sources: src}
+	ebs := status.Event{Kind: status.BuildSetSubmitted, BuildSet: &bs}
+	require.NoError(t, m.Apply(&ebs))
+	assert.Equal(t, int64(1), ebs.BuildSet.Sources[0].Changes[0].ID)
+	got, err := m.BuildSet(ctx, "s")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), got.Sources[0].Changes[0].ID)
+
+	// The stored build is the one the event carries.
+	eb := status.Event{Kind: status.BuildStarted, Build: statustest.NewBuild("linux").Repository("r").Revision(hook.Revision).
+		Change(status.Change{Author: hook.Author}).Build()}
+	require.NoError(t, m.Apply(&eb))
+	stored, err := m.Build(ctx, "linux", 1)
+	require.NoError(t, err)
+	assert.Same(t, eb.Build, stored)
+	assert.Equal(t, int64(1), stored.Sources[0].Changes[0].ID)
+}
+
+func TestApplyRefusesWhatItCannotRecord(t *testing.T) {
+	m := store.NewMemory(store.MemoryOptions{})
+	b := statustest.NewBuild("linux").Running().Build()
+	st := status.Step{Name: "compile"}
+	ref := status.LogRef{Builder: "linux", Build: 1, Step: "compile", Name: "stdio"}
+	for _, e := range []status.Event{
+		{Kind: status.BuildStarted},
+		{Kind: status.StepStarted, Build: b},
+		{Kind: status.ChangeAdded},
+		{Kind: status.WorkerConnected},
+		{Kind: status.BuilderAdded},
+		{Kind: status.RequestSubmitted},
+		{Kind: status.LogAppended, Chunk: "x"},
+		{Kind: status.Kind(99)},
+		{Kind: status.StepStarted, Build: b, Step: &st},
+		{Kind: status.LogStarted, Build: b, Step: &st, Log: &ref},
 	} {
-		got, err := m.Builds(ctx, tc.q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		for _, b := range got {
-			names = append(names, fmt.Sprintf("%s#%d", b.Builder, b.Number))
-		}
-		if s := strings.Join(names, " "); s != tc.want {
-			t.Errorf("Builds(%+v) = %q, want %q", tc.q, s, tc.want)
-		}
+		assert.Error(t, m.Apply(&e), "Apply(%v)", e.Kind)
 	}
+	builds, err := m.Builds(ctx, status.BuildQuery{})
+	require.NoError(t, err)
+	assert.Empty(t, builds, "nothing recorded")
+	_, err = m.Log(ctx, ref)
+	assert.ErrorIs(t, err, status.ErrNotFound)
 
-	b3, err := m.Build(ctx, "linux", 3)
-	if err != nil || len(b3.Steps) != 2 || b3.Steps[1].Result != status.Failure || b3.Result != status.Failure {
-		t.Fatalf("Build(linux, 3) = %+v, %v", b3, err)
-	}
-	if b3.Steps[0].Logs[0].Size == 0 {
-		t.Errorf("log size not recorded: %+v", b3.Steps[0].Logs)
-	}
-	if newest, _ := m.Build(ctx, "linux", -1); newest.Number != 4 {
-		t.Errorf("Build(-1) = #%d", newest.Number)
-	}
-	if _, err := m.Build(ctx, "linux", 99); !errors.Is(err, status.ErrNotFound) {
-		t.Errorf("Build(99) err = %v", err)
-	}
-	prev, _ := m.PreviousBuild(ctx, b3)
-	if prev == nil || prev.Number != 2 {
-		t.Errorf("PreviousBuild(#3) = %v", prev)
-	}
-	running, _ := m.Build(ctx, "linux", 4)
-	if prev, _ := m.PreviousBuild(ctx, running); prev == nil || prev.Number != 3 {
-		t.Errorf("PreviousBuild(#4) = %v", prev)
-	}
-	first, _ := m.Build(ctx, "linux", 1)
-	if prev, err := m.PreviousBuild(ctx, first); prev != nil || err != nil {
-		t.Errorf("PreviousBuild(#1) = %v, %v; want none", prev, err)
-	}
-
-	r, err := m.Log(ctx, b3.Steps[1].Logs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, _ := io.ReadAll(r)
-	if string(text) != "test: output of stdio\n" {
-		t.Errorf("log = %q", text)
-	}
+	// A log of a step the build does not have yet is recorded with the
+	// step the event carries; without one it is refused.
+	feed(t, m, status.Event{Kind: status.BuildStarted, Build: b})
+	feed(t, m, status.Event{Kind: status.LogStarted, Build: b, Step: &st, Log: &ref})
+	got, err := m.Build(ctx, "linux", 1)
+	require.NoError(t, err)
+	require.Len(t, got.Steps, 1)
+	assert.Equal(t, "stdio", got.Steps[0].Logs[0].Name)
+	other := status.LogRef{Builder: "linux", Build: 1, Step: "test", Name: "stdio"}
+	assert.Error(t, m.Apply(&status.Event{Kind: status.LogStarted, Build: b, Log: &other}))
 }
 
 func TestMemoryLogGrowsWhileReading(t *testing.T) {
@@ -124,105 +166,79 @@ func TestMemoryLogGrowsWhileReading(t *testing.T) {
 	b := statustest.NewBuild("linux").Running().Build()
 	st := status.Step{Name: "compile"}
 	ref := status.LogRef{Builder: "linux", Build: 1, Step: "compile", Name: "stdio"}
+	chunk := func(s string) status.Event {
+		return status.Event{Kind: status.LogAppended, Build: b, Step: &st, Log: &ref, Chunk: s}
+	}
 	feed(t, m, status.Event{Kind: status.BuildStarted, Build: b}, status.Event{Kind: status.StepStarted, Build: b, Step: &st},
-		status.Event{Kind: status.LogStarted, Build: b, Step: &st, Log: &ref},
-		status.Event{Kind: status.LogAppended, Build: b, Step: &st, Log: &ref, Chunk: "line 1\n"})
-	r1, _ := m.Log(ctx, ref)
-	feed(t, m, status.Event{Kind: status.LogAppended, Build: b, Step: &st, Log: &ref, Chunk: "line 2\n"})
-	if got, _ := io.ReadAll(r1); string(got) != "line 1\n" {
-		t.Errorf("snapshot reader = %q", got)
-	}
-	r2, _ := m.Log(ctx, ref)
-	if got, _ := io.ReadAll(r2); string(got) != "line 1\nline 2\n" {
-		t.Errorf("second reader = %q", got)
-	}
-	if m.LogDone(ref) {
-		t.Error("log done before LogFinished")
-	}
-	feed(t, m, status.Event{Kind: status.LogAppended, Build: b, Step: &st, Log: &ref, Chunk: strings.Repeat("x", 100)},
-		status.Event{Kind: status.LogAppended, Build: b, Step: &st, Log: &ref, Chunk: "lost\n"},
-		status.Event{Kind: status.LogFinished, Build: b, Step: &st, Log: &ref})
-	r3, _ := m.Log(ctx, ref)
-	got, _ := io.ReadAll(r3)
-	if !strings.HasPrefix(string(got), "line 1\nline 2\n"+strings.Repeat("x", 26)+"\n[herald: log truncated") || strings.Contains(string(got), "lost") {
-		t.Errorf("truncated log = %q", got)
-	}
-	if !m.LogDone(ref) {
-		t.Error("log not done after LogFinished")
-	}
-	if _, err := m.Log(ctx, status.LogRef{Builder: "linux", Build: 1, Step: "compile", Name: "nope"}); !errors.Is(err, status.ErrNotFound) {
-		t.Errorf("missing log err = %v", err)
-	}
+		status.Event{Kind: status.LogStarted, Build: b, Step: &st, Log: &ref}, chunk("line 1\n"))
+	r1, err := m.Log(ctx, ref)
+	require.NoError(t, err)
+	feed(t, m, chunk("line 2\n"))
+	got, err := io.ReadAll(r1)
+	require.NoError(t, err)
+	assert.Equal(t, "line 1\n", string(got), "a reader sees the log as it was when opened")
+	assert.Equal(t, "line 1\nline 2\n", readAll(t, m, ref))
+	assert.False(t, m.LogDone(ref))
+	feed(t, m, chunk(strings.Repeat("x", 100)), chunk("lost\n"), status.Event{Kind: status.LogFinished, Build: b, Step: &st, Log: &ref})
+	text := readAll(t, m, ref)
+	assert.True(t, strings.HasPrefix(text, "line 1\nline 2\n"+strings.Repeat("x", 26)+"\n[herald: log truncated"), "truncated log = %q", text)
+	assert.NotContains(t, text, "lost")
+	assert.True(t, m.LogDone(ref))
+	stored, err := m.Build(ctx, "linux", 1)
+	require.NoError(t, err)
+	assert.Equal(t, int64(len(text)), stored.Steps[0].Logs[0].Size)
 }
 
 func TestMemoryRetention(t *testing.T) {
-	m := store.NewMemory(store.MemoryOptions{BuildsPerBuilder: 3, Changes: 2})
+	m := store.NewMemory(store.MemoryOptions{BuildsPerBuilder: 3, Changes: 2, Activity: 2})
 	for i := 1; i <= 5; i++ {
 		feed(t, m, statustest.NewBuild("linux").Number(i).Step("s", status.Success).Succeeded().Events()...)
 		c := statustest.NewChange(int64(i), "Alice <alice@example.org>")
 		feed(t, m, status.Event{Kind: status.ChangeAdded, Change: &c})
+		feed(t, m, status.Event{Kind: status.WorkerConnected, Time: statustest.Epoch.Add(time.Duration(i) * time.Minute), Worker: &status.Worker{Name: "w"}})
 	}
-	builds, _ := m.Builds(ctx, status.BuildQuery{Builders: []string{"linux"}})
-	if len(builds) != 3 || builds[2].Number != 3 {
-		t.Errorf("kept %d builds, oldest #%d", len(builds), builds[len(builds)-1].Number)
-	}
-	if _, err := m.Log(ctx, status.LogRef{Builder: "linux", Build: 1, Step: "s", Name: "stdio"}); !errors.Is(err, status.ErrNotFound) {
-		t.Error("logs of a dropped build kept")
-	}
-	cs, _ := m.Changes(ctx, status.ChangeQuery{})
-	if len(cs) != 2 || cs[0].ID != 5 || cs[1].ID != 4 {
-		t.Errorf("changes = %+v", cs)
-	}
+	builds, err := m.Builds(ctx, status.BuildQuery{Builders: []string{"linux"}})
+	require.NoError(t, err)
+	require.Len(t, builds, 3)
+	assert.Equal(t, 3, builds[2].Number)
+	_, err = m.Log(ctx, status.LogRef{Builder: "linux", Build: 1, Step: "s", Name: "stdio"})
+	assert.ErrorIs(t, err, status.ErrNotFound, "logs of a dropped build are dropped")
+	cs, err := m.Changes(ctx, status.ChangeQuery{})
+	require.NoError(t, err)
+	require.Len(t, cs, 2)
+	assert.Equal(t, []int64{5, 4}, []int64{cs[0].ID, cs[1].ID})
+	act, err := m.Activity(ctx, time.Time{}, time.Time{})
+	require.NoError(t, err)
+	require.Len(t, act, 2)
+	assert.True(t, act[0].Time.Equal(statustest.Epoch.Add(4*time.Minute)))
 }
 
-func TestMemoryChangesWorkersPendingUsers(t *testing.T) {
+func TestMemoryActivity(t *testing.T) {
 	m := store.NewMemory(store.MemoryOptions{})
-	for i, who := range []string{"Alice <alice@example.org>", "Bob <bob@example.org>", "Alice <alice@example.org>"} {
-		c := statustest.NewChange(0, who)
-		c.Branch = []string{"main", "dev", "main"}[i]
-		feed(t, m, status.Event{Kind: status.ChangeAdded, Change: &c})
+	at := func(min int) time.Time { return statustest.Epoch.Add(time.Duration(min) * time.Minute) }
+	feed(t, m,
+		status.Event{Kind: status.MasterStarted, Time: at(0), Master: "m1"},
+		status.Event{Kind: status.BuilderAdded, Time: at(1), Builder: &status.Builder{Name: "linux"}},
+		status.Event{Kind: status.BuilderChanged, Time: at(2), Builder: &status.Builder{Name: "linux", State: status.Offline}},
+		status.Event{Kind: status.WorkerConnected, Time: at(3), Worker: &status.Worker{Name: "w1"}},
+		status.Event{Kind: status.BuildStarted, Time: at(4), Build: statustest.NewBuild("linux").Build()},
+		status.Event{Kind: status.WorkerDisconnected, Time: at(5), Worker: &status.Worker{Name: "w1"}},
+		status.Event{Kind: status.BuilderRemoved, Time: at(6), Builder: &status.Builder{Name: "linux"}},
+		status.Event{Kind: status.MasterStopping, Time: at(7), Master: "m1"},
+	)
+	act, err := m.Activity(ctx, time.Time{}, time.Time{})
+	require.NoError(t, err)
+	var kinds []status.Kind
+	for _, e := range act {
+		kinds = append(kinds, e.Kind)
 	}
-	cs, _ := m.Changes(ctx, status.ChangeQuery{Authors: []string{"alice@example.org"}})
-	if len(cs) != 2 || cs[0].ID != 3 || cs[1].ID != 1 {
-		t.Errorf("changes by alice = %+v", cs)
-	}
-	if cs, _ := m.Changes(ctx, status.ChangeQuery{Branches: []string{"dev"}}); len(cs) != 1 || cs[0].ID != 2 {
-		t.Errorf("dev changes = %+v", cs)
-	}
-	if cs, _ := m.Changes(ctx, status.ChangeQuery{Before: 3, Limit: 1}); len(cs) != 1 || cs[0].ID != 2 {
-		t.Errorf("paged changes = %+v", cs)
-	}
-	if c, err := m.Change(ctx, 2); err != nil || c.Author != "Bob <bob@example.org>" {
-		t.Errorf("Change(2) = %+v, %v", c, err)
-	}
-	users, _ := m.Users(ctx)
-	if len(users) != 2 || users[0].Email != "alice@example.org" || users[0].FullName != "Alice" {
-		t.Errorf("users = %+v", users)
-	}
-	w := status.Worker{Name: "w1", Host: "debian"}
-	feed(t, m, status.Event{Kind: status.WorkerConnected, Worker: &w, Time: statustest.Epoch})
-	ws, _ := m.Workers(ctx)
-	if len(ws) != 1 || !ws[0].Connected || !ws[0].LastSeen.Equal(statustest.Epoch) {
-		t.Errorf("workers = %+v", ws)
-	}
-	feed(t, m, status.Event{Kind: status.WorkerDisconnected, Worker: &w})
-	if ws, _ := m.Workers(ctx); ws[0].Connected {
-		t.Error("worker still connected")
-	}
-	r1 := status.BuildRequest{ID: "1", Builder: "linux", Submitted: statustest.Epoch}
-	r2 := status.BuildRequest{ID: "2", Builder: "docs", Submitted: statustest.Epoch.Add(time.Second)}
-	feed(t, m, status.Event{Kind: status.BuilderAdded, Builder: &status.Builder{Name: "linux"}},
-		status.Event{Kind: status.RequestSubmitted, Request: &r1}, status.Event{Kind: status.RequestSubmitted, Request: &r2})
-	if p, _ := m.Pending(ctx, ""); len(p) != 2 || p[0].ID != "1" {
-		t.Errorf("pending = %+v", p)
-	}
-	if b, _ := m.Builder(ctx, "linux"); b.Pending != 1 {
-		t.Errorf("linux pending = %d", b.Pending)
-	}
-	feed(t, m, status.Event{Kind: status.RequestCancelled, Request: &r1})
-	if p, _ := m.Pending(ctx, "linux"); len(p) != 0 {
-		t.Errorf("pending after cancel = %+v", p)
-	}
+	assert.Equal(t, []status.Kind{status.MasterStarted, status.BuilderAdded, status.WorkerConnected,
+		status.WorkerDisconnected, status.BuilderRemoved, status.MasterStopping}, kinds, "builder state changes and builds are not activity")
+	assert.Equal(t, "m1", act[0].Master)
+	assert.Equal(t, "w1", act[2].Worker.Name)
+	act, err = m.Activity(ctx, at(3), at(6))
+	require.NoError(t, err)
+	assert.Len(t, act, 3, "[from, to] inclusive")
 }
 
 func TestMemoryConcurrentReadWrite(t *testing.T) {
@@ -232,7 +248,9 @@ func TestMemoryConcurrentReadWrite(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := 1; i <= 50; i++ {
-			feed(t, m, statustest.NewBuild("linux").Number(i).Step("a", status.Success).Step("b", status.Failure).Failed().Events()...)
+			for _, e := range statustest.NewBuild("linux").Number(i).Step("a", status.Success).Step("b", status.Failure).Failed().Events() {
+				assert.NoError(t, m.Apply(&e))
+			}
 		}
 	}()
 	go func() {
@@ -247,27 +265,7 @@ func TestMemoryConcurrentReadWrite(t *testing.T) {
 		}
 	}()
 	wg.Wait()
-}
-
-func TestMemoryConformance(t *testing.T) {
-	statustest.Conformance(t, func() status.Reporter { return store.NewMemory(store.MemoryOptions{}) })
-}
-
-func TestMemoryThroughHub(t *testing.T) {
-	h := status.NewHub(status.HubOptions{})
-	m := store.NewMemory(store.MemoryOptions{})
-	h.Add(m)
-	for _, e := range statustest.NewBuild("linux").Step("compile", status.Success).Succeeded().Events() {
-		h.Publish(e)
-	}
-	if err := h.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	b, err := m.Build(ctx, "linux", 1)
-	if err != nil || !b.Done() || len(b.Steps) != 1 {
-		t.Fatalf("Build = %+v, %v", b, err)
-	}
-	if st := h.Stats(); st[0].Name != "store.Memory" || st[0].Delivered != 7 {
-		t.Errorf("stats = %+v", st)
-	}
+	bs, err := m.Builds(ctx, status.BuildQuery{})
+	require.NoError(t, err)
+	assert.Len(t, bs, 50)
 }

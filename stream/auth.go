@@ -1,37 +1,38 @@
 package stream
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
+	"errors"
 	"net/http"
+	"strconv"
+
+	"github.com/heraldci/herald/auth"
 )
 
-// authorized checks the request's Basic credentials, answering 401 when
-// they are missing or wrong.
+// authorized checks the request's Basic credentials through the Throttle,
+// answering 401 when they are missing or wrong and 429 when the address
+// failed too often.
 func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 	user, pw, ok := r.BasicAuth()
 	if !ok && s.o.Anonymous {
 		return true
 	}
-	if ok && s.check(user, pw) {
+	var err error = auth.ErrDenied
+	if ok && s.o.Auth != nil {
+		err = s.o.Throttle.Authenticate(r.Context(), s.o.Auth, auth.ClientAddr(r), user, pw)
+	}
+	if err == nil {
 		return true
 	}
 	s.refused.Add(1)
+	switch {
+	case errors.Is(err, auth.ErrThrottled):
+		w.Header().Set("Retry-After", strconv.Itoa(int(s.o.Throttle.Window().Seconds())))
+		http.Error(w, "stream: "+err.Error(), http.StatusTooManyRequests)
+		return false
+	case !errors.Is(err, auth.ErrDenied):
+		s.log.Error("stream: checking credentials", "user", user, "err", err)
+	}
 	w.Header().Set("WWW-Authenticate", `Basic realm="`+s.o.Realm+`", charset="UTF-8"`)
 	http.Error(w, "stream: authentication required", http.StatusUnauthorized)
 	return false
-}
-
-// check compares in constant time: hashing both sides first makes the
-// comparison independent of where the passwords differ and of their
-// lengths, and an unknown user costs the same as a wrong password.
-func (s *Server) check(user, pw string) bool {
-	if s.o.Authenticate != nil {
-		return s.o.Authenticate(user, pw)
-	}
-	want, known := s.o.Users[user]
-	w := sha256.Sum256([]byte(want.Reveal()))
-	g := sha256.Sum256([]byte(pw))
-	match := subtle.ConstantTimeCompare(w[:], g[:]) == 1
-	return known && match
 }

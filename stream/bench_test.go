@@ -19,7 +19,7 @@ import (
 // the p99 delay from Report to a client's receipt.
 func BenchmarkFanOut(b *testing.B) {
 	const clients = 100
-	s, err := NewServer(Options{Anonymous: true, ClientBuffer: 4096, Replay: 100_000})
+	s, err := New(Options{Anonymous: true, ClientBuffer: 4096, Replay: 100_000})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func BenchmarkFanOut(b *testing.B) {
 // of each event, without a backlog.
 func BenchmarkFanOutLatency(b *testing.B) {
 	const clients = 100
-	s, err := NewServer(Options{Anonymous: true})
+	s, err := New(Options{Anonymous: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func BenchmarkFanOutLatency(b *testing.B) {
 // frames, not decode them: the server's own fan-out capacity.
 func BenchmarkFanOutServer(b *testing.B) {
 	const clients = 100
-	s, err := NewServer(Options{Anonymous: true, ClientBuffer: 1 << 18, Replay: 100_000})
+	s, err := New(Options{Anonymous: true, ClientBuffer: 1 << 18, Replay: 100_000})
 	if err != nil {
 		b.Fatal(err)
 	}

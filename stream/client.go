@@ -66,7 +66,10 @@ type Client struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	lastSeq    atomic.Uint64
+	lastSeq atomic.Uint64
+	// started is set once a message was delivered: from then on every
+	// reconnect resumes, even from 0 (a snapshot as of no event).
+	started    atomic.Bool
 	resumed    bool // the last connect sent Last-Event-ID
 	reconnects atomic.Uint64
 	gaps       atomic.Uint64
@@ -149,8 +152,8 @@ func (c *Client) connect(ctx context.Context) (io.ReadCloser, error) {
 		req.SetBasicAuth(c.creds.User, c.creds.Password.Reveal())
 	}
 	c.resumed = false
-	if seq := c.lastSeq.Load(); seq > 0 {
-		req.Header.Set("Last-Event-ID", strconv.FormatUint(seq, 10))
+	if c.started.Load() {
+		req.Header.Set("Last-Event-ID", strconv.FormatUint(c.lastSeq.Load(), 10))
 		c.resumed = true
 	}
 	resp, err := c.cfg.client.Do(req)
@@ -162,7 +165,7 @@ func (c *Client) connect(ctx context.Context) (io.ReadCloser, error) {
 		resp.Body.Close()
 		return nil, ErrUnauthorized
 	case resp.StatusCode != http.StatusOK:
-		err := status.HTTPError(resp)
+		err := status.ClassifyResponse(resp)
 		resp.Body.Close()
 		return nil, fmt.Errorf("stream: connect: %w", err)
 	}
@@ -245,6 +248,7 @@ func (c *Client) read(ctx context.Context, body io.Reader) error {
 		// Recorded before the hand-over, so Stats agrees with what the
 		// receiver has seen; if ctx ends instead, the client is done anyway.
 		c.lastSeq.Store(max(seq, c.lastSeq.Load()))
+		c.started.Store(true)
 		select {
 		case c.msgs <- *m:
 		case <-ctx.Done():

@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"net/http/httptest"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/stream"
 )
 
 // A Server fed by a Hub, and a Go client following one builder.
 func Example() {
-	srv, err := stream.NewServer(stream.Options{
-		Users: map[string]status.Secret{"alice": "s3cret"},
+	srv, err := stream.New(stream.Options{
+		Auth: auth.Users(map[string]status.Secret{"alice": "s3cret"}),
 	})
 	if err != nil {
 		panic(err)

@@ -2,15 +2,17 @@ package stream
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/heraldci/herald/internal/sse"
 )
 
 // ServeHTTP streams events to one client until it disconnects, falls
-// behind, or the Server closes.
+// behind, stops reading for Options.WriteTimeout, or the Server closes.
 //
 // Query arguments: builder=, tag=, kind= (see ParseFilter); format=sse
 // (default) or format=ndjson (also chosen by Accept: application/x-ndjson);
@@ -30,165 +32,101 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	ndjson := q.Get("format") == "ndjson" || q.Get("format") == "" && strings.Contains(r.Header.Get("Accept"), "application/x-ndjson")
 	if fm := q.Get("format"); fm != "" && fm != "sse" && fm != "ndjson" {
 		http.Error(w, "stream: format="+strconv.Quote(fm)+" is unknown: use sse or ndjson", http.StatusBadRequest)
 		return
 	}
-	since, resume, err := resumePoint(r)
+	since, resume, err := sse.LastEventID(r, "since")
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		http.Error(w, "stream: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-
-	c := &sub{match: f.Match(), ch: make(chan *entry, s.o.ClientBuffer), cut: make(chan struct{}), remote: r.RemoteAddr}
-	missed, resumed, snap, seq, err := s.subscribe(c, since, resume, f)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
-		return
-	}
-	defer s.unsubscribe(c)
-
-	h := w.Header()
-	if ndjson {
-		h.Set("Content-Type", "application/x-ndjson")
-	} else {
-		h.Set("Content-Type", "text/event-stream")
-	}
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
-		return
-	}
-	rc := http.NewResponseController(w)
-	bw := bufio.NewWriterSize(w, 32<<10)
-	out := &writer{w: bw, ndjson: ndjson}
-
-	if !resumed {
-		if snap == nil { // from History, which may block: not under the lock
-			snap, err = s.historySnapshot(r.Context(), f, seq)
-			if err != nil {
-				s.log.Error("stream: snapshot from History failed", "err", err)
-				snap = &Snapshot{Seq: seq}
+	fr := &framer{s: s, filter: f,
+		ndjson: q.Get("format") == "ndjson" || q.Get("format") == "" && strings.Contains(r.Header.Get("Accept"), "application/x-ndjson")}
+	match := f.Match()
+	s.b.Serve(w, r, sse.Request[*entry]{
+		Match: func(e *entry) bool { return match(e.ev) }, Framer: fr, Since: since, Resume: resume,
+		Subscribed: func(st sse.Start) {
+			if !st.Resumed && s.o.History == nil {
+				fr.snap = s.ownSnapshot(f, st.Seq)
 			}
-		}
-		out.snapshot(snap)
-	}
-	for _, en := range missed {
-		out.event(en)
-	}
-	s.replayed.Add(uint64(len(missed)))
-	if bw.Flush() != nil || rc.Flush() != nil {
-		return
-	}
-
-	keep := time.NewTicker(s.o.KeepAlive)
-	defer keep.Stop()
-	for {
-		select {
-		case en := <-c.ch:
-			out.event(en)
-		drain: // write what is waiting too, then flush once
-			for {
-				select {
-				case en := <-c.ch:
-					out.event(en)
-				default:
-					break drain
-				}
-			}
-		case <-keep.C:
-			out.keepAlive()
-		case <-c.cut:
-			out.comment("disconnected: too slow; reconnect with Last-Event-ID to resume")
-			_ = bw.Flush()
-			_ = rc.Flush()
-			return
-		case <-r.Context().Done():
-			return
-		case <-s.done:
-			return
-		}
-		if bw.Flush() != nil || rc.Flush() != nil {
-			return
-		}
-	}
+		},
+	})
 }
 
-// resumePoint reads Last-Event-ID or since=.
-func resumePoint(r *http.Request) (uint64, bool, error) {
-	v := r.Header.Get("Last-Event-ID")
-	if v == "" {
-		v = r.URL.Query().Get("since")
-	}
-	if v == "" {
-		return 0, false, nil
-	}
-	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
-	if err != nil {
-		return 0, false, &badRequest{"stream: Last-Event-ID or since= must be an event number, not " + strconv.Quote(v)}
-	}
-	return n, true, nil
-}
-
-type badRequest struct{ msg string }
-
-func (e *badRequest) Error() string { return e.msg }
-
-// writer frames events as SSE or NDJSON. Write errors surface at Flush.
-type writer struct {
-	w      *bufio.Writer
+// framer frames events as SSE or NDJSON.
+type framer struct {
+	s      *Server
+	filter Filter
 	ndjson bool
+	snap   *Snapshot // the own view as of subscribing, when not resumed
 }
 
-func (o *writer) event(en *entry) {
+func (o *framer) ContentType() string {
 	if o.ndjson {
-		o.w.Write(en.json)
-		o.w.WriteByte('\n')
+		return "application/x-ndjson"
+	}
+	return "text/event-stream"
+}
+
+func (o *framer) Open(ctx context.Context, w *bufio.Writer, st sse.Start) {
+	if st.Resumed {
 		return
 	}
-	o.w.WriteString("id: ")
-	o.w.WriteString(strconv.FormatUint(en.seq, 10))
-	o.w.WriteString("\nevent: ")
-	o.w.WriteString(en.ev.Kind.String())
-	o.w.WriteString("\ndata: ")
-	o.w.Write(en.json) // encoding/json output has no raw newlines
-	o.w.WriteString("\n\n")
-}
-
-func (o *writer) snapshot(sn *Snapshot) {
-	b, err := json.Marshal(sn)
+	snap := o.snap
+	if snap == nil { // from History, which may block: not under the lock
+		var err error
+		if snap, err = o.s.historySnapshot(ctx, o.filter, st.Seq); err != nil {
+			o.s.log.Error("stream: snapshot from History failed", "err", err)
+			snap = &Snapshot{Seq: st.Seq}
+		}
+	}
+	b, err := json.Marshal(snap)
 	if err != nil {
-		b = []byte(`{"seq":` + strconv.FormatUint(sn.Seq, 10) + `,"builders":[]}`)
+		b = []byte(`{"seq":` + strconv.FormatUint(snap.Seq, 10) + `,"builders":[]}`)
 	}
 	if o.ndjson {
-		o.w.WriteString(`{"snapshot":`)
-		o.w.Write(b)
-		o.w.WriteString("}\n")
+		w.WriteString(`{"snapshot":`)
+		w.Write(b)
+		w.WriteString("}\n")
 		return
 	}
-	o.w.WriteString("id: ")
-	o.w.WriteString(strconv.FormatUint(sn.Seq, 10))
-	o.w.WriteString("\nevent: snapshot\ndata: ")
-	o.w.Write(b)
-	o.w.WriteString("\n\n")
+	w.WriteString("id: ")
+	w.WriteString(strconv.FormatUint(snap.Seq, 10))
+	w.WriteString("\nevent: snapshot\ndata: ")
+	w.Write(b)
+	w.WriteString("\n\n")
 }
 
-func (o *writer) keepAlive() {
+func (o *framer) Message(w *bufio.Writer, id uint64, en *entry) {
 	if o.ndjson {
-		o.w.WriteString("{\"keepalive\":true}\n")
+		w.Write(en.json)
+		w.WriteByte('\n')
 		return
 	}
-	o.w.WriteString(": keep-alive\n\n")
+	w.WriteString("id: ")
+	w.WriteString(strconv.FormatUint(id, 10))
+	w.WriteString("\nevent: ")
+	w.WriteString(en.ev.Kind.String())
+	w.WriteString("\ndata: ")
+	w.Write(en.json) // encoding/json output has no raw newlines
+	w.WriteString("\n\n")
 }
 
-func (o *writer) comment(text string) {
+func (o *framer) KeepAlive(w *bufio.Writer) {
 	if o.ndjson {
-		b, _ := json.Marshal(map[string]string{"error": text})
-		o.w.Write(b)
-		o.w.WriteByte('\n')
+		w.WriteString("{\"keepalive\":true}\n")
 		return
 	}
-	o.w.WriteString(": " + text + "\n\n")
+	w.WriteString(": keep-alive\n\n")
+}
+
+// Notice: the stream uses the Cut policy only.
+func (o *framer) Notice(w *bufio.Writer, _ sse.Policy) {
+	const text = "disconnected: too slow; reconnect with Last-Event-ID to resume"
+	if o.ndjson {
+		w.WriteString(`{"error":"` + text + `"}` + "\n")
+		return
+	}
+	w.WriteString(": " + text + "\n\n")
 }

@@ -7,24 +7,26 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/heraldci/herald/auth"
+	"github.com/heraldci/herald/internal/sse"
 	"github.com/heraldci/herald/status"
 )
 
 // Options configures a Server.
 type Options struct {
-	// Users maps user names to passwords for HTTP Basic auth (PBListener's
-	// user and passwd).
-	Users map[string]status.Secret
-	// Authenticate, when set, decides instead of Users (an LDAP bind, a
-	// token check). It must be safe for concurrent use.
-	Authenticate func(user, password string) bool
-	// Anonymous lets clients without credentials in. Without Users,
-	// Authenticate or Anonymous, NewServer refuses: a stream shows builds
-	// and properties, so being open must be a decision.
+	// Auth checks the clients' HTTP Basic credentials (PBListener's user
+	// and passwd: auth.Users; an htpasswd file: auth.OpenHtpasswd; an LDAP
+	// bind: auth.Func). Without Auth or Anonymous, New refuses: a
+	// stream shows builds and properties, so being open must be a decision.
+	Auth auth.Authenticator
+	// Throttle limits failed logins per client address; share one with
+	// the web status and the hooks to count guesses across them. Default:
+	// 10 failures in 10 minutes.
+	Throttle *auth.Throttle
+	// Anonymous lets clients without credentials in.
 	Anonymous bool
 	// History, when set, is where a new client's snapshot comes from (the
 	// builders and their latest builds); otherwise the Server's own view,
@@ -42,6 +44,13 @@ type Options struct {
 	// KeepAlive is the interval of keep-alive comments on idle streams
 	// (default 15s), so proxies keep the connection.
 	KeepAlive time.Duration
+	// WriteTimeout bounds each write to a client (default 10s): a client
+	// that stops reading is disconnected after it.
+	WriteTimeout time.Duration
+	// MaxClients caps the open streams (default 10,000) and
+	// MaxClientsPerAddr those from one client address (default 32); beyond
+	// either a client gets 503 with the reason.
+	MaxClients, MaxClientsPerAddr int
 	// Realm is the Basic auth realm (default "herald").
 	Realm string
 	// Logger receives connects, disconnects and cut clients. Default:
@@ -55,20 +64,14 @@ type Options struct {
 type Server struct {
 	o   Options
 	log *slog.Logger
+	b   *sse.Broadcaster[*entry]
 
-	mu       sync.Mutex
-	seq      uint64
-	ring     []*entry // the last Replay events, oldest at head
-	head, n  int
-	subs     map[*sub]struct{}
-	builders map[string]*status.Builder // the server's own view
-	builds   map[string]*status.Build   // latest build per builder
-	closed   bool
+	// The server's own view, for snapshots: changed by Report's make
+	// function and read by Subscribed, both under the Broadcaster's lock.
+	builders map[string]*status.Builder
+	builds   map[string]*status.Build // latest build per builder
 
-	done     chan struct{} // closed by Close: every handler returns
-	handlers sync.WaitGroup
-
-	events, connected, refused, cut, replayed atomic.Uint64
+	events, refused atomic.Uint64
 }
 
 var (
@@ -79,39 +82,34 @@ var (
 
 // entry is one event, encoded once for every client.
 type entry struct {
-	seq  uint64
 	ev   status.Event
 	json []byte
 }
 
-// sub is one connected client.
-type sub struct {
-	match  status.Match
-	ch     chan *entry
-	cut    chan struct{} // closed when the client fell behind
-	remote string
-}
-
-// NewServer validates o and returns a Server.
-func NewServer(o Options) (*Server, error) {
-	if len(o.Users) == 0 && o.Authenticate == nil && !o.Anonymous {
-		return nil, errors.New("stream: no Options.Users or Options.Authenticate: set one, or Anonymous: true for an open stream")
-	}
-	for u, pw := range o.Users {
-		if u == "" || pw.IsZero() {
-			return nil, fmt.Errorf("stream: Options.Users has an empty user name or password (user %q): set both", u)
-		}
+// New validates o and returns a Server. Every problem is reported.
+func New(o Options) (*Server, error) {
+	var errs []error
+	if o.Auth == nil && !o.Anonymous {
+		errs = append(errs, errors.New("stream: Options.Auth is nil: set one (e.g. auth.Users), or Anonymous: true for an open stream"))
 	}
 	for _, n := range []struct {
 		name string
 		v    int
-	}{{"Replay", o.Replay}, {"ClientBuffer", o.ClientBuffer}} {
+	}{{"Replay", o.Replay}, {"ClientBuffer", o.ClientBuffer}, {"MaxClients", o.MaxClients}, {"MaxClientsPerAddr", o.MaxClientsPerAddr}} {
 		if n.v < 0 {
-			return nil, fmt.Errorf("stream: Options.%s is negative (%d): use 0 for the default", n.name, n.v)
+			errs = append(errs, fmt.Errorf("stream: Options.%s is negative (%d): use 0 for the default", n.name, n.v))
 		}
 	}
-	if o.KeepAlive < 0 {
-		return nil, fmt.Errorf("stream: Options.KeepAlive is negative (%v): use 0 for the default", o.KeepAlive)
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"KeepAlive", o.KeepAlive}, {"WriteTimeout", o.WriteTimeout}} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("stream: Options.%s is negative (%v): use 0 for the default", d.name, d.v))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	if o.Replay == 0 {
 		o.Replay = 10_000
@@ -119,8 +117,8 @@ func NewServer(o Options) (*Server, error) {
 	if o.ClientBuffer == 0 {
 		o.ClientBuffer = 1024
 	}
-	if o.KeepAlive == 0 {
-		o.KeepAlive = 15 * time.Second
+	if o.MaxClients == 0 {
+		o.MaxClients = 10_000
 	}
 	if o.Realm == "" {
 		o.Realm = "herald"
@@ -128,13 +126,17 @@ func NewServer(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Throttle == nil {
+		o.Throttle = auth.NewThrottle(0, 0)
+	}
+	log := o.Logger.With("reporter", "stream")
 	s := &Server{
-		o: o, log: o.Logger.With("reporter", "stream"),
-		ring:     make([]*entry, o.Replay),
-		subs:     map[*sub]struct{}{},
+		o: o, log: log,
+		b: sse.New[*entry](sse.Options{Name: "stream", Slow: sse.Cut, Buffer: o.ClientBuffer, Replay: o.Replay,
+			KeepAlive: o.KeepAlive, WriteTimeout: o.WriteTimeout, MaxClients: o.MaxClients,
+			MaxPerAddr: o.MaxClientsPerAddr, Logger: log}),
 		builders: map[string]*status.Builder{},
 		builds:   map[string]*status.Build{},
-		done:     make(chan struct{}),
 	}
 	return s, nil
 }
@@ -149,48 +151,17 @@ func (s *Server) Report(ctx context.Context, e status.Event) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("stream: report %v: %w", e.Kind, err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil
-	}
-	if e.Seq <= s.seq {
-		e.Seq = s.seq + 1
-	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		return fmt.Errorf("stream: encode %v event: %w", e.Kind, err)
-	}
-	s.seq = e.Seq
-	en := &entry{seq: e.Seq, ev: e, json: b}
-	s.ring[(s.head+s.n)%len(s.ring)] = en
-	if s.n < len(s.ring) {
-		s.n++
-	} else {
-		s.head = (s.head + 1) % len(s.ring)
-	}
-	s.track(&e)
-	s.events.Add(1)
-	for c := range s.subs {
-		if !c.match(e) {
-			continue
+	_, err := s.b.Publish(e.Seq, func(id uint64) (*entry, error) {
+		e.Seq = id
+		b, err := json.Marshal(e)
+		if err != nil {
+			return nil, fmt.Errorf("stream: encode %v event: %w", e.Kind, err)
 		}
-		select {
-		case c.ch <- en:
-		default:
-			s.cutLocked(c)
-		}
-	}
-	return nil
-}
-
-// cutLocked disconnects a client that fell behind.
-func (s *Server) cutLocked(c *sub) {
-	delete(s.subs, c)
-	close(c.cut)
-	n := s.cut.Add(1)
-	s.log.Warn("stream: client too slow, disconnected; it may reconnect and resume",
-		"remote", c.remote, "buffer", s.o.ClientBuffer, "cut_total", n)
+		s.track(&e)
+		s.events.Add(1)
+		return &entry{ev: e, json: b}, nil
+	})
+	return err
 }
 
 // track keeps the server's own view of builders for snapshots.
@@ -225,9 +196,9 @@ type Snapshot struct {
 	Builds   []*status.Build  `json:"builds,omitempty"`
 }
 
-// ownSnapshot returns the server's view; s.mu must be held.
-func (s *Server) ownSnapshot(f Filter) *Snapshot {
-	sn := &Snapshot{Seq: s.seq, Builders: []status.Builder{}}
+// ownSnapshot returns the server's view; called under the Broadcaster's lock.
+func (s *Server) ownSnapshot(f Filter, seq uint64) *Snapshot {
+	sn := &Snapshot{Seq: seq, Builders: []status.Builder{}}
 	for _, b := range s.builders {
 		if f.builder(b) {
 			sn.Builders = append(sn.Builders, *b)
@@ -262,51 +233,11 @@ func (s *Server) historySnapshot(ctx context.Context, f Filter, seq uint64) (*Sn
 	return sn, nil
 }
 
-// subscribe registers a client and returns the events after since it
-// missed; resumed is false when since is unknown or no longer in the
-// replay buffer, and snap is then the state to start from (the own view;
-// nil when History provides it).
-func (s *Server) subscribe(c *sub, since uint64, resume bool, f Filter) (missed []*entry, resumed bool, snap *Snapshot, seq uint64, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, false, nil, 0, errClosed
-	}
-	oldest := s.seq + 1 // the first seq a resume can start from
-	if s.n > 0 {
-		oldest = s.ring[s.head].seq
-	}
-	if resume && since <= s.seq && since+1 >= oldest {
-		resumed = true
-		for i := range s.n {
-			en := s.ring[(s.head+i)%len(s.ring)]
-			if en.seq > since && c.match(en.ev) {
-				missed = append(missed, en)
-			}
-		}
-	} else if s.o.History == nil {
-		snap = s.ownSnapshot(f)
-	}
-	s.subs[c] = struct{}{}
-	s.handlers.Add(1)
-	s.connected.Add(1)
-	return missed, resumed, snap, s.seq, nil
-}
-
-var errClosed = errors.New("stream: server is closed")
-
-func (s *Server) unsubscribe(c *sub) {
-	s.mu.Lock()
-	delete(s.subs, c)
-	s.mu.Unlock()
-	s.handlers.Done()
-}
-
 // Stats counts what the Server did.
 type Stats struct {
 	Clients   int    // connected now
 	Connected uint64 // connections accepted
-	Refused   uint64 // requests refused for missing or wrong credentials
+	Refused   uint64 // requests refused: wrong credentials, throttled, or over a cap
 	Cut       uint64 // clients disconnected for falling behind
 	Events    uint64 // events reported
 	Replayed  uint64 // events sent to resuming clients from the replay buffer
@@ -314,28 +245,16 @@ type Stats struct {
 
 // Stats returns the Server's counters.
 func (s *Server) Stats() Stats {
-	s.mu.Lock()
-	n := len(s.subs)
-	s.mu.Unlock()
-	return Stats{Clients: n, Connected: s.connected.Load(), Refused: s.refused.Load(),
-		Cut: s.cut.Load(), Events: s.events.Load(), Replayed: s.replayed.Load()}
+	st := s.b.Stats()
+	return Stats{Clients: st.Clients, Connected: st.Connected, Refused: s.refused.Load() + st.Refused,
+		Cut: st.Cut, Events: s.events.Load(), Replayed: st.Replayed}
 }
 
 // Close ends every stream and waits for their handlers to return, or for
 // ctx. Events reported after Close are ignored.
 func (s *Server) Close(ctx context.Context) error {
-	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
-		close(s.done)
-	}
-	s.mu.Unlock()
-	waited := make(chan struct{})
-	go func() { s.handlers.Wait(); close(waited) }()
-	select {
-	case <-waited:
-		return nil
-	case <-ctx.Done():
+	if err := s.b.Close(ctx); err != nil {
 		return fmt.Errorf("stream: Close: %w", ctx.Err())
 	}
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +29,11 @@ func (s *Server) actionHandler(a action) http.Handler {
 			return
 		}
 		back, msg, err := a.serve(w, r)
+		if errors.Is(err, status.ErrUnsupported) {
+			for _, act := range a.offers {
+				s.unsupported.Store(act, true)
+			}
+		}
 		if err != nil {
 			s.renderActionError(w, r, err)
 			return
@@ -143,10 +147,10 @@ func (s *Server) forceAction(w http.ResponseWriter, r *http.Request) (string, st
 	if err := s.check(r, ForceBuild, b); err != nil {
 		return "", "", err
 	}
-	if err := s.opts.Control.ForceBuild(r.Context(), forceRequest(r, b.Name)); err != nil {
+	if _, err := s.opts.Control.ForceBuild(r.Context(), forceRequest(r, b.Name)); err != nil {
 		return "", "", err
 	}
-	return builderPath(b.Name), "Build forced on " + b.Name + ".", nil
+	return status.Links{}.Builder(b.Name), "Build forced on " + b.Name + ".", nil
 }
 
 func (s *Server) forceAllAction(w http.ResponseWriter, r *http.Request) (string, string, error) {
@@ -158,7 +162,7 @@ func (s *Server) forceAllAction(w http.ResponseWriter, r *http.Request) (string,
 		return "", "", err
 	}
 	for _, n := range names {
-		if err := s.opts.Control.ForceBuild(r.Context(), forceRequest(r, n)); err != nil {
+		if _, err := s.opts.Control.ForceBuild(r.Context(), forceRequest(r, n)); err != nil {
 			return "", "", fmt.Errorf("forcing %s: %w", n, err)
 		}
 	}
@@ -192,7 +196,7 @@ func (s *Server) pingAction(w http.ResponseWriter, r *http.Request) (string, str
 	if err := s.opts.Control.PingBuilder(r.Context(), b.Name); err != nil {
 		return "", "", err
 	}
-	return builderPath(b.Name), "Pinged the workers of " + b.Name + ".", nil
+	return status.Links{}.Builder(b.Name), "Pinged the workers of " + b.Name + ".", nil
 }
 
 func (s *Server) stopAction(w http.ResponseWriter, r *http.Request) (string, string, error) {
@@ -207,7 +211,7 @@ func (s *Server) stopAction(w http.ResponseWriter, r *http.Request) (string, str
 	if err := s.opts.Control.StopBuild(r.Context(), b.Builder, b.Number, who(r), reason); err != nil {
 		return "", "", err
 	}
-	return buildPath("", b.Builder, b.Number), fmt.Sprintf("Stopping build %d of %s.", b.Number, b.Builder), nil
+	return status.Links{}.Build(b.Builder, b.Number), fmt.Sprintf("Stopping build %d of %s.", b.Number, b.Builder), nil
 }
 
 // rebuildAction forces a build like an old one; Buildbot guards it with
@@ -228,7 +232,7 @@ func (s *Server) rebuildAction(w http.ResponseWriter, r *http.Request) (string, 
 	if err := s.opts.Control.Rebuild(r.Context(), b.Builder, b.Number, who(r), reason); err != nil {
 		return "", "", err
 	}
-	return builderPath(b.Builder), fmt.Sprintf("Rebuilding build %d of %s.", b.Number, b.Builder), nil
+	return status.Links{}.Builder(b.Builder), fmt.Sprintf("Rebuilding build %d of %s.", b.Number, b.Builder), nil
 }
 
 func (s *Server) stopAllAction(w http.ResponseWriter, r *http.Request) (string, string, error) {
@@ -266,7 +270,7 @@ func (s *Server) cancelAction(w http.ResponseWriter, r *http.Request) (string, s
 				return "", "", err
 			}
 		}
-		return builderPath(b.Name), fmt.Sprintf("Cancelled %d pending builds of %s.", len(pending), b.Name), nil
+		return status.Links{}.Builder(b.Name), fmt.Sprintf("Cancelled %d pending builds of %s.", len(pending), b.Name), nil
 	}
 	for i := range pending {
 		if pending[i].ID != id {
@@ -278,7 +282,7 @@ func (s *Server) cancelAction(w http.ResponseWriter, r *http.Request) (string, s
 		if err := s.opts.Control.CancelRequest(r.Context(), id, who(r)); err != nil {
 			return "", "", err
 		}
-		return builderPath(b.Name), "Cancelled a pending build of " + b.Name + ".", nil
+		return status.Links{}.Builder(b.Name), "Cancelled a pending build of " + b.Name + ".", nil
 	}
 	return "", "", notFound("No pending build request %q on %s.", id, b.Name)
 }
@@ -387,5 +391,3 @@ func (s *Server) cancelShutdownAction(w http.ResponseWriter, r *http.Request) (s
 	}
 	return "/", "Shutdown cancelled.", nil
 }
-
-func builderPath(name string) string { return "/builders/" + url.PathEscape(name) }

@@ -5,72 +5,34 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/heraldci/herald/status"
+	"github.com/heraldci/herald/auth"
 )
-
-// Authenticator checks a user's password. Implementations must be safe for
-// concurrent use; an error means the check could not be made (unreadable
-// file, unreachable directory), not a wrong password.
-type Authenticator interface {
-	Authenticate(ctx context.Context, user, password string) (bool, error)
-}
-
-// AuthFunc is an Authenticator written as a function.
-type AuthFunc func(ctx context.Context, user, password string) (bool, error)
-
-func (f AuthFunc) Authenticate(ctx context.Context, user, password string) (bool, error) {
-	return f(ctx, user, password)
-}
-
-// BasicAuth checks logins against a fixed table of users and passwords:
-// Buildbot's BasicAuth.
-func BasicAuth(users map[string]status.Secret) Authenticator {
-	return AuthFunc(func(_ context.Context, user, password string) (bool, error) {
-		want, ok := users[user]
-		// Compare even for unknown users so timing tells nothing.
-		eq := subtle.ConstantTimeCompare([]byte(want.Reveal()), []byte(password)) == 1
-		return ok && eq, nil
-	})
-}
-
-// PasswordAttribute is the status.User attribute UsersAuth reads: an
-// htpasswd-style hash (bcrypt, APR1 or SHA) of the user's web password.
-const PasswordAttribute = "bb_password"
-
-// UsersAuth checks logins against the users the host knows (History.Users):
-// Buildbot's UsersAuth. A user logs in with their identifier and the
-// password whose hash is stored in the PasswordAttribute attribute.
-func UsersAuth(h status.History) Authenticator {
-	return AuthFunc(func(ctx context.Context, user, password string) (bool, error) {
-		users, err := h.Users(ctx)
-		if err != nil {
-			return false, err
-		}
-		for _, u := range users {
-			if u.Name == user && u.Attributes[PasswordAttribute] != "" {
-				return checkHash(u.Attributes[PasswordAttribute], password)
-			}
-		}
-		return false, nil
-	})
-}
 
 const sessionCookie = "herald_session"
 
-// sessions signs and checks session cookies: "user|expiry|mac", the MAC an
-// HMAC-SHA256 of the rest, so the cookie needs no server-side state.
+// sessions signs and checks session cookies: "user|issued|expiry|mac",
+// the MAC an HMAC-SHA256 of the rest. A cookie carries its own proof; what
+// the server keeps is only when each user last logged out, so that logging
+// out ends every session of that user issued before (kept for SessionTTL,
+// in memory: with a fixed SessionKey, a restart forgets the revocations,
+// and cookies issued before it stay valid until they expire).
 type sessions struct {
 	key []byte
 	ttl time.Duration
+
+	mu         sync.Mutex
+	loggedOut  map[string]time.Time // user → last logout
+	sweepAfter time.Time
 }
 
 func newSessions(a *Authz) (*sessions, error) {
@@ -81,7 +43,7 @@ func newSessions(a *Authz) (*sessions, error) {
 			return nil, err
 		}
 	}
-	return &sessions{key: key, ttl: a.SessionTTL}, nil
+	return &sessions{key: key, ttl: a.SessionTTL, loggedOut: map[string]time.Time{}}, nil
 }
 
 func (s *sessions) mac(payload string) string {
@@ -92,14 +54,16 @@ func (s *sessions) mac(payload string) string {
 
 func (s *sessions) cookie(user string, now time.Time, secure bool, path string) *http.Cookie {
 	exp := now.Add(s.ttl)
-	payload := base64.RawURLEncoding.EncodeToString([]byte(user)) + "|" + strconv.FormatInt(exp.Unix(), 10)
+	payload := base64.RawURLEncoding.EncodeToString([]byte(user)) + "|" +
+		strconv.FormatInt(now.UnixNano(), 10) + "|" + strconv.FormatInt(exp.Unix(), 10)
 	return &http.Cookie{
 		Name: sessionCookie, Value: payload + "|" + s.mac(payload), Path: path,
 		Expires: exp, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
 	}
 }
 
-// user returns the user of a valid, unexpired session cookie, or "".
+// user returns the user of a valid, unexpired, unrevoked session cookie,
+// or "".
 func (s *sessions) user(r *http.Request, now time.Time) string {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
@@ -113,39 +77,80 @@ func (s *sessions) user(r *http.Request, now time.Time) string {
 	if !hmac.Equal([]byte(mac), []byte(s.mac(payload))) {
 		return ""
 	}
-	enc, expS, ok := strings.Cut(payload, "|")
-	exp, err := strconv.ParseInt(expS, 10, 64)
-	if !ok || err != nil || now.Unix() >= exp {
+	parts := strings.Split(payload, "|")
+	if len(parts) != 3 {
 		return ""
 	}
-	user, err := base64.RawURLEncoding.DecodeString(enc)
-	if err != nil {
+	issued, err1 := strconv.ParseInt(parts[1], 10, 64)
+	exp, err2 := strconv.ParseInt(parts[2], 10, 64)
+	user, err3 := base64.RawURLEncoding.DecodeString(parts[0])
+	if err1 != nil || err2 != nil || err3 != nil || now.Unix() >= exp {
+		return ""
+	}
+	s.mu.Lock()
+	out, revoked := s.loggedOut[string(user)]
+	s.mu.Unlock()
+	if revoked && issued <= out.UnixNano() {
 		return ""
 	}
 	return string(user)
 }
 
-// userOf returns who makes the request ("" for anonymous): the trusted
-// front end's user, the session cookie's, or valid HTTP Basic credentials.
-func (s *Server) userOf(r *http.Request) string {
+// revoke ends every session of user issued until now.
+func (s *sessions) revoke(user string, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now.After(s.sweepAfter) { // forget logouts older than any cookie
+		for u, t := range s.loggedOut {
+			if now.Sub(t) > s.ttl {
+				delete(s.loggedOut, u)
+			}
+		}
+		s.sweepAfter = now.Add(s.ttl / 4)
+	}
+	s.loggedOut[user] = now
+}
+
+// identify adds the request's user to its context: the trusted front end's
+// user, the session cookie's, or that of valid HTTP Basic credentials.
+// Basic credentials count against Authz.Throttle like the login form's;
+// past it the request is answered 429 here and false returned.
+func (s *Server) identify(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	u, err := s.userOf(r)
+	if errors.Is(err, auth.ErrThrottled) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(s.opts.Authz.Throttle.Window().Seconds())))
+		s.renderError(w, r, http.StatusTooManyRequests, "Too many failed logins from your address: try again in a few minutes.")
+		return r, false
+	}
+	return r.WithContext(context.WithValue(r.Context(), userKey, u)), true
+}
+
+// userOf returns who makes the request ("" for anonymous).
+func (s *Server) userOf(r *http.Request) (string, error) {
 	a := &s.opts.Authz
 	if a.UseHTTPHeader && s.fromTrustedProxy(r) {
 		if u := r.Header.Get(a.UserHeader); u != "" {
-			return u
+			return u, nil
 		}
 		if u, _, ok := r.BasicAuth(); ok && u != "" {
-			return u
+			return u, nil
 		}
 	}
 	if u := s.sessions.user(r, s.now()); u != "" {
-		return u
+		return u, nil
 	}
 	if u, p, ok := r.BasicAuth(); ok && a.Auth != nil && !a.UseHTTPHeader {
-		if good, err := a.Auth.Authenticate(r.Context(), u, p); err == nil && good {
-			return u
+		err := a.Throttle.Authenticate(r.Context(), a.Auth, auth.ClientAddr(r), u, p)
+		switch {
+		case err == nil:
+			return u, nil
+		case errors.Is(err, auth.ErrThrottled):
+			return "", err
+		case !errors.Is(err, auth.ErrDenied):
+			s.opts.Logger.Error("web: checking HTTP Basic credentials", "user", u, "err", err)
 		}
 	}
-	return ""
+	return "", nil
 }
 
 func (s *Server) fromTrustedProxy(r *http.Request) bool {

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/status"
 )
 
@@ -59,7 +60,11 @@ type Authz struct {
 	Rules map[Action]Rule
 	// Auth checks logins from the login form (and HTTP Basic credentials
 	// sent by scripts). Nil: nobody can log in.
-	Auth Authenticator
+	Auth auth.Authenticator
+	// Throttle limits failed logins per client address, on the form and
+	// for HTTP Basic credentials (default: 10 in 10 minutes). Share one
+	// with the hooks and the stream to count guesses across them.
+	Throttle *auth.Throttle
 	// SessionKey signs session cookies. Empty: a random key per Server, so
 	// sessions end when the process restarts. Use 32 random bytes.
 	SessionKey status.Secret
@@ -95,6 +100,9 @@ func (a *Authz) validate() error {
 	if a.SessionTTL == 0 {
 		a.SessionTTL = 12 * time.Hour
 	}
+	if a.Throttle == nil {
+		a.Throttle = auth.NewThrottle(0, 0)
+	}
 	if a.UserHeader == "" {
 		a.UserHeader = "X-Forwarded-User"
 	}
@@ -120,4 +128,24 @@ func (a *Authz) allowed(act Action, user string, subject any) bool {
 		return act == View
 	}
 	return r(user, subject)
+}
+
+// ActionSupporter is an optional interface of Options.Control, for a host
+// that implements only some actions: the pages offer forms only for the
+// actions SupportsAction accepts. A Control without it has every action
+// offered until it answers status.ErrUnsupported to one.
+type ActionSupporter interface {
+	SupportsAction(act Action) bool
+}
+
+// supports reports whether the host can perform act at all.
+func (s *Server) supports(act Action) bool {
+	if s.opts.Control == nil {
+		return false
+	}
+	if as, ok := s.opts.Control.(ActionSupporter); ok && !as.SupportsAction(act) {
+		return false
+	}
+	_, learned := s.unsupported.Load(act)
+	return !learned
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -80,7 +81,7 @@ func TestAuthzMatrix(t *testing.T) {
 					if rr := r.rule(c, t); rr != nil {
 						rules[c.act] = rr
 					}
-					s, _ := newTestServer(t, Options{Control: ctl, Authz: Authz{Rules: rules, Auth: BasicAuth(nil)}})
+					s, _ := newTestServer(t, Options{Control: ctl, Authz: Authz{Rules: rules, Auth: auth.Users(nil)}})
 					var cookies []*http.Cookie
 					if u != "" {
 						cookies = append(cookies, s.sessions.cookie(u, time.Now(), false, "/"))
@@ -147,7 +148,7 @@ func TestShowUsersPage(t *testing.T) {
 				t.Errorf("users table lacks alice: %s", body)
 			}
 			code, body = get(t, s, "/users/table/1", cookies...)
-			if code != 200 || !strings.Contains(body, "Alice A.") || strings.Contains(body, "qUqP5") || strings.Contains(body, PasswordAttribute) {
+			if code != 200 || !strings.Contains(body, "Alice A.") || strings.Contains(body, "qUqP5") || strings.Contains(body, auth.PasswordAttribute) {
 				t.Errorf("user page = %d, want alice without her password hash: %s", code, body)
 			}
 			if code, _ := get(t, s, "/users/table/9", cookies...); code != 404 {
@@ -158,7 +159,7 @@ func TestShowUsersPage(t *testing.T) {
 }
 
 func TestViewRule(t *testing.T) {
-	s, _ := newTestServer(t, Options{Authz: Authz{Rules: map[Action]Rule{View: Authenticated}, Auth: BasicAuth(map[string]status.Secret{"alice": "pw"})}})
+	s, _ := newTestServer(t, Options{Authz: Authz{Rules: map[Action]Rule{View: Authenticated}, Auth: auth.Users(map[string]status.Secret{"alice": "pw"})}})
 	for _, p := range []string{"/builders", "/json/builders", "/builders/linux/builds/2/steps/test/logs/stdio/text"} {
 		if code, _ := get(t, s, p); code != 403 {
 			t.Errorf("anonymous GET %s = %d, want 403", p, code)
@@ -176,7 +177,7 @@ func TestViewRule(t *testing.T) {
 // action is allowed.
 func TestFormsFollowRules(t *testing.T) {
 	ctl := &statustest.Control{}
-	s, _ := newTestServer(t, Options{Control: ctl, Authz: Authz{Auth: BasicAuth(nil), Rules: map[Action]Rule{
+	s, _ := newTestServer(t, Options{Control: ctl, Authz: Authz{Auth: auth.Users(nil), Rules: map[Action]Rule{
 		ForceBuild: Authenticated, StopBuild: Authenticated, CancelPendingBuild: Authenticated, PingBuilder: Always,
 		StopChange: Authenticated, PauseSlave: Authenticated, GracefulShutdown: Authenticated, CleanShutdown: Authenticated,
 		ForceAllBuilds: Authenticated, StopAllBuilds: Authenticated, CancelAllPendingBuilds: Authenticated,

@@ -22,10 +22,9 @@ import (
 func bigHistory(tb testing.TB, builders, perBuilder, changes int) *store.Memory {
 	tb.Helper()
 	mem := store.NewMemory(store.MemoryOptions{BuildsPerBuilder: perBuilder, Changes: changes})
-	ctx := context.Background()
 	for i := range builders {
 		name := fmt.Sprintf("builder-%02d", i)
-		mem.Report(ctx, status.Event{Kind: status.BuilderAdded, Builder: &status.Builder{Name: name, Workers: []string{"worker1"}}})
+		mem.Apply(&status.Event{Kind: status.BuilderAdded, Builder: &status.Builder{Name: name, Workers: []string{"worker1"}}})
 		for n := 1; n <= perBuilder; n++ {
 			r := status.Success
 			if n%7 == 0 {
@@ -33,12 +32,12 @@ func bigHistory(tb testing.TB, builders, perBuilder, changes int) *store.Memory 
 			}
 			b := statustest.NewBuild(name).Number(n).Started(statustest.Epoch.Add(time.Duration(n*builders+i)*time.Minute)).
 				Property("owner", "alice").Step("compile", status.Success).Step("test", r).Step("upload", status.Success).Result(r).Build()
-			mem.Report(ctx, status.Event{Kind: status.BuildFinished, Build: b})
+			mem.Apply(&status.Event{Kind: status.BuildFinished, Build: b})
 		}
 	}
 	for i := 1; i <= changes; i++ {
 		c := statustest.NewChange(int64(i), fmt.Sprintf("Dev %d <dev%d@example.org>", i%50, i%50))
-		mem.Report(ctx, status.Event{Kind: status.ChangeAdded, Change: &c})
+		mem.Apply(&status.Event{Kind: status.ChangeAdded, Change: &c})
 	}
 	return mem
 }

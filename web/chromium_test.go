@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 	"github.com/heraldci/herald/store"
@@ -31,7 +32,7 @@ type miniMaster struct {
 	next int
 }
 
-func (m *miniMaster) ForceBuild(ctx context.Context, r status.ForceRequest) error {
+func (m *miniMaster) ForceBuild(ctx context.Context, r status.ForceRequest) (*status.BuildRequest, error) {
 	m.mu.Lock()
 	m.next++
 	n := m.next
@@ -39,22 +40,21 @@ func (m *miniMaster) ForceBuild(ctx context.Context, r status.ForceRequest) erro
 	evs := statustest.NewBuild(r.Builder).Number(n).Reason(r.Reason).Started(time.Now()).
 		Step("compile", status.Success).Step("test", status.Success).Succeeded().Events()
 	for _, e := range evs {
-		if err := m.mem.Report(ctx, e); err != nil {
-			return err
+		if err := m.mem.Apply(&e); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 func newMiniMaster(t *testing.T) *miniMaster {
 	mem := store.NewMemory(store.MemoryOptions{})
-	ctx := context.Background()
 	for _, b := range []string{"linux", "windows"} {
-		mem.Report(ctx, status.Event{Kind: status.BuilderAdded, Builder: &status.Builder{Name: b, Workers: []string{"worker1"}}})
+		mem.Apply(&status.Event{Kind: status.BuilderAdded, Builder: &status.Builder{Name: b, Workers: []string{"worker1"}}})
 	}
-	mem.Report(ctx, status.Event{Kind: status.WorkerConnected, Time: time.Now(), Worker: &status.Worker{Name: "worker1", Builders: []string{"linux", "windows"}}})
+	mem.Apply(&status.Event{Kind: status.WorkerConnected, Time: time.Now(), Worker: &status.Worker{Name: "worker1", Builders: []string{"linux", "windows"}}})
 	c := statustest.NewChange(1, "Alice <alice@example.org>")
-	mem.Report(ctx, status.Event{Kind: status.ChangeAdded, Change: &c})
+	mem.Apply(&status.Event{Kind: status.ChangeAdded, Change: &c})
 	return &miniMaster{mem: mem}
 }
 
@@ -70,7 +70,13 @@ func browser(t *testing.T) (context.Context, func() []string) {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	// A hang guard, not a speed limit: the test binary's own deadline when
+	// it has one (go test -timeout), else ten minutes.
+	deadline, ok := t.Deadline()
+	if !ok {
+		deadline = time.Now().Add(10 * time.Minute)
+	}
+	ctx, cancelTimeout := context.WithDeadline(ctx, deadline.Add(-5*time.Second))
 
 	// Start the browser, then subscribe before any page loads.
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
@@ -117,7 +123,7 @@ func browser(t *testing.T) (context.Context, func() []string) {
 func TestChromium(t *testing.T) {
 	m := newMiniMaster(t)
 	s, err := New(Options{Title: "Browser test", History: m.mem, Control: m, Logger: discardLogger(), Authz: Authz{
-		Auth:  BasicAuth(map[string]status.Secret{"alice": "wonderland"}),
+		Auth:  auth.Users(map[string]status.Secret{"alice": "wonderland"}),
 		Rules: map[Action]Rule{ForceBuild: Authenticated, StopBuild: Authenticated},
 	}})
 	if err != nil {

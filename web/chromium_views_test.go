@@ -34,12 +34,16 @@ func TestChromiumLiveWaterfall(t *testing.T) {
 	// the listener.
 	defer ts.Close()
 	defer s.Close(context.Background())
-	// A host adds the store and the server to its Hub; here each event goes
-	// to the store and then the server, as status.Multi(mem, s) would.
+	// A host gives the store to its Hub as its history and adds the
+	// server; here each event goes to the store and then the server, as
+	// the Hub's Publish does.
 	publish := func(evs ...status.Event) {
 		t.Helper()
 		for _, e := range evs {
-			if err := status.Multi(mem, s).Report(context.Background(), e); err != nil {
+			if err := mem.Apply(&e); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Report(context.Background(), e); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -3,7 +3,6 @@ package web
 import (
 	"cmp"
 	"context"
-	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -47,7 +46,6 @@ type consoleGroup struct {
 type consoleRow struct {
 	Change status.Change
 	Cells  []consoleCell
-	HTML   template.HTML // the cells, rendered (markup.go)
 }
 
 type consoleCell struct {
@@ -126,9 +124,6 @@ func (s *Server) console(ctx context.Context, q url.Values) (*consoleData, error
 		for i, c := range cells {
 			d.Rows[len(d.Rows)-1-i].Cells[col] = c
 		}
-	}
-	for i := range d.Rows {
-		d.Rows[i].HTML = s.consoleCells(d.Rows[i].Cells)
 	}
 	return d, nil
 }

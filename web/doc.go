@@ -5,7 +5,14 @@
 // A Server is made once with New and is safe for concurrent use. Mount it
 // anywhere (set Options.Prefix when it is not at the root), or let it listen
 // itself with ListenAndServe, ListenAndServeTLS or ServeUnix; Close stops what
-// it started.
+// it started. Its own listeners bound every connection (Options.Timeouts:
+// headers, whole requests, responses, idle keep-alives); a host serving it
+// from its own http.Server gives that server the same limits with
+// Timeouts.Apply.
+//
+// Pages link builders, builds, steps, logs and changes as status.Links
+// builds them; other reporters given status.Links{Base: Options.BaseURL}
+// link to the same places.
 //
 // # Pages
 //
@@ -34,10 +41,12 @@
 // # Authorization
 //
 // Actions (force, stop, ping, cancel, shutdown...) are Buildbot's Authz
-// actions. Each has a Rule: Never (the default, except View), Always,
+// actions, offered only when the host's Control supports them (see
+// ActionSupporter). Each has a Rule: Never (the default, except View), Always,
 // Authenticated, or a func of the user and the action's subject. Users log in
-// through a form (Authz.Auth: BasicAuth, HTPasswdAuth, UsersAuth or an
-// AuthFunc) and get a signed session cookie, or are named by a trusted
+// through a form (Authz.Auth: any auth.Authenticator, e.g. auth.Users,
+// auth.OpenHtpasswd, auth.UsersDB or an auth.Func; failures throttled per
+// address by Authz.Throttle, HTTP Basic credentials too) and get a signed session cookie, or are named by a trusted
 // front end (Authz.UseHTTPHeader). Actions are POST only, refused from other
 // sites, and redirect only to paths of this server.
 package web

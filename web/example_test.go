@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 	"github.com/heraldci/herald/web"
@@ -21,7 +22,7 @@ func Example() {
 		History: history,
 		Control: &statustest.Control{},
 		Authz: web.Authz{
-			Auth: web.BasicAuth(map[string]status.Secret{"alice": "wonderland"}),
+			Auth: auth.Users(map[string]status.Secret{"alice": "wonderland"}),
 			Rules: map[web.Action]web.Rule{
 				web.ForceBuild:  web.Authenticated,
 				web.PingBuilder: web.Always,

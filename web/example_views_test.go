@@ -42,8 +42,8 @@ func Example_badge() {
 // Live pages: the Server is a status.Reporter. Events reach the browsers
 // of open pages (the waterfall, grids, console, build status) over
 // Server-Sent Events at /events; the pages then redraw themselves from
-// History. Give each event to the store before the server, so a page never
-// redraws from a history that lacks it: status.Multi does that in order.
+// History. The store is the Hub's history, so it has every event before
+// the server gets it, and a page never redraws from a history that lacks it.
 func Example_live() {
 	mem := store.NewMemory(store.MemoryOptions{})
 	srv, err := web.New(web.Options{History: mem, NumEvents: 100})
@@ -51,8 +51,8 @@ func Example_live() {
 		panic(err)
 	}
 	defer srv.Close(context.Background())
-	hub := status.NewHub(status.HubOptions{})
-	hub.Add(status.Multi(mem, srv))
+	hub := status.NewHub(status.HubOptions{History: mem})
+	hub.Add(srv)
 
 	for _, e := range statustest.NewBuild("linux").Number(1).Step("test", status.Success).Succeeded().Events() {
 		hub.Publish(e)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,8 +14,10 @@ import (
 
 // /rss and /atom list the latest builds whose result is one of
 // Options.FeedResults (failures by default), newest first, narrowed by the
-// waterfall's builder=, tag= and branch= and counted by numbuilds=. Links
-// are absolute, from Options.BuildbotURL, or else from the request's host.
+// waterfall's builder=, tag= and branch= and counted by numbuilds=.
+// failures_only=false (Buildbot's switch) lists every finished build
+// instead; failures_only=true keeps to FeedResults. Links
+// are absolute, from Options.BaseURL, or else from the request's host.
 
 // feedItem is what both feed formats say about one build.
 type feedItem struct {
@@ -38,7 +39,11 @@ func (s *Server) feed(r *http.Request, self string) (*feed, error) {
 		Tags:     queryList(q, "tag"),
 		Branches: queryList(q, "branch"),
 		Results:  s.opts.FeedResults,
+		Finished: true,
 		Limit:    s.numBuilds(r),
+	}
+	if !queryBool(q, "failures_only", true) {
+		bq.Results = nil
 	}
 	builds, err := s.opts.History.Builds(r.Context(), bq)
 	if err != nil {
@@ -47,12 +52,17 @@ func (s *Server) feed(r *http.Request, self string) (*feed, error) {
 	// Started order is History's; a feed reads best by when builds ended.
 	slices.SortStableFunc(builds, func(a, b *status.Build) int { return b.Finished.Compare(a.Finished) })
 	base := s.baseURL(r)
-	results := make([]string, len(s.opts.FeedResults))
-	for i, res := range s.opts.FeedResults {
-		results[i] = res.String()
+	links := status.Links{Base: base}
+	title := s.opts.Title + ": finished builds"
+	if bq.Results != nil {
+		results := make([]string, len(bq.Results))
+		for i, res := range bq.Results {
+			results[i] = res.String()
+		}
+		title = s.opts.Title + ": builds with result " + strings.Join(results, " or ")
 	}
 	f := &feed{
-		Title: s.opts.Title + ": builds with result " + strings.Join(results, " or "),
+		Title: title,
 		Link:  base + "/waterfall",
 		Self:  base + self,
 	}
@@ -60,7 +70,7 @@ func (s *Server) feed(r *http.Request, self string) (*feed, error) {
 		f.Self += "?" + r.URL.RawQuery
 	}
 	for _, b := range builds {
-		f.Items = append(f.Items, feedItemOf(base, b))
+		f.Items = append(f.Items, feedItemOf(links, b))
 		if b.Finished.After(f.Updated) {
 			f.Updated = b.Finished
 		}
@@ -71,8 +81,8 @@ func (s *Server) feed(r *http.Request, self string) (*feed, error) {
 	return f, nil
 }
 
-func feedItemOf(base string, b *status.Build) feedItem {
-	link := base + buildPath("", b.Builder, b.Number)
+func feedItemOf(links status.Links, b *status.Build) feedItem {
+	link := links.Build(b.Builder, b.Number)
 	it := feedItem{
 		Title:   b.Builder + " build #" + strconv.Itoa(b.Number) + " " + b.Result.String(),
 		Link:    link,
@@ -99,7 +109,7 @@ func feedItemOf(base string, b *status.Build) feedItem {
 		if st.Done() && st.Result != status.Success && st.Result != status.Skipped {
 			sum.WriteString("Step " + st.Name + ": " + st.Result.String())
 			for _, l := range st.Logs {
-				sum.WriteString(" " + link + "/steps/" + url.PathEscape(st.Name) + "/logs/" + url.PathEscape(l.Name))
+				sum.WriteString(" " + links.Log(l))
 			}
 			sum.WriteString("\n")
 		}
@@ -108,11 +118,11 @@ func feedItemOf(base string, b *status.Build) feedItem {
 	return it
 }
 
-// baseURL is Options.BuildbotURL without its trailing slash, or the URL the
+// baseURL is Options.BaseURL without its trailing slash, or the URL the
 // request came to (with the prefix).
 func (s *Server) baseURL(r *http.Request) string {
-	if s.opts.BuildbotURL != "" {
-		return strings.TrimSuffix(s.opts.BuildbotURL, "/")
+	if s.opts.BaseURL != "" {
+		return strings.TrimSuffix(s.opts.BaseURL, "/")
 	}
 	scheme := "http"
 	if r.TLS != nil {

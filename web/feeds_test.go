@@ -130,7 +130,7 @@ func TestFeeds(t *testing.T) {
 		Step("deploy", status.Exception).Result(status.Exception).Build())
 	h.AddBuild(statustest.NewBuild("docs").Number(3).Tags("docs").Branch("release").Started(t0.Add(21*time.Minute)).
 		Step("sphinx", status.Failure).Failed().Build())
-	s := newServer(t, h, Options{BuildbotURL: "https://ci.example.org/herald/"})
+	s := newServer(t, h, Options{BaseURL: "https://ci.example.org/herald/"})
 
 	resp, body := fetch(t, s, "/rss")
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/rss+xml") {
@@ -196,7 +196,7 @@ func TestFeedResultsOption(t *testing.T) {
 	}
 }
 
-// Without BuildbotURL links come from the request's host, with the prefix.
+// Without BaseURL links come from the request's host, with the prefix.
 func TestFeedLinksFromRequest(t *testing.T) {
 	s := newServer(t, viewsFixture(), Options{Prefix: "/ci"})
 	r, _ := http.NewRequest("GET", "http://builds.example.net/ci/rss", nil)

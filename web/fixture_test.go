@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/internal/testkit"
 
 	"github.com/heraldci/herald/status"
@@ -54,7 +55,7 @@ func fixture() *statustest.History {
 	h.AddPending(status.BuildRequest{ID: "r1", Builder: "linux", Reason: "scheduler", Submitted: statustest.Epoch.Add(3 * time.Hour),
 		Properties: map[string]any{"owner": "alice"}})
 	h.AddUser(status.User{ID: 1, Name: "alice", FullName: "Alice A.", Email: "alice@example.org",
-		Attributes: map[string]string{PasswordAttribute: "{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M=", "git": "Alice <alice@example.org>"}})
+		Attributes: map[string]string{auth.PasswordAttribute: "{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M=", "git": "Alice <alice@example.org>"}})
 	h.SetLog(status.LogRef{Builder: "linux", Build: 2, Step: "test", Name: "stdio"},
 		"\x1emake test\nok   pkg/a\n\x1b[31mFAIL\x1b[0m pkg/b "+hostile+"\n\x1eexit status 1\n")
 	h.SetLog(status.LogRef{Builder: hostile, Build: 1, Step: "test", Name: "stdio"}, hostile+"\n")

@@ -2,8 +2,10 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,15 +20,25 @@ import (
 // scripts written against it keep working. Results are Buildbot's integers,
 // times Unix seconds.
 
+// maxJSONSelects bounds the select= arguments of one request: each one is
+// a walk of the history.
+const maxJSONSelects = 64
+
+// jsonArgs are what a /json request asked for, its query parsed once.
+type jsonArgs struct {
+	ctx       context.Context
+	numBuilds int
+}
+
 // jsonNode resolves a path of the /json tree.
-func (s *Server) jsonNode(r *http.Request, path []string) (any, error) {
-	ctx := r.Context()
+func (s *Server) jsonNode(a jsonArgs, path []string) (any, error) {
+	ctx := a.ctx
 	h := s.opts.History
-	n := s.numBuilds(r)
+	n := a.numBuilds
 	if len(path) == 0 {
 		root := map[string]any{"change_sources": map[string]any{}}
 		for _, k := range []string{"builders", "project", "slaves"} {
-			v, err := s.jsonNode(r, []string{k})
+			v, err := s.jsonNode(a, []string{k})
 			if err != nil {
 				return nil, err
 			}
@@ -39,7 +51,7 @@ func (s *Server) jsonNode(r *http.Request, path []string) (any, error) {
 		if len(path) > 1 {
 			return nil, status.ErrNotFound
 		}
-		return jsonProject{BuildbotURL: s.opts.BuildbotURL, Title: s.opts.Title, TitleURL: s.opts.TitleURL}, nil
+		return jsonProject{BuildbotURL: s.opts.BaseURL, Title: s.opts.Title, TitleURL: s.opts.TitleURL}, nil
 	case "builders":
 		if len(path) == 1 {
 			bs, err := h.Builders(ctx)
@@ -58,7 +70,7 @@ func (s *Server) jsonNode(r *http.Request, path []string) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return s.jsonBuilderNode(r, b, path[2:])
+		return s.jsonBuilderNode(a, b, path[2:])
 	case "slaves":
 		ws, err := h.Workers(ctx)
 		if err != nil {
@@ -121,11 +133,11 @@ func (s *Server) jsonSlaveOf(w status.Worker, running []*status.Build) jsonSlave
 	return j
 }
 
-func (s *Server) jsonBuilderNode(r *http.Request, b *status.Builder, path []string) (any, error) {
-	ctx := r.Context()
+func (s *Server) jsonBuilderNode(a jsonArgs, b *status.Builder, path []string) (any, error) {
+	ctx := a.ctx
 	h := s.opts.History
 	if len(path) == 0 {
-		return s.jsonBuilderOf(ctx, b, s.numBuilds(r))
+		return s.jsonBuilderOf(ctx, b, a.numBuilds)
 	}
 	switch path[0] {
 	case "pendingBuilds":
@@ -160,7 +172,7 @@ func (s *Server) jsonBuilderNode(r *http.Request, b *status.Builder, path []stri
 		return nil, status.ErrNotFound
 	}
 	if len(path) == 1 || path[1] == "_all" && len(path) == 2 {
-		q := status.BuildQuery{Builders: []string{b.Name}, Limit: s.numBuilds(r)}
+		q := status.BuildQuery{Builders: []string{b.Name}, Limit: a.numBuilds}
 		if len(path) == 2 {
 			q.Limit = 0
 		}
@@ -226,7 +238,7 @@ func (s *Server) jsonBuildNode(b *status.Build, path []string) (any, error) {
 		}
 		logs := map[string]jsonLog{}
 		for _, l := range st.Logs {
-			logs[l.Name] = jsonLog{Name: l.Name, Size: l.Size, URL: s.absURL(logPath(l))}
+			logs[l.Name] = jsonLog{Name: l.Name, Size: l.Size, URL: s.jsonLinks().Log(l)}
 		}
 		if len(path) == 3 {
 			return logs, nil
@@ -250,16 +262,26 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request) {
 	// (team%2Flinux) stays one segment.
 	base := splitEscaped(strings.TrimPrefix(r.URL.EscapedPath(), "/json"))
 
+	args := jsonArgs{ctx: r.Context(), numBuilds: queryInt(q, "numbuilds", s.opts.NumBuilds, 1, maxNumBuilds)}
+
+	h := w.Header()
+	if o := s.opts.JSONAllowOrigin; o != "" {
+		h.Set("Access-Control-Allow-Origin", o)
+	}
+	h.Set("X-Content-Type-Options", "nosniff")
 	var data any
 	var err error
 	if sel, ok := q["select"]; ok {
-		data, err = s.jsonSelect(r, base, sel)
+		if len(sel) > maxJSONSelects {
+			h.Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, "{\"error\":\"%d select= arguments: ask for at most %d per request\"}\n", len(sel), maxJSONSelects)
+			return
+		}
+		data, err = s.jsonSelect(args, base, sel)
 	} else {
-		data, err = s.jsonNode(r, base)
+		data, err = s.jsonNode(args, base)
 	}
-	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("X-Content-Type-Options", "nosniff")
 	if asText {
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 	} else {
@@ -308,7 +330,7 @@ func splitPath(p string) []string {
 
 // jsonSelect merges the selected sub-paths into one tree, deepest first like
 // Buildbot; "select=" (empty) includes the resource itself.
-func (s *Server) jsonSelect(r *http.Request, base []string, sel []string) (any, error) {
+func (s *Server) jsonSelect(a jsonArgs, base []string, sel []string) (any, error) {
 	items := make([][]string, 0, len(sel))
 	for _, it := range sel {
 		// Query values are unescaped once already; a second unescape lets
@@ -318,7 +340,7 @@ func (s *Server) jsonSelect(r *http.Request, base []string, sel []string) (any, 
 	slices.SortStableFunc(items, func(a, b []string) int { return len(b) - len(a) })
 	data := map[string]any{}
 	for _, it := range items {
-		v, err := s.jsonNode(r, append(slices.Clone(base), it...))
+		v, err := s.jsonNode(a, append(slices.Clone(base), it...))
 		if errors.Is(err, status.ErrNotFound) {
 			v = map[string]string{"error": "Not available"}
 		} else if err != nil {

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -142,24 +141,21 @@ func properties(p map[string]any, source string) [][3]any {
 	return out
 }
 
-// absURL is a link for JSON clients: absolute when BuildbotURL is known.
-func (s *Server) absURL(path string) string {
-	if s.opts.BuildbotURL != "" {
-		return strings.TrimSuffix(s.opts.BuildbotURL, "/") + s.opts.Prefix + path
+// jsonLinks are the links JSON clients get: absolute when Options.BaseURL
+// is known, else paths from the host's root.
+func (s *Server) jsonLinks() status.Links {
+	if s.opts.BaseURL != "" {
+		return status.Links{Base: s.opts.BaseURL}
 	}
-	return s.opts.Prefix + path
+	return s.paths
 }
 
 func (s *Server) jsonLogs(ls []status.LogRef) [][2]string {
 	out := make([][2]string, 0, len(ls))
 	for _, l := range ls {
-		out = append(out, [2]string{l.Name, s.absURL(logPath(l))})
+		out = append(out, [2]string{l.Name, s.jsonLinks().Log(l)})
 	}
 	return out
-}
-
-func logPath(l status.LogRef) string {
-	return buildPath("", l.Builder, l.Build) + "/steps/" + url.PathEscape(l.Step) + "/logs/" + url.PathEscape(l.Name)
 }
 
 func (s *Server) jsonStepOf(st *status.Step) jsonStep {
@@ -223,9 +219,7 @@ func (s *Server) jsonChangeOf(c status.Change) jsonChange {
 	if !c.When.IsZero() {
 		j.At = c.When.UTC().Format(time.RFC1123)
 	}
-	if l := s.revLink(c.Revision, c.Repository); l != "" {
-		j.Revlink = l
-	}
+	j.Revlink = s.changeLink(c)
 	for _, f := range c.Files {
 		j.Files = append(j.Files, jsonFile{Name: f})
 	}

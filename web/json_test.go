@@ -9,7 +9,7 @@ import (
 )
 
 func TestJSONGolden(t *testing.T) {
-	s, _ := newTestServer(t, Options{Title: "Proj", BuildbotURL: "https://ci.example.org/"})
+	s, _ := newTestServer(t, Options{Title: "Proj", BaseURL: "https://ci.example.org/"})
 	for _, tt := range []struct{ path, file string }{
 		{"/json?compact=0", "json_root.golden"},
 		{"/json/builders?compact=0", "json_builders.golden"},

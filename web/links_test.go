@@ -69,24 +69,6 @@ func FuzzSameSite(f *testing.F) {
 	})
 }
 
-func FuzzParseHTPasswd(f *testing.F) {
-	f.Add("alice:$apr1$xyz12345$bxLmEouUBDFf31KcNvjU70\n# c\n\nbob:{SHA}x\n")
-	f.Add("bad")
-	f.Add("u:$2y$04$abc")
-	f.Fuzz(func(t *testing.T, in string) {
-		hashes, err := parseHTPasswd(strings.NewReader(in))
-		if err != nil {
-			return
-		}
-		for u, h := range hashes {
-			if u == "" || h == "" {
-				t.Fatalf("empty user or hash from %q", in)
-			}
-			checkHash(h, "pw") // must not panic
-		}
-	})
-}
-
 func FuzzQuery(f *testing.F) {
 	f.Add("numbuilds=5&builder=a&builder=b&property.x=1&no_builders=yes&last_time=1700000000")
 	f.Add("numbuilds=-9999999999999999999&last_time=2026-01-02T15:04:05Z")

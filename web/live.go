@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,11 +10,10 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/heraldci/herald/internal/sse"
 	"github.com/heraldci/herald/status"
 )
 
@@ -37,6 +37,7 @@ type liveOptions struct {
 	Buffer     int           // messages queued per browser (64)
 	Replay     int           // messages kept for reconnecting browsers (256)
 	MaxClients int           // browsers at once (1000); more get 503
+	MaxPerAddr int           // streams from one client address (32); more get 503
 	KeepAlive  time.Duration // comment line sent on idle streams (25s)
 	Activity   int           // non-build events kept for the waterfall (500)
 	// WriteTimeout bounds each write to a browser (10s), so a stuck
@@ -44,28 +45,20 @@ type liveOptions struct {
 	WriteTimeout time.Duration
 }
 
-// liveFeed broadcasts events to browsers and remembers recent non-build
+// liveFeed broadcasts events to browsers (through the shared SSE
+// broadcaster, with its Resync policy) and remembers recent non-build
 // events (workers coming and going, master restarts) for the waterfall's
 // show_events, which History does not keep. Safe for concurrent use.
 type liveFeed struct {
-	opts liveOptions
+	b        *sse.Broadcaster[*liveMsg]
+	activity int // how many to keep
 
-	mu       sync.Mutex
-	clients  map[*liveClient]struct{}
-	replay   []*liveMsg // oldest first, at most opts.Replay
-	activity []activity // oldest first, at most opts.Activity
-	nextID   uint64
-	closed   bool
-	done     chan struct{} // closed by Close: streams end
-	streams  int           // handlers running
-	drained  chan struct{} // closed once closed and no handler runs
-
-	dropped atomic.Uint64
+	mu     sync.Mutex
+	recent []activity // oldest first, at most activity
 }
 
 // liveMsg is one encoded SSE message, shared by every browser.
 type liveMsg struct {
-	id    uint64
 	frame []byte
 	// builder and tags decide which filtered streams get it ("" for events
 	// about no builder, which every stream gets).
@@ -96,24 +89,12 @@ type activity struct {
 	Builders []string
 }
 
-type liveClient struct {
-	ch     chan *liveMsg
-	filter builderFilter
-	lagged atomic.Bool
-}
-
 func newLiveFeed(o liveOptions) *liveFeed {
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
 	if o.Buffer <= 0 {
 		o.Buffer = 64
 	}
 	if o.Replay <= 0 {
 		o.Replay = 256
-	}
-	if o.MaxClients <= 0 {
-		o.MaxClients = 1000
 	}
 	if o.KeepAlive <= 0 {
 		o.KeepAlive = 25 * time.Second
@@ -121,10 +102,9 @@ func newLiveFeed(o liveOptions) *liveFeed {
 	if o.Activity <= 0 {
 		o.Activity = 500
 	}
-	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = 10 * time.Second
-	}
-	return &liveFeed{opts: o, clients: map[*liveClient]struct{}{}, done: make(chan struct{}), drained: make(chan struct{})}
+	return &liveFeed{activity: o.Activity, b: sse.New[*liveMsg](sse.Options{Name: "web: live updates", Slow: sse.Resync,
+		Buffer: o.Buffer, Replay: o.Replay, KeepAlive: o.KeepAlive, MaxClients: o.MaxClients, MaxPerAddr: o.MaxPerAddr,
+		WriteTimeout: o.WriteTimeout, Logger: o.Logger})}
 }
 
 // Report offers e to every connected browser. It never blocks on them.
@@ -157,44 +137,23 @@ func (f *liveFeed) Report(ctx context.Context, e status.Event) error {
 	if e.Worker != nil {
 		ev.Worker = e.Worker.Name
 	}
-
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.closed {
-		return nil
-	}
-	f.nextID++
-	ev.ID = f.nextID
-	data, err := json.Marshal(ev)
-	if err != nil {
-		return fmt.Errorf("web: live update: %w", err)
-	}
-	msg := &liveMsg{id: ev.ID, frame: sseFrame(ev.ID, data), builder: ev.Builder, tags: e.BuilderTags()}
-	if len(f.replay) == f.opts.Replay {
-		f.replay = slices.Delete(f.replay, 0, 1)
-	}
-	f.replay = append(f.replay, msg)
 	if a, ok := activityOf(e); ok {
-		if len(f.activity) == f.opts.Activity {
-			f.activity = slices.Delete(f.activity, 0, 1)
+		f.mu.Lock()
+		if len(f.recent) == f.activity {
+			f.recent = slices.Delete(f.recent, 0, 1)
 		}
-		f.activity = append(f.activity, a)
+		f.recent = append(f.recent, a)
+		f.mu.Unlock()
 	}
-	for c := range f.clients {
-		if !c.wants(msg) {
-			continue
+	_, err := f.b.Publish(0, func(id uint64) (*liveMsg, error) {
+		ev.ID = id
+		data, err := json.Marshal(ev)
+		if err != nil {
+			return nil, fmt.Errorf("web: live update: %w", err)
 		}
-		select {
-		case c.ch <- msg:
-		default:
-			f.dropped.Add(1)
-			if !c.lagged.Swap(true) {
-				f.opts.Logger.Warn("web: a live page reads too slowly; dropping its updates and asking it to reload",
-					"buffer", f.opts.Buffer)
-			}
-		}
-	}
-	return nil
+		return &liveMsg{frame: sseFrame(id, data), builder: ev.Builder, tags: e.BuilderTags()}, nil
+	})
+	return err
 }
 
 func sseFrame(id uint64, data []byte) []byte {
@@ -249,7 +208,7 @@ func (f *liveFeed) recentActivity(from, to time.Time) []activity {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []activity
-	for _, a := range f.activity {
+	for _, a := range f.recent {
 		if !a.Time.Before(from) && !a.Time.After(to) {
 			out = append(out, a)
 		}
@@ -257,149 +216,52 @@ func (f *liveFeed) recentActivity(from, to time.Time) []activity {
 	return out
 }
 
-func (c *liveClient) wants(m *liveMsg) bool {
+// wants reports whether a page filtered by bf takes m.
+func (bf builderFilter) wants(m *liveMsg) bool {
 	if m.builder == "" {
 		return true
 	}
-	return (len(c.filter.names) == 0 || slices.Contains(c.filter.names, m.builder)) &&
-		(len(c.filter.tags) == 0 || slices.ContainsFunc(m.tags, func(t string) bool { return slices.Contains(c.filter.tags, t) }))
+	return (len(bf.names) == 0 || slices.Contains(bf.names, m.builder)) &&
+		(len(bf.tags) == 0 || slices.ContainsFunc(m.tags, func(t string) bool { return slices.Contains(bf.tags, t) }))
 }
 
-// ServeHTTP streams events as text/event-stream until the browser leaves or
-// the feed closes. builder= and tag= narrow the stream to those builders
-// (events about no builder, like changes, always pass). A Last-Event-ID
-// header (or last_event_id=) replays what was missed when the feed still
-// has it; otherwise the first message is a resync.
+// ServeHTTP streams events as text/event-stream until the browser leaves,
+// stops reading, or the feed closes. builder= and tag= narrow the stream to
+// those builders (events about no builder, like changes, always pass). A
+// Last-Event-ID header (or last_event_id=) replays what was missed when the
+// feed still has it; otherwise the first message is a resync.
 func (f *liveFeed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	c := &liveClient{
-		ch:     make(chan *liveMsg, f.opts.Buffer),
-		filter: builderFilter{names: queryList(q, "builder"), tags: queryList(q, "tag")},
-	}
-	lastID, resume := lastEventID(r)
+	bf := builderFilter{names: queryList(q, "builder"), tags: queryList(q, "tag")}
+	since, resume, _ := sse.LastEventID(r, "last_event_id") // a malformed id: no resume
+	f.b.Serve(w, r, sse.Request[*liveMsg]{Match: bf.wants, Framer: liveFramer{}, Since: since, Resume: resume})
+}
 
-	f.mu.Lock()
-	if f.closed || len(f.clients) >= f.opts.MaxClients {
-		closed := f.closed
-		f.mu.Unlock()
-		w.Header().Set("Retry-After", "10")
-		msg := "too many live pages are open; try again later"
-		if closed {
-			msg = "the server is shutting down"
-		}
-		http.Error(w, msg, http.StatusServiceUnavailable)
-		return
-	}
-	var backlog []*liveMsg
-	resync := false
-	if resume {
-		if len(f.replay) > 0 && f.replay[0].id > lastID+1 || lastID > f.nextID {
-			resync = true // what was missed is gone, or the id is from another run
-		} else {
-			for _, m := range f.replay {
-				if m.id > lastID && c.wants(m) {
-					backlog = append(backlog, m)
-				}
-			}
-		}
-	}
-	f.clients[c] = struct{}{}
-	f.streams++
-	f.mu.Unlock()
-	defer func() {
-		f.mu.Lock()
-		delete(f.clients, c)
-		f.streams--
-		if f.closed && f.streams == 0 {
-			close(f.drained)
-		}
-		f.mu.Unlock()
-	}()
+// liveFramer writes what static/live.js reads.
+type liveFramer struct{}
 
-	rc := http.NewResponseController(w)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
-	w.WriteHeader(http.StatusOK)
+func (liveFramer) ContentType() string { return "text/event-stream" }
 
-	write := func(p []byte) bool {
-		_ = rc.SetWriteDeadline(time.Now().Add(f.opts.WriteTimeout))
-		if _, err := w.Write(p); err != nil {
-			return false
-		}
-		return rc.Flush() == nil
-	}
+func (liveFramer) Open(_ context.Context, w *bufio.Writer, st sse.Start) {
 	// retry: tells EventSource how long to wait before reconnecting.
-	if !write([]byte("retry: 3000\n: herald live updates\n\n")) {
-		return
-	}
-	if resync && !write(resyncFrame) {
-		return
-	}
-	for _, m := range backlog {
-		if !write(m.frame) {
-			return
-		}
-	}
-	tick := time.NewTicker(f.opts.KeepAlive)
-	defer tick.Stop()
-	for {
-		select {
-		case m := <-c.ch:
-			if c.lagged.Swap(false) && !write(resyncFrame) {
-				return
-			}
-			if !write(m.frame) {
-				return
-			}
-		case <-tick.C:
-			if !write([]byte(": keep-alive\n\n")) {
-				return
-			}
-		case <-r.Context().Done():
-			return
-		case <-f.done:
-			return
-		}
+	w.WriteString("retry: 3000\n: herald live updates\n\n")
+	if st.Requested && !st.Resumed {
+		w.Write(resyncFrame) // what was missed is gone, or the id is from another run
 	}
 }
+
+func (liveFramer) Message(w *bufio.Writer, _ uint64, m *liveMsg) { w.Write(m.frame) }
+
+func (liveFramer) KeepAlive(w *bufio.Writer) { w.WriteString(": keep-alive\n\n") }
+
+func (liveFramer) Notice(w *bufio.Writer, _ sse.Policy) { w.Write(resyncFrame) }
 
 // resyncFrame tells a page it missed updates and should refresh.
 var resyncFrame = []byte(`data: {"kind":"resync"}` + "\n\n")
 
-// lastEventID reads the id a reconnecting EventSource sends.
-func lastEventID(r *http.Request) (uint64, bool) {
-	v := r.Header.Get("Last-Event-ID")
-	if v == "" {
-		v = r.URL.Query().Get("last_event_id")
-	}
-	if v == "" {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
-	return n, err == nil
-}
-
 // Close ends every stream and waits for their handlers to return, or for
 // ctx. Idempotent.
-func (f *liveFeed) Close(ctx context.Context) error {
-	f.mu.Lock()
-	if !f.closed {
-		f.closed = true
-		close(f.done)
-		if f.streams == 0 {
-			close(f.drained)
-		}
-	}
-	f.mu.Unlock()
-	select {
-	case <-f.drained:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("web: closing live streams: %w", ctx.Err())
-	}
-}
+func (f *liveFeed) Close(ctx context.Context) error { return f.b.Close(ctx) }
 
 // eventsURL is the stream a page subscribes to: the same builder= and tag=
 // as the page, so a page about one builder ignores the others.

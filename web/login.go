@@ -3,8 +3,12 @@ package web
 import (
 	"crypto/hmac"
 	"encoding/base64"
+	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+
+	"github.com/heraldci/herald/auth"
 )
 
 type loginData struct {
@@ -28,18 +32,17 @@ func (s *Server) loginAction(w http.ResponseWriter, r *http.Request) {
 	}
 	name, password := r.PostFormValue("username"), r.PostFormValue("passwd")
 	next := sameSite(r.PostFormValue("next"), "/")
-	addr := clientAddr(r)
-	if !s.throttle.allowed(addr, s.now()) {
+	err := s.opts.Authz.Throttle.Authenticate(r.Context(), a, auth.ClientAddr(r), name, password)
+	if errors.Is(err, auth.ErrThrottled) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(s.opts.Authz.Throttle.Window().Seconds())))
 		s.render(w, r, http.StatusTooManyRequests, &view{Template: "login.html", Title: "Log in",
 			Data: loginData{Next: next, Error: "Too many failed logins from your address: try again in a few minutes."}})
 		return
 	}
-	ok, err := a.Authenticate(r.Context(), name, password)
-	if err != nil {
+	if err != nil && !errors.Is(err, auth.ErrDenied) {
 		s.opts.Logger.Error("web: login", "user", name, "err", err)
 	}
-	s.throttle.record(addr, ok && name != "", s.now())
-	if !ok || name == "" {
+	if err != nil || name == "" {
 		s.render(w, r, http.StatusUnauthorized, &view{Template: "login.html", Title: "Log in",
 			Data: loginData{Next: next, Error: "Wrong user name or password."}})
 		return
@@ -48,7 +51,12 @@ func (s *Server) loginAction(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, s.opts.Prefix+next, http.StatusSeeOther)
 }
 
+// logoutAction ends the user's sessions, in this browser and elsewhere:
+// a copied cookie stops working too.
 func (s *Server) logoutAction(w http.ResponseWriter, r *http.Request) {
+	if u := s.sessions.user(r, s.now()); u != "" {
+		s.sessions.revoke(u, s.now())
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: s.cookiePath(), MaxAge: -1, HttpOnly: true})
 	http.Redirect(w, r, s.opts.Prefix+sameSite(r.PostFormValue("next"), "/"), http.StatusSeeOther)
 }

@@ -10,10 +10,10 @@ import (
 	"github.com/heraldci/herald/status"
 )
 
-// HeaderMark starts a header line in a log: Buildbot's header channel (the
+// headerMark starts a header line in a log: Buildbot's header channel (the
 // command run, its directory and environment, the exit code). The HTML log
 // shows header lines in their own style; /text leaves them out.
-const HeaderMark = '\x1e'
+const headerMark = '\x1e'
 
 // logBuffer bounds what a log page holds in memory at once: logs are
 // streamed, never loaded whole.
@@ -113,7 +113,7 @@ func (s *Server) serveLogText(w http.ResponseWriter, r *http.Request) {
 
 // eachLine calls f for every line of r, newline included, in pieces of at
 // most logBuffer bytes: header reports whether the line starts with
-// HeaderMark, cont whether this piece continues a longer line.
+// headerMark, cont whether this piece continues a longer line.
 func eachLine(r io.Reader, f func(line []byte, header, cont bool)) error {
 	br := bufio.NewReaderSize(r, logBuffer)
 	cont, header := false, false
@@ -121,7 +121,7 @@ func eachLine(r io.Reader, f func(line []byte, header, cont bool)) error {
 		line, err := br.ReadSlice('\n')
 		if len(line) > 0 {
 			if !cont {
-				header = line[0] == HeaderMark
+				header = line[0] == headerMark
 			}
 			f(line, header, cont)
 			cont = err == bufio.ErrBufferFull

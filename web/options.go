@@ -17,9 +17,13 @@ import (
 type Options struct {
 	// Title names the project in page headers; TitleURL links it.
 	Title, TitleURL string
-	// BuildbotURL is the absolute URL of this server ("https://ci.example.org/"),
-	// used where links leave the browser (feeds, mails). Optional.
-	BuildbotURL string
+	// BaseURL is the absolute URL under which browsers reach these pages,
+	// Prefix included when the server is mounted below the root
+	// ("https://ci.example.org/", "https://example.org/ci/"). Links that
+	// leave the browser (feeds, /json) start with it; status.Links with the
+	// same Base gives other reporters the same links. Optional: feeds then
+	// use the request's host, /json paths from the root.
+	BaseURL string
 	// Prefix is the path the server is mounted under ("/ci"), when the host
 	// mounts it below the root. The server strips it and prefixes its links.
 	Prefix string
@@ -32,11 +36,12 @@ type Options struct {
 	// Authz decides who may do what; the zero value allows viewing only.
 	Authz Authz
 
-	// PublicHTML is served beside the built-in pages (CSS, images, an
-	// index.html replacing the welcome page); os.DirFS(dir) serves a
-	// directory. The embedded default.css and robots.txt are used for files
-	// it lacks.
-	PublicHTML fs.FS
+	// PublicHTML is a directory served beside the built-in pages (CSS,
+	// images, an index.html replacing the welcome page), Buildbot's
+	// public_html. The embedded default.css and robots.txt are used for
+	// files it lacks. Dotfiles (.htpasswd, .git) are never served, and
+	// symbolic links may not lead out of the directory.
+	PublicHTML string
 	// Templates overrides built-in templates by file name (layout.html,
 	// builder.html...); os.DirFS(dir) reads a directory. A template here
 	// also wins over a PublicHTML file for the same page, as in Buildbot.
@@ -58,9 +63,21 @@ type Options struct {
 	// Projects and Repositories map names to URLs (URLMap or a func).
 	Projects, Repositories URLFunc
 
+	// JSONAllowOrigin, when set, is sent as /json's
+	// Access-Control-Allow-Origin header, letting pages of other sites read
+	// the JSON API from their visitors' browsers: "https://dash.example.org",
+	// or "*" for any site. Off by default: with "*", any page a visitor
+	// opens can read the API from the visitor's network, such as a CI on an
+	// intranet that the page's own site cannot reach.
+	JSONAllowOrigin string
+
 	// NumBuilds is how many builds pages show by default (20); ?numbuilds=
 	// overrides it.
 	NumBuilds int
+	// Timeouts bound the connections of the listeners the Server starts
+	// (defaults: 10s for headers, 1 min per request and per response, 2 min
+	// idle).
+	Timeouts Timeouts
 	// HTTPLog, when set, receives one line per request, like Buildbot's
 	// http.log.
 	HTTPLog *HTTPLog
@@ -103,10 +120,10 @@ func (o *Options) validate() error {
 			return fmt.Errorf("web: Options.Prefix %q must start with / and not end with one, like \"/ci\"", o.Prefix)
 		}
 	}
-	if o.BuildbotURL != "" {
-		u, err := url.Parse(o.BuildbotURL)
+	if o.BaseURL != "" {
+		u, err := url.Parse(o.BaseURL)
 		if err != nil || !u.IsAbs() || u.Host == "" {
-			return fmt.Errorf("web: Options.BuildbotURL %q is not an absolute URL: use one like https://ci.example.org/", o.BuildbotURL)
+			return fmt.Errorf("web: Options.BaseURL %q is not an absolute URL: use one like https://ci.example.org/", o.BaseURL)
 		}
 	}
 	for path := range o.Handlers {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -20,7 +21,11 @@ func (s *Server) welcomePage(r *http.Request) (*view, error) {
 	}
 	d := welcomeData{Builders: len(bs)}
 	if s.opts.Control != nil {
-		d.ShuttingDown, _ = s.opts.Control.ShutdownState(r.Context())
+		var err error
+		d.ShuttingDown, err = s.opts.Control.ShutdownState(r.Context())
+		if errors.Is(err, status.ErrUnsupported) {
+			s.unsupported.Store(CleanShutdown, true) // a host without shutdown
+		}
 	}
 	return &view{Template: "root.html", Title: s.opts.Title, Data: d}, nil
 }

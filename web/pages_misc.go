@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/status"
 )
 
@@ -112,7 +113,7 @@ func (s *Server) userPage(r *http.Request) (*view, error) {
 	u := us[i]
 	// The password hash is nobody's business, even hashed.
 	u.Attributes = maps.Clone(u.Attributes)
-	delete(u.Attributes, PasswordAttribute)
+	delete(u.Attributes, auth.PasswordAttribute)
 	return &view{Template: "user.html", Title: "User " + u.Name, Data: usersData{User: &u}}, nil
 }
 

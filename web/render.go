@@ -8,9 +8,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
 
@@ -110,7 +108,7 @@ type formArgs struct {
 // Can reports whether the current user may perform act on subject (and the
 // host can do it at all): templates show action forms only then.
 func (d *layoutData) Can(act string, subject any) bool {
-	return d.s.opts.Control != nil && d.s.opts.Authz.allowed(Action(act), d.User, subject)
+	return d.s.supports(Action(act)) && d.s.opts.Authz.allowed(Action(act), d.User, subject)
 }
 
 // Here returns the request's path and query below the prefix, for forms
@@ -208,18 +206,15 @@ func (s *Server) cookiePath() string {
 // escapes names in paths the same way.
 func (s *Server) funcs() template.FuncMap {
 	root := s.opts.Prefix
+	l := s.paths
 	return template.FuncMap{
 		"url":        func(p string) string { return root + p },
-		"builderURL": func(name string) string { return root + "/builders/" + url.PathEscape(name) },
-		"buildURL":   func(b *status.Build) string { return buildPath(root, b.Builder, b.Number) },
-		"stepURL": func(b *status.Build, step string) string {
-			return buildPath(root, b.Builder, b.Number) + "/steps/" + url.PathEscape(step)
-		},
-		"logURL": func(l status.LogRef) string {
-			return buildPath(root, l.Builder, l.Build) + "/steps/" + url.PathEscape(l.Step) + "/logs/" + url.PathEscape(l.Name)
-		},
-		"changeURL":  func(id int64) string { return root + "/changes/" + strconv.FormatInt(id, 10) },
-		"workerURL":  func(name string) string { return root + "/buildslaves#" + url.PathEscape(name) },
+		"builderURL": l.Builder,
+		"buildURL":   func(b *status.Build) string { return l.Build(b.Builder, b.Number) },
+		"stepURL":    func(b *status.Build, step string) string { return l.Step(b.Builder, b.Number, step) },
+		"logURL":     l.Log,
+		"changeURL":  l.Change,
+		"workerURL":  l.Worker,
 		"resultName": func(r status.Result) string { return r.String() },
 		"buildClass": buildClass,
 		"stepClass": func(st status.Step) string {
@@ -231,7 +226,9 @@ func (s *Server) funcs() template.FuncMap {
 		"ts":         formatTime,
 		"dur":        formatDuration,
 		"join":       strings.Join,
-		"revlink":    s.revLink,
+		"safeURL":    safeURL,
+		"stampLink":  s.stampLink,
+		"changeLink": s.changeLink,
 		"shortrev":   shortRev,
 		"comments":   s.comments,
 		"projectURL": func(p string) string { return lookupURL(s.opts.Projects, p) },
@@ -244,15 +241,11 @@ func (s *Server) funcs() template.FuncMap {
 		"contains":   strings.Contains,
 		"builderOf":  func(b *status.Build) *status.Builder { return &status.Builder{Name: b.Builder, Tags: b.Tags} },
 		"changeSource": func(c status.Change) status.SourceStamp {
-			return status.SourceStamp{Revision: c.Revision, Repository: c.Repository}
+			return status.SourceStamp{Revision: c.Revision, Repository: c.Repository, Changes: []status.Change{c}}
 		},
 		"forceArgs": func(d *layoutData, b *status.Builder) formArgs { return formArgs{Here: d.Here(), Builder: b} },
 		"stopArgs":  func(d *layoutData, b *status.Build) formArgs { return formArgs{Here: d.Here(), Build: b} },
 	}
-}
-
-func buildPath(root, builder string, number int) string {
-	return root + "/builders/" + url.PathEscape(builder) + "/builds/" + strconv.Itoa(number)
 }
 
 // buildClass is the CSS class of a build's box: its result, or running.
@@ -300,6 +293,29 @@ func (s *Server) revLink(rev, repo string) string {
 		return ""
 	}
 	return safeURL(s.opts.RevLink(rev, repo))
+}
+
+// changeLink links a change's revision: Options.RevLink's link when it
+// has one, else the link the change came with (Change.RevLink).
+func (s *Server) changeLink(c status.Change) string {
+	if l := s.revLink(c.Revision, c.Repository); l != "" {
+		return l
+	}
+	return safeURL(c.RevLink)
+}
+
+// stampLink links the revision of a source stamp: Options.RevLink's link
+// when it has one, else the RevLink of the stamp's change at that revision.
+func (s *Server) stampLink(rev, repo string, changes []status.Change) string {
+	if l := s.revLink(rev, repo); l != "" {
+		return l
+	}
+	for i := len(changes) - 1; i >= 0; i-- {
+		if c := &changes[i]; c.Revision == rev && c.RevLink != "" {
+			return safeURL(c.RevLink)
+		}
+	}
+	return ""
 }
 
 func (s *Server) comments(c status.Change) template.HTML {

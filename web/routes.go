@@ -51,23 +51,29 @@ func (s *Server) pageTable() []page {
 type action struct {
 	pattern string
 	serve   func(w http.ResponseWriter, r *http.Request) (back, msg string, err error)
+	// offers are the actions whose forms lead here: when Control answers
+	// status.ErrUnsupported, they are no longer offered.
+	offers []Action
 }
 
 func (s *Server) actionTable() []action {
+	force := []Action{ForceBuild, ForceAllBuilds}
+	stop := []Action{StopBuild, StopAllBuilds}
+	cancel := []Action{CancelPendingBuild, CancelAllPendingBuilds}
 	return []action{
-		{"/builders/{builder}/force", s.forceAction},
-		{"/builders/{builder}/ping", s.pingAction},
-		{"/builders/{builder}/cancelbuild", s.cancelAction},
-		{"/builders/{builder}/builds/{number}/stop", s.stopAction},
-		{"/builders/{builder}/builds/{number}/rebuild", s.rebuildAction},
-		{"/builders/_all/force", s.forceAllAction},
-		{"/builders/_all/stop", s.stopAllAction},
-		{"/builders/_all/cancelbuild", s.cancelAllAction},
-		{"/buildslaves/{worker}/shutdown", s.shutdownWorkerAction},
-		{"/buildslaves/{worker}/pause", s.pauseWorkerAction},
-		{"/changes/{id}/stop", s.stopChangeAction},
-		{"/shutdown", s.shutdownAction},
-		{"/cancel_shutdown", s.cancelShutdownAction},
+		{"/builders/{builder}/force", s.forceAction, force},
+		{"/builders/{builder}/ping", s.pingAction, []Action{PingBuilder}},
+		{"/builders/{builder}/cancelbuild", s.cancelAction, cancel},
+		{"/builders/{builder}/builds/{number}/stop", s.stopAction, stop},
+		{"/builders/{builder}/builds/{number}/rebuild", s.rebuildAction, nil},
+		{"/builders/_all/force", s.forceAllAction, force},
+		{"/builders/_all/stop", s.stopAllAction, stop},
+		{"/builders/_all/cancelbuild", s.cancelAllAction, cancel},
+		{"/buildslaves/{worker}/shutdown", s.shutdownWorkerAction, []Action{GracefulShutdown}},
+		{"/buildslaves/{worker}/pause", s.pauseWorkerAction, []Action{PauseSlave}},
+		{"/changes/{id}/stop", s.stopChangeAction, []Action{StopChange}},
+		{"/shutdown", s.shutdownAction, []Action{CleanShutdown}},
+		{"/cancel_shutdown", s.cancelShutdownAction, nil},
 	}
 }
 
@@ -80,8 +86,8 @@ func (s *Server) routes() http.Handler {
 	}
 	mux.Handle("GET /{$}", s.rootHandler())
 	mux.Handle("GET /builders/{$}", http.RedirectHandler("../builders", http.StatusMovedPermanently))
-	mux.Handle("GET /builders/{builder}/builds/{number}/steps/{step}/logs/{log}", s.viewOnly(s.serveLogHTML))
-	mux.Handle("GET /builders/{builder}/builds/{number}/steps/{step}/logs/{log}/text", s.viewOnly(s.serveLogText))
+	mux.Handle("GET /builders/{builder}/builds/{number}/steps/{step}/logs/{log}", s.viewOnly(s.long(s.serveLogHTML)))
+	mux.Handle("GET /builders/{builder}/builds/{number}/steps/{step}/logs/{log}/text", s.viewOnly(s.long(s.serveLogText)))
 	mux.Handle("GET /json", s.viewOnly(s.serveJSON))
 	mux.Handle("GET /json/{path...}", s.viewOnly(s.serveJSON))
 	mux.HandleFunc("GET /users", s.usersRedirect)
@@ -93,9 +99,11 @@ func (s *Server) routes() http.Handler {
 
 	for _, a := range s.actionTable() {
 		mux.Handle("POST "+a.pattern, s.csrf.Handler(s.actionHandler(a)))
+		mux.HandleFunc("GET "+a.pattern, s.postOnly)
 	}
 	mux.Handle("POST /login", s.csrf.Handler(http.HandlerFunc(s.loginAction)))
 	mux.Handle("POST /logout", s.csrf.Handler(http.HandlerFunc(s.logoutAction)))
+	mux.HandleFunc("GET /logout", s.postOnly)
 
 	// Mounted handlers take their whole subtree, whatever the method, ahead
 	// of the pages: a ServeMux cannot mix "GET /" with method-less subtrees.
@@ -122,6 +130,13 @@ func (s *Server) routes() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// postOnly answers a GET (or HEAD) on an action's URL: the action exists,
+// but only a form's POST performs it.
+func (s *Server) postOnly(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", http.MethodPost)
+	s.renderError(w, r, http.StatusMethodNotAllowed, "This address performs an action: use the form on the page, which sends a POST.")
 }
 
 // viewOnly guards a raw handler with the View rule.
@@ -154,11 +169,9 @@ func (s *Server) pageHandler(p page) http.Handler {
 // whole history (Buildbot's default robots.txt). A PublicHTML robots.txt
 // wins.
 func (s *Server) serveRobots(w http.ResponseWriter, r *http.Request) {
-	if s.opts.PublicHTML != nil {
-		if _, err := fs.Stat(s.opts.PublicHTML, "robots.txt"); err == nil {
-			s.serveStatic(w, r)
-			return
-		}
+	if s.publicHas("robots.txt") {
+		s.serveStatic(w, r)
+		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	var b strings.Builder
@@ -187,10 +200,7 @@ func (s *Server) serveRobots(w http.ResponseWriter, r *http.Request) {
 // Templates overrides the welcome page (templates win over static files).
 func (s *Server) rootHandler() http.Handler {
 	welcome := s.pageHandler(page{pattern: "/", serve: s.welcomePage})
-	if s.opts.PublicHTML == nil {
-		return welcome
-	}
-	if _, err := fs.Stat(s.opts.PublicHTML, "index.html"); err != nil {
+	if !s.publicHas("index.html") {
 		return welcome
 	}
 	if s.opts.Templates != nil {

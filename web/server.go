@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net"
@@ -22,15 +23,20 @@ type Server struct {
 	opts     Options
 	handler  http.Handler
 	pages    map[string]*template.Template // by template file name
+	public   *os.Root                      // Options.PublicHTML, nil without
 	static   fs.FS                         // PublicHTML over the embedded files
 	sessions *sessions
 	httpLog  *rotatingLog
 	csrf     *http.CrossOriginProtection
 	now      func() time.Time
 	version  string
-	nav      []navLink // the navigation bar, from the page table
-	throttle *loginThrottle
-	views    *viewState // waterfall, console, images, live updates
+	nav      []navLink    // the navigation bar, from the page table
+	views    *viewState   // waterfall, console, images, live updates
+	paths    status.Links // links of the pages, below Options.Prefix
+
+	// unsupported holds the actions Control answered status.ErrUnsupported
+	// to (Action → true): their forms are no longer offered.
+	unsupported sync.Map
 
 	mu      sync.Mutex
 	servers []*http.Server
@@ -48,15 +54,20 @@ func New(o Options) (*Server, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: o, now: time.Now, csrf: http.NewCrossOriginProtection(), version: version(),
-		throttle: newLoginThrottle(10, 10*time.Minute)}
+	s := &Server{opts: o, now: time.Now, csrf: http.NewCrossOriginProtection(), version: version()}
 	s.views = newViewState(&s.opts)
+	s.paths = status.Links{Base: o.Prefix}
 	var err error
 	if s.sessions, err = newSessions(&s.opts.Authz); err != nil {
 		return nil, err
 	}
 	if s.pages, err = s.parseTemplates(); err != nil {
 		return nil, err
+	}
+	if o.PublicHTML != "" {
+		if s.public, err = os.OpenRoot(o.PublicHTML); err != nil {
+			return nil, fmt.Errorf("web: Options.PublicHTML: %w: give an existing directory, or leave it empty", err)
+		}
 	}
 	s.static = s.staticFS()
 	for _, p := range s.pageTable() {
@@ -110,7 +121,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r2.URL = &u
 		r = &r2
 	}
-	r = r.WithContext(context.WithValue(r.Context(), userKey, s.userOf(r)))
+	r, ok := s.identify(w, r)
+	if !ok {
+		return
+	}
 	s.handler.ServeHTTP(w, r)
 }
 
@@ -202,7 +216,8 @@ func (s *Server) newHTTPServer() (*http.Server, error) {
 	if s.closed {
 		return nil, http.ErrServerClosed
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s}
+	s.opts.Timeouts.Apply(srv)
 	s.servers = append(s.servers, srv)
 	return srv, nil
 }
@@ -221,6 +236,9 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 	if s.httpLog != nil {
 		err = errors.Join(err, s.httpLog.Close())
+	}
+	if s.public != nil {
+		s.public.Close() // idempotent; files being served stay open until done
 	}
 	return err
 }

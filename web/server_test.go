@@ -21,6 +21,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -35,7 +36,7 @@ func TestOptionsValidation(t *testing.T) {
 		{Options{History: h, NumBuilds: -1}, "NumBuilds"},
 		{Options{History: h, Prefix: "ci"}, "Prefix"},
 		{Options{History: h, Prefix: "/ci/"}, "Prefix"},
-		{Options{History: h, BuildbotURL: "ci.example.org"}, "BuildbotURL"},
+		{Options{History: h, BaseURL: "ci.example.org"}, "BaseURL"},
 		{Options{History: h, Handlers: map[string]http.Handler{"x": http.NotFoundHandler()}}, "Handlers"},
 		{Options{History: h, HTTPLog: &HTTPLog{}}, "HTTPLog.Path"},
 		{Options{History: h, Authz: Authz{Rules: map[Action]Rule{"forcebuild": Always}}}, `unknown action "forcebuild"`},
@@ -82,12 +83,12 @@ func TestPrefixAndMounts(t *testing.T) {
 }
 
 func TestPublicHTMLAndTemplates(t *testing.T) {
-	pub := fstest.MapFS{
-		"index.html":  {Data: []byte("<h1>our own index</h1>")},
-		"default.css": {Data: []byte("body{color:red}")},
-		"logo.png":    {Data: []byte("\x89PNG")},
-		"robots.txt":  {Data: []byte("User-agent: *\nDisallow: /\n")},
-	}
+	pub := writeFiles(t, map[string]string{
+		"index.html":  "<h1>our own index</h1>",
+		"default.css": "body{color:red}",
+		"logo.png":    "\x89PNG",
+		"robots.txt":  "User-agent: *\nDisallow: /\n",
+	})
 	s, _ := newTestServer(t, Options{PublicHTML: pub})
 	for path, want := range map[string]string{"/": "our own index", "/default.css": "color:red", "/logo.png": "PNG", "/robots.txt": "Disallow: /\n"} {
 		if code, body := get(t, s, path); code != 200 || !strings.Contains(body, want) {
@@ -184,7 +185,7 @@ func TestServeUnixAndClose(t *testing.T) {
 
 func TestListenAndServeTLS(t *testing.T) {
 	certFile, keyFile, pool := selfSigned(t)
-	s, _ := newTestServer(t, Options{Authz: Authz{Auth: BasicAuth(map[string]status.Secret{"alice": "pw"})}})
+	s, _ := newTestServer(t, Options{Authz: Authz{Auth: auth.Users(map[string]status.Secret{"alice": "pw"})}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -15,10 +15,30 @@ var builtinStatic embed.FS
 // staticFS layers PublicHTML over the embedded files.
 func (s *Server) staticFS() fs.FS {
 	sub, _ := fs.Sub(builtinStatic, "static")
-	if s.opts.PublicHTML == nil {
+	if s.public == nil {
 		return sub
 	}
-	return layered{s.opts.PublicHTML, sub}
+	return layered{s.public.FS(), sub}
+}
+
+// publicHas reports whether PublicHTML has the file name.
+func (s *Server) publicHas(name string) bool {
+	if s.public == nil {
+		return false
+	}
+	fi, err := s.public.Stat(name)
+	return err == nil && !fi.IsDir()
+}
+
+// hidden reports whether a path names a dotfile or lies in a dot
+// directory: those are a site's private files (.htpasswd, .git/config).
+func hidden(name string) bool {
+	for _, seg := range strings.Split(name, "/") {
+		if strings.HasPrefix(seg, ".") && seg != "." {
+			return true
+		}
+	}
+	return false
 }
 
 // layered opens a file from the first FS that has it.
@@ -44,6 +64,10 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
 	if name == "" {
 		name = "."
+	}
+	if hidden(name) {
+		s.renderError(w, r, http.StatusNotFound, "No such page: "+r.URL.Path)
+		return
 	}
 	fi, err := fs.Stat(s.static, name)
 	if err == nil && fi.IsDir() {

@@ -83,7 +83,7 @@ func (s *Server) viewHandlers() []rawHandler {
 		{"/atom", s.serveAtom},
 		{"/png", s.servePNG},
 		{"/badge.svg", s.serveBadge},
-		{"/events", s.views.live.ServeHTTP},
+		{"/events", s.long(s.views.live.ServeHTTP)},
 	}
 }
 

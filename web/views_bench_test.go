@@ -3,7 +3,10 @@ package web
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,12 +20,11 @@ import (
 func benchHistory(b *testing.B) *store.Memory {
 	b.Helper()
 	mem := store.NewMemory(store.MemoryOptions{})
-	ctx := context.Background()
 	const builders, builds = 50, 200
 	for i := range builders * builds / 5 {
 		c := statustest.NewChange(int64(i+1), fmt.Sprintf("Dev %d <dev%d@example.org>", i%17, i%17))
 		c.When = t0.Add(time.Duration(i) * time.Minute)
-		if err := mem.Report(ctx, status.Event{Kind: status.ChangeAdded, Time: c.When, Change: &c}); err != nil {
+		if err := mem.Apply(&status.Event{Kind: status.ChangeAdded, Time: c.When, Change: &c}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -37,7 +39,7 @@ func benchHistory(b *testing.B) *store.Memory {
 			bb.Step("checkout", status.Success).Step("compile", status.Success).Step("test", r).Step("upload", status.Success)
 			bb.Result(r)
 			build := bb.Build()
-			if err := mem.Report(ctx, status.Event{Kind: status.BuildFinished, Time: build.Finished, Build: build}); err != nil {
+			if err := mem.Apply(&status.Event{Kind: status.BuildFinished, Time: build.Finished, Build: build}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -77,23 +79,35 @@ func BenchmarkBadge(b *testing.B)     { benchView(b, "/badge.svg?builder=builder
 
 // BenchmarkLiveReport is one event offered to 100 open pages.
 func BenchmarkLiveReport(b *testing.B) {
-	f := newLiveFeed(liveOptions{Buffer: 1, Logger: discardLogger()})
+	f := newLiveFeed(liveOptions{Buffer: 1, MaxPerAddr: 100, Logger: discardLogger()})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
 	for range 100 {
-		f.clients[&liveClient{ch: make(chan *liveMsg, 1)}] = struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.ServeHTTP(discardWriter{http.Header{}}, httptest.NewRequest("GET", "/", nil).WithContext(ctx))
+		}()
+	}
+	for f.b.Stats().Clients < 100 {
+		runtime.Gosched()
 	}
 	e := status.Event{Kind: status.StepFinished, Time: t0, Build: statustest.NewBuild("linux").Build(),
 		Step: &status.Step{Name: "test", Result: status.Failure}}
-	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		for c := range f.clients {
-			select {
-			case <-c.ch:
-			default:
-			}
-		}
 		if err := f.Report(ctx, e); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.StopTimer()
+	cancel()
+	wg.Wait()
 }
+
+type discardWriter struct{ h http.Header }
+
+func (w discardWriter) Header() http.Header         { return w.h }
+func (w discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w discardWriter) WriteHeader(int)             {}
+func (w discardWriter) Flush()                      {}

@@ -3,7 +3,6 @@ package web
 import (
 	"cmp"
 	"context"
-	"html/template"
 	"maps"
 	"net/http"
 	"net/url"
@@ -23,7 +22,6 @@ import (
 type waterfallData struct {
 	Columns []wfColumn
 	Rows    []wfRow
-	Body    template.HTML // the rows, rendered (markup.go)
 	// Older links to the next page back in time; "" when nothing is older.
 	Older  string
 	Events string // the live stream URL
@@ -195,7 +193,6 @@ func (s *Server) waterfall(ctx context.Context, q url.Values) (*waterfallData, e
 		}
 	}
 	d.Rows, d.Older = layoutWaterfall(cols, wq, q, s.opts.Prefix, more)
-	d.Body = s.waterfallBody(d.Rows)
 	return d, nil
 }
 

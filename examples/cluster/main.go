@@ -1,8 +1,22 @@
-// Command cluster runs Herald across "machines" on NATS JetStream, in one
-// command: an embedded nats-server (or -nats URL), two simulated masters
-// publishing their events to the stream over their own connections, and one
-// front end that subscribes durably and feeds its own Hub, store and
-// console and web status, showing the builders of both masters.
+// Command cluster runs Herald across machines on NATS JetStream: masters
+// publish their events to a stream, and a web front end subscribes durably
+// and feeds its own Hub and history, showing the builders of every master.
+//
+// Each role runs as its own process, as on separate machines:
+//
+//	cluster nats   -store DIR -addr 127.0.0.1:4222       # an embedded nats-server with JetStream
+//	cluster front  -nats nats://127.0.0.1:4222 -history front.db -addr 127.0.0.1:8011
+//	cluster master -nats nats://127.0.0.1:4222 -name master-a
+//	cluster master -nats nats://127.0.0.1:4222 -name master-b
+//
+// A standalone server does as well as the nats role: nats-server -js -sd DIR.
+// Kill a master or the front end and start it again: the front end resumes
+// from its durable consumer and its history file, and loses nothing a
+// master published (a master killed loses the events still in its Hub's
+// queue: it has no outbox yet).
+//
+// With no role, all of it runs in one process and stops after -builds
+// builds of each master:
 //
 //	go run ./examples/cluster -builds 4
 package main
@@ -12,11 +26,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -33,142 +49,325 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "cluster:", err)
 		os.Exit(1)
 	}
 }
 
+// run runs the role args[0] names (nats, master, front), or with none, all
+// of them in one process, until ctx ends (or the masters' builds are done).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
+	role := "all"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		role, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("cluster "+role, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	natsURL := fs.String("nats", "", "NATS server URL (default: run an embedded one with JetStream)")
+	natsURL := fs.String("nats", "", "NATS server URL (all in one: default an embedded server)")
 	dir := fs.String("store", "", "JetStream store directory of the embedded server (default: a temporary one)")
-	builds := fs.Int("builds", 0, "stop each master after this many builds (0: until interrupted)")
-	speed := fs.Float64("speed", 1, "simulation speed factor")
-	addr := fs.String("addr", "127.0.0.1:8011", "HTTP address of the front end's web status (empty: none)")
+	addr := fs.String("addr", "", "nats: client address (default 127.0.0.1:4222); front, all: web status address (default 127.0.0.1:8011; 'none': no web)")
+	name := fs.String("name", "master-a", "master: the master's name")
+	builds := fs.Int("builds", 0, "master, all: stop each master after this many builds (0: until interrupted)")
+	first := fs.Int("first", 1, "master: the first build number (a restarted master continues past its last)")
+	speed := fs.Float64("speed", 1, "master, all: simulation speed factor")
+	history := fs.String("history", "", "front: the history file (store.OpenMemory; required)")
+	durable := fs.String("durable", "front-end", "front: the durable consumer's name (one per front end)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	switch role {
+	case "nats":
+		srv, err := startNATS(*dir, or(*addr, "127.0.0.1:4222"))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "nats: listening on %s\n", srv.ClientURL())
+		<-ctx.Done()
+		srv.Shutdown()
+		srv.WaitForShutdown()
+		return nil
+	case "master":
+		if *natsURL == "" {
+			return errors.New("master: -nats URL is required")
+		}
+		return runMaster(ctx, *natsURL, *name, *builds, *first, *speed, nil, stdout, log)
+	case "front":
+		if *natsURL == "" || *history == "" {
+			return errors.New("front: -nats URL and -history FILE are required")
+		}
+		mem, err := store.OpenMemory(*history, store.MemoryOptions{PersistDelay: 100 * time.Millisecond, Logger: log})
+		if err != nil {
+			return err
+		}
+		f, err := startFront(ctx, *natsURL, *durable, or(*addr, "127.0.0.1:8011"), mem, stdout, log)
+		if err != nil {
+			_ = mem.Close(context.Background())
+			return err
+		}
+		fmt.Fprintln(stdout, "front: ready")
+		<-ctx.Done()
+		return f.close()
+	case "all":
+		return runAll(ctx, *natsURL, *dir, or(*addr, "127.0.0.1:8011"), *builds, *speed, stdout, log)
+	}
+	return fmt.Errorf("unknown role %q: use nats, master, front, or none for all in one process", role)
+}
 
-	if *natsURL == "" {
-		if *dir == "" {
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// startNATS runs an embedded nats-server with JetStream on addr, storing
+// in dir (a temporary directory when empty).
+func startNATS(dir, addr string) (*server.Server, error) {
+	host, portText, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("nats: -addr %q: %w", addr, err)
+	}
+	var port int
+	if _, err := fmt.Sscan(portText, &port); err != nil {
+		return nil, fmt.Errorf("nats: -addr %q: port: %w", addr, err)
+	}
+	if port == 0 {
+		port = -1 // any free port
+	}
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "herald-cluster-"); err != nil {
+			return nil, err
+		}
+	}
+	srv, err := server.NewServer(&server.Options{Host: host, Port: port, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true})
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats-server: %w", err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		return nil, errors.New("embedded nats-server did not start")
+	}
+	return srv, nil
+}
+
+// connect dials url for ever (reconnecting across server restarts, without
+// buffering publishes meanwhile, which bus.Publisher requires).
+func connect(url, name string) (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectBufSize(-1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: connect to %s: %w", name, url, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, js, nil
+}
+
+// runMaster runs one simulated master publishing to the stream until its
+// builds are done or ctx ends. It prints a line for every build whose end
+// JetStream has acknowledged ("master-a: published a-linux #3 success").
+func runMaster(ctx context.Context, url, name string, builds, first int, speed float64, seed *uint64, stdout io.Writer, log *slog.Logger) error {
+	nc, js, err := connect(url, name)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if _, err := bus.EnsureStream(ctx, js, bus.StreamOptions{}); err != nil {
+		return err
+	}
+	pub, err := bus.NewPublisher(bus.PublisherOptions{JetStream: js})
+	if err != nil {
+		return err
+	}
+	hub := status.NewHub(status.HubOptions{Logger: log, Master: name})
+	if err := hub.Add(&announcer{Publisher: pub, name: name, out: stdout}); err != nil {
+		return err
+	}
+	short := name[len(name)-1:]
+	builders := []string{short + "-linux", short + "-docs"}
+	last := map[string]int{}
+	for _, b := range builders {
+		last[b] = first - 1
+	}
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	s := h.Sum64() + uint64(first) // another run of builds after a restart
+	if seed != nil {
+		s = *seed
+	}
+	sim.New(hub, sim.Options{Seed: s, Speed: speed, Builders: builders, LastNumbers: last}).Run(ctx, builds, nil)
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := hub.Shutdown(sctx); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	fmt.Fprintf(stdout, "%s: done\n", name)
+	return nil
+}
+
+// announcer is the master's bus.Publisher, printing the builds whose end
+// the stream has acknowledged.
+type announcer struct {
+	*bus.Publisher
+	name string
+	mu   sync.Mutex
+	out  io.Writer
+}
+
+func (a *announcer) Report(ctx context.Context, e status.Event) error {
+	return a.ReportBatch(ctx, []status.Event{e})
+}
+
+func (a *announcer) ReportBatch(ctx context.Context, events []status.Event) error {
+	if err := a.Publisher.ReportBatch(ctx, events); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, e := range events {
+		if e.Kind == status.BuildFinished {
+			fmt.Fprintf(a.out, "%s: published %s #%d %s\n", a.name, e.Build.Builder, e.Build.Number, e.Build.Result)
+		}
+	}
+	return nil
+}
+
+// front is a web front end: a Hub whose History is the front end's own,
+// fed by a durable subscription to the stream.
+type front struct {
+	nc  *nats.Conn
+	hub *status.Hub
+	mem *store.Memory
+	sub *bus.Subscription
+	ws  *web.Server
+}
+
+// startFront subscribes durably and feeds the front end's Hub; a console
+// reporter prints every build's end ("front: master-a a-linux #3 success").
+func startFront(ctx context.Context, url, durable, addr string, mem *store.Memory, stdout io.Writer, log *slog.Logger) (*front, error) {
+	nc, js, err := connect(url, "front-end")
+	if err != nil {
+		return nil, err
+	}
+	f := &front{nc: nc, mem: mem}
+	if _, err := bus.EnsureStream(ctx, js, bus.StreamOptions{}); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	f.hub = status.NewHub(status.HubOptions{Logger: log, Master: "front-end", History: mem})
+	var mu sync.Mutex
+	console := status.ReporterFunc(func(_ context.Context, e status.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(stdout, "front: %s %s #%d %s\n", e.Master, e.Build.Builder, e.Build.Number, e.Build.Result)
+		return nil
+	})
+	if err := f.hub.Add(status.Filter(console, status.Kinds(status.BuildFinished)), status.WithName("console")); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	if addr != "none" {
+		if f.ws, err = web.New(web.Options{Title: "Herald cluster front end", History: mem, Logger: log}); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("front end web status: %w (pick another -addr, or -addr none)", err)
+		}
+		if err := f.hub.Add(f.ws, status.WithName("web")); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		go func() { _ = f.ws.Serve(ln) }()
+		fmt.Fprintf(stdout, "front: web status at http://%s/ (builders of every master)\n", ln.Addr())
+	}
+	f.sub, err = bus.Subscribe(ctx, js, bus.SubscribeOptions{Durable: durable, Flush: mem.Sync, Logger: log}, f.hub)
+	if err != nil {
+		_ = f.hub.Shutdown(context.Background())
+		nc.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// close stops the subscription (acknowledging what the history has
+// written), the Hub and the web server, then closes the history.
+func (f *front) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	errs := []error{f.sub.Close(ctx), f.hub.Shutdown(ctx)}
+	if f.ws != nil {
+		errs = append(errs, f.ws.Close(ctx))
+	}
+	errs = append(errs, f.mem.Close(ctx))
+	f.nc.Close()
+	return errors.Join(errs...)
+}
+
+// runAll runs every role in this process: the server (unless url names
+// one), the front end with an in-memory history, and two masters.
+func runAll(ctx context.Context, url, dir, addr string, builds int, speed float64, stdout io.Writer, log *slog.Logger) error {
+	if url == "" {
+		if dir == "" {
 			tmp, err := os.MkdirTemp("", "herald-cluster-")
 			if err != nil {
 				return err
 			}
 			defer os.RemoveAll(tmp)
-			*dir = tmp
+			dir = tmp
 		}
-		srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: *dir, NoLog: true, NoSigs: true})
+		srv, err := startNATS(dir, "127.0.0.1:0")
 		if err != nil {
-			return fmt.Errorf("embedded nats-server: %w", err)
+			return err
 		}
-		srv.Start()
 		defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
-		if !srv.ReadyForConnections(10 * time.Second) {
-			return errors.New("embedded nats-server did not start")
-		}
-		*natsURL = srv.ClientURL()
+		url = srv.ClientURL()
 	}
-	fmt.Fprintf(stdout, "NATS JetStream at %s\n", *natsURL)
-
-	connect := func(name string) (*nats.Conn, jetstream.JetStream, error) {
-		nc, err := nats.Connect(*natsURL, nats.Name(name), nats.MaxReconnects(-1))
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: connect to %s: %w", name, *natsURL, err)
-		}
-		js, err := jetstream.New(nc)
-		return nc, js, err
-	}
-
-	// The front end: its own connection, a durable subscription into a Hub.
-	fnc, fjs, err := connect("front-end")
-	if err != nil {
-		return err
-	}
-	defer fnc.Close()
-	if _, err := bus.EnsureStream(ctx, fjs, bus.StreamOptions{}); err != nil {
-		return err
-	}
-	front := status.NewHub(status.HubOptions{Logger: log, Master: "front-end"})
+	fmt.Fprintf(stdout, "NATS JetStream at %s\n", url)
 	mem := store.NewMemory(store.MemoryOptions{})
-	front.Add(mem)
-	front.Add(status.Filter(status.ReporterFunc(func(_ context.Context, e status.Event) error {
-		b := e.Build
-		fmt.Fprintf(stdout, "front end: %-8s %-8s #%-3d %s\n", e.Master, b.Builder, b.Number, b.Result)
-		return nil
-	}), status.Kinds(status.BuildFinished)), status.WithName("console"))
-	if *addr != "" {
-		ws, err := web.New(web.Options{Title: "Herald cluster front end", History: mem, Logger: log})
-		if err != nil {
-			return err
-		}
-		front.Add(ws, status.WithName("web"))
-		ln, err := net.Listen("tcp", *addr)
-		if err != nil {
-			return fmt.Errorf("front end web status: %w (pick another -addr, or -addr '')", err)
-		}
-		go func() { _ = ws.Serve(ln) }()
-		defer ws.Close(context.Background())
-		fmt.Fprintf(stdout, "front end web status: http://%s/ (builders of both masters)\n", ln.Addr())
-	}
-	sub, err := bus.Subscribe(ctx, fjs, bus.SubscribeOptions{Durable: "front-end", Logger: log}, front)
+	f, err := startFront(ctx, url, "front-end", addr, mem, stdout, log)
 	if err != nil {
 		return err
 	}
-
-	// Two masters, each with its own connection and Hub.
 	var wg sync.WaitGroup
-	var errs []error
-	var mu sync.Mutex
+	errs := make([]error, 2)
 	for i, name := range []string{"master-a", "master-b"} {
-		nc, js, err := connect(name)
-		if err != nil {
-			return err
-		}
-		defer nc.Close()
-		pub, err := bus.NewPublisher(bus.PublisherOptions{JetStream: js})
-		if err != nil {
-			return err
-		}
-		hub := status.NewHub(status.HubOptions{Logger: log, Master: name})
-		hub.Add(pub)
-		m := sim.New(hub, sim.Options{Seed: uint64(i + 1), Speed: *speed, Builders: []string{name[len(name)-1:] + "-linux", name[len(name)-1:] + "-docs"}})
+		seed := uint64(i + 1)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			m.Run(ctx, *builds, nil)
-			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := hub.Shutdown(sctx); err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("%s: %w", name, err))
-				mu.Unlock()
-			}
+			errs[i] = runMaster(ctx, url, name, builds, 1, speed, &seed, io.Discard, log)
 		}()
 	}
 	wg.Wait()
 
 	// Let the front end catch up with everything the masters published.
 	want := uint64(0)
-	if st, err := fjs.Stream(ctx, "HERALD"); err == nil {
-		if info, err := st.Info(ctx); err == nil {
-			want = info.State.Msgs
+	_, js, err := connect(url, "catch-up")
+	if err == nil {
+		if st, err := js.Stream(ctx, "HERALD"); err == nil {
+			if info, err := st.Info(ctx); err == nil {
+				want = info.State.Msgs
+			}
 		}
+		js.Conn().Close()
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for sub.Stats().Published+sub.Stats().Duplicates < want && time.Now().Before(deadline) && ctx.Err() == nil {
+	for f.sub.Stats().Published+f.sub.Stats().Duplicates < want && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(50 * time.Millisecond) // waiting for a remote process, not synchronising goroutines
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	errs = append(errs, sub.Close(sctx), front.Shutdown(sctx))
-	builders, _ := mem.Builders(sctx)
-	fmt.Fprintf(stdout, "front end saw %d events and %d builders:", sub.Stats().Published, len(builders))
+	errs = append(errs, f.close())
+	builders, _ := mem.Builders(context.Background())
+	fmt.Fprintf(stdout, "front end saw %d events and %d builders:", f.sub.Stats().Published, len(builders))
 	for _, b := range builders {
 		fmt.Fprintf(stdout, " %s(%s)", b.Name, b.Master)
 	}

@@ -24,7 +24,7 @@ func (b *bitbucketTarget) Start(ctx context.Context, d *demo) error {
 	o := bitbucket.Options{Logger: d.log,
 		// The simulated builds have no pages unless a web target serves
 		// them, and Bitbucket requires a link.
-		URL: status.TextFunc(func(bd *status.Build) string {
+		URL: status.RenderFunc(func(bd *status.Build) string {
 			if bd.URL != "" {
 				return bd.URL
 			}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/heraldci/herald/status"
 )
@@ -58,6 +60,38 @@ func (c *console) Report(ctx context.Context, e status.Event) error {
 	}
 	line := fmt.Sprintf("%s %-8s #%-4d %s %6s  [%s] %s", e.Time.Format("15:04:05"), b.Builder, b.Number, res,
 		b.Finished.Sub(b.Started).Round(100*time.Millisecond), rev, strings.TrimSpace(who+": "+what))
-	_, err := fmt.Fprintln(c.w, strings.TrimRight(line, " :"))
+	_, err := fmt.Fprintln(c.w, strings.TrimRight(printable(line), " :"))
 	return err
+}
+
+// printable drops control characters (terminal escape sequences among
+// them) that change data from webhooks may carry, keeping the colour this
+// console adds itself.
+func printable(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if strings.HasPrefix(s[i:], "\x1b[") && len(s) > i+4 {
+			if j := strings.IndexByte(s[i:], 'm'); j > 0 && j <= 5 && isColour(s[i+2:i+j]) {
+				b.WriteString(s[i : i+j+1])
+				i += j + 1
+				continue
+			}
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if !unicode.IsControl(r) {
+			b.WriteRune(r)
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// isColour accepts the SGR codes this console writes ("32", "0").
+func isColour(code string) bool {
+	for _, c := range resultColor {
+		if code == c {
+			return true
+		}
+	}
+	return code == "0"
 }

@@ -53,7 +53,7 @@ func (g *gerritTarget) Start(ctx context.Context, d *demo) error {
 	}
 	o := gerrit.Options{Logger: d.log}
 	if g.perBuild {
-		o.ReviewCB, o.SummaryCB = gerrit.DefaultReview, gerrit.DefaultSummary
+		o.Review, o.Summary = gerrit.DefaultReview, gerrit.DefaultSummary
 	}
 	switch {
 	case g.ssh != "" && g.url != "":

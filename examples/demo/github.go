@@ -17,11 +17,13 @@ import (
 // in-process stand-in of the API (-github-api local).
 type githubTarget struct {
 	tokenFile, api string
+	checks         bool
 }
 
 func (g *githubTarget) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&g.tokenFile, "github-token-file", "", "file holding a GitHub token: set commit statuses (on api.github.com unless -github-api)")
 	fs.StringVar(&g.api, "github-api", "", `GitHub API base URL (Enterprise: https://HOST/api/v3/), or "local" for an in-process API double`)
+	fs.BoolVar(&g.checks, "github-checks", false, "report check runs with log tails and annotations instead of commit statuses (needs a GitHub App installation token)")
 }
 
 func (g *githubTarget) Start(ctx context.Context, d *demo) error {
@@ -29,8 +31,11 @@ func (g *githubTarget) Start(ctx context.Context, d *demo) error {
 		return nil
 	}
 	o := github.Options{BaseURL: g.api, Logger: d.log}
+	if g.checks {
+		o.Checks, o.History = true, d.store
+	}
 	if g.api == "local" {
-		double := githubtest.New(githubtest.Options{Token: "demo-token"})
+		double := githubtest.New(githubtest.Options{Token: "ghs_demo-token"})
 		api, err := startAPIDouble(d, "github", double, func() []string {
 			var out []string
 			for _, r := range double.Requests() {
@@ -41,8 +46,8 @@ func (g *githubTarget) Start(ctx context.Context, d *demo) error {
 		if err != nil {
 			return err
 		}
-		o.BaseURL, o.Token = api+"/api/v3/", "demo-token"
-		d.where("github: statuses to a local API double, listed at %s/", api)
+		o.BaseURL, o.Token = api+"/api/v3/", "ghs_demo-token" // an installation token's form, which check runs need
+		d.where("github: %s to a local API double, listed at %s/", map[bool]string{false: "statuses", true: "check runs"}[g.checks], api)
 	}
 	if g.tokenFile != "" {
 		b, err := os.ReadFile(g.tokenFile)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/hooks"
 	"github.com/heraldci/herald/status"
 )
@@ -19,7 +20,7 @@ type changeHooks struct {
 func (c *changeHooks) Flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.on, "hooks", true, "serve /change_hook/{base,github,gitlab,bitbucket} (needs -addr)")
 	fs.StringVar(&c.secret, "hooks-secret", "", "GitHub/Bitbucket webhook secret and GitLab token (empty: unsigned payloads accepted)")
-	fs.StringVar(&c.authFile, "hooks-auth", "", "user:password or htpasswd file required for /change_hook/ (empty: no authentication)")
+	fs.StringVar(&c.authFile, "hooks-auth", "", "user:password file (Buildbot change_hook_auth) required for /change_hook/ (empty: no authentication)")
 }
 
 func (c *changeHooks) Start(ctx context.Context, d *demo) error {
@@ -38,7 +39,7 @@ func (c *changeHooks) Start(ctx context.Context, d *demo) error {
 		Logger: d.log,
 	}
 	if c.authFile != "" {
-		users, err := hooks.LoadUsers(c.authFile)
+		users, err := auth.OpenCleartext(c.authFile)
 		if err != nil {
 			return err
 		}
@@ -50,5 +51,11 @@ func (c *changeHooks) Start(ctx context.Context, d *demo) error {
 	}
 	d.handle("/change_hook/", h)
 	d.where("change hooks: curl -d author=me -d revision=abc123 -d branch=main %s/change_hook/base", d.url)
+	if c.secret == "" {
+		d.where("  (no -hooks-secret: GitHub, GitLab and Bitbucket deliveries are accepted unsigned)")
+	}
+	if c.authFile == "" {
+		d.where("  (no -hooks-auth: the base and poller hooks are open to anyone who reaches %s)", d.url)
+	}
 	return nil
 }

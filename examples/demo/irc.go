@@ -23,7 +23,7 @@ type ircTarget struct {
 func (t *ircTarget) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&t.server, "irc", "", "IRC server HOST:PORT to put the bot on (enables IRC)")
 	fs.StringVar(&t.channel, "irc-channel", "#builds", "channel the bot joins and announces on")
-	fs.StringVar(&t.nick, "irc-nick", "herald-demo", "the bot's nick")
+	fs.StringVar(&t.nick, "irc-nick", "herald", "the bot's nick (stock ngircd allows 9 characters)")
 	fs.StringVar(&t.notify, "irc-notify", "failure,exception,failureToSuccess",
 		"comma-separated notify events announced on the channel (started,finished for everything; IRC flood control sends a line every 2s)")
 	fs.BoolVar(&t.tls, "irc-tls", false, "connect with TLS")

@@ -42,9 +42,9 @@ func TestDemoIRC(t *testing.T) {
 			mu.Unlock()
 			switch {
 			case strings.HasPrefix(line, "USER "):
-				fmt.Fprintf(c, ":fake 001 herald-demo :Welcome herald-demo!~herald@127.0.0.1\r\n")
+				fmt.Fprintf(c, ":fake 001 herald :Welcome herald!~herald@127.0.0.1\r\n")
 			case strings.HasPrefix(line, "JOIN "):
-				fmt.Fprintf(c, ":herald-demo!~herald@127.0.0.1 %s\r\n", line)
+				fmt.Fprintf(c, ":herald!~herald@127.0.0.1 %s\r\n", line)
 			case strings.HasPrefix(line, "QUIT"):
 				return
 			}
@@ -60,12 +60,12 @@ func TestDemoIRC(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	all := strings.Join(got, "\n")
-	for _, want := range []string{"NICK herald-demo", "JOIN #demo", "PRIVMSG #demo :build #1 of ", "QUIT"} {
+	for _, want := range []string{"NICK herald", "JOIN #demo", "PRIVMSG #demo :build #1 of ", "QUIT"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the bot did not send %q; it sent:\n%s\nstdout:\n%s", want, all, out.String())
 		}
 	}
-	if !strings.Contains(out.String(), "irc: herald-demo on #demo") {
+	if !strings.Contains(out.String(), "irc: herald on #demo") {
 		t.Errorf("stdout lacks where to look:\n%s", out.String())
 	}
 }

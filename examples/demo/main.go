@@ -33,6 +33,7 @@ import (
 	"github.com/heraldci/herald/examples/internal/sim"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/store"
+	"github.com/heraldci/herald/web"
 )
 
 // target is one reporter or server wired into the demo.
@@ -54,6 +55,7 @@ func targets() []target {
 		&mailTarget{},
 		&pushTarget{},
 		&streamTarget{},
+		&metricsTarget{}, &otelTarget{},
 	}
 }
 
@@ -132,7 +134,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	hub := status.NewHub(status.HubOptions{Logger: log, Master: "demo"})
 	mem := store.NewMemory(store.MemoryOptions{})
 	if *historyFile != "" {
 		var err error
@@ -140,7 +141,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	hub.Add(mem)             // the Hub closes it at Shutdown
+	// The store is the Hub's history: every event is in it before any
+	// reporter sees it.
+	hub := status.NewHub(status.HubOptions{History: mem, Logger: log, Master: "demo"})
 	last := map[string]int{} // continue numbering after builds kept in -history
 	if builds, err := mem.Builds(ctx, status.BuildQuery{}); err == nil {
 		for _, b := range builds {
@@ -149,6 +152,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	master := sim.New(hub, sim.Options{Seed: *seed, Speed: *speed, LastNumbers: last})
 	d := &demo{hub: hub, store: mem, control: master, onChanges: master.OnChanges, mux: http.NewServeMux(), log: log, out: stdout}
+	d.onClose(mem.Close) // writes the rest of -history after the Hub's last event
 
 	var ln net.Listener
 	if *addr != "" {
@@ -173,7 +177,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				}
 			})
 		}
-		srv = &http.Server{Handler: d.mux, ReadHeaderTimeout: 10 * time.Second}
+		srv = &http.Server{Handler: d.mux}
+		web.Timeouts{}.Apply(srv) // header, body, response and idle limits; streams lift their own
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("demo: HTTP server", "err", err)

@@ -43,9 +43,7 @@ func (t *pushTarget) Start(ctx context.Context, d *demo) error {
 	if target == "" {
 		return nil
 	}
-	p, err := push.HTTP(target, push.HTTPOptions{Options: push.Options{
-		Project: "Herald demo", Logger: d.log,
-	}})
+	p, err := push.New(push.Options{URL: target, Project: "Herald demo", Logger: d.log})
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ func (s *stashTarget) Start(ctx context.Context, d *demo) error {
 	}
 	o := stash.Options{BaseURL: s.url, Logger: d.log,
 		// The simulated builds have no pages unless a web target serves them.
-		URL: status.TextFunc(func(b *status.Build) string {
+		URL: status.RenderFunc(func(b *status.Build) string {
 			if b.URL != "" {
 				return b.URL
 			}

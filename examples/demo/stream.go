@@ -5,6 +5,7 @@ import (
 	"flag"
 	"time"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/stream"
 )
@@ -29,9 +30,9 @@ func (t *streamTarget) Start(ctx context.Context, d *demo) error {
 	}
 	o := stream.Options{History: d.store, Logger: d.log, Anonymous: t.user == ""}
 	if t.user != "" {
-		o.Users = map[string]status.Secret{t.user: status.Secret(t.password)}
+		o.Auth = auth.Users(map[string]status.Secret{t.user: status.Secret(t.password)})
 	}
-	s, err := stream.NewServer(o)
+	s, err := stream.New(o)
 	if err != nil {
 		return err
 	}

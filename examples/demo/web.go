@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/web"
 )
@@ -28,13 +29,13 @@ func (w *webStatus) Start(ctx context.Context, d *demo) error {
 		return nil
 	}
 	o := web.Options{
-		Title:       "Herald demo",
-		BuildbotURL: d.url + "/",
-		History:     d.store,
-		Control:     d.control,
-		Logger:      d.log,
+		Title:   "Herald demo",
+		BaseURL: d.url + "/",
+		History: d.store,
+		Control: d.control,
+		Logger:  d.log,
 		Authz: web.Authz{
-			Auth: web.BasicAuth(map[string]status.Secret{w.user: status.Secret(w.password)}),
+			Auth: auth.Users(map[string]status.Secret{w.user: status.Secret(w.password)}),
 			Rules: map[web.Action]web.Rule{
 				web.ForceBuild: web.Authenticated, web.ForceAllBuilds: web.Authenticated,
 				web.StopBuild: web.Authenticated, web.StopAllBuilds: web.Authenticated,
@@ -56,6 +57,6 @@ func (w *webStatus) Start(ctx context.Context, d *demo) error {
 	d.hub.Add(s, status.WithName("web"))
 	d.handle("/", s)
 	d.onClose(s.Close)
-	d.where("web status: %s/ (log in as %s / %s to force and stop builds)", d.url, w.user, w.password)
+	d.where("web status: %s/ (log in as %s with -web-password, default \"demo\", to force and stop builds)", d.url, w.user)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 	"github.com/heraldci/herald/stream"
@@ -34,7 +35,7 @@ func (s *syncBuffer) String() string {
 // TestWatch runs the client against a real stream server: the snapshot
 // table first, then a line per build event of the selected builder.
 func TestWatch(t *testing.T) {
-	srv, err := stream.NewServer(stream.Options{Users: map[string]status.Secret{"alice": "pw"}})
+	srv, err := stream.New(stream.Options{Auth: auth.Users(map[string]status.Secret{"alice": "pw"})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestWatch(t *testing.T) {
 }
 
 func TestWatchWrongPassword(t *testing.T) {
-	srv, _ := stream.NewServer(stream.Options{Users: map[string]status.Secret{"alice": "pw"}})
+	srv, _ := stream.New(stream.Options{Auth: auth.Users(map[string]status.Secret{"alice": "pw"})})
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	err := run(context.Background(), []string{"-url", hs.URL, "-user", "alice", "-password", "nope"}, &bytes.Buffer{}, &bytes.Buffer{})

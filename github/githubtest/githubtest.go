@@ -1,8 +1,10 @@
 // Package githubtest is an in-process double of GitHub's REST API for the
 // parts Herald's github target uses: commit statuses, resolving an
-// abbreviated commit, and pull-request (issue) comments. It checks each request
-// as GitHub does (method, path, token, User-Agent, media types, required
-// fields, length limits, the 1000-statuses cap, rate limits) and answers
+// abbreviated commit, pull-request (issue) comments and check runs. It
+// checks each request as GitHub does (method, path, token, User-Agent,
+// media types, required fields, length limits, the 1000-statuses cap, 50
+// annotations per check-run request, check runs written only with a GitHub
+// App installation token (ghs_…), rate limits) and answers
 // with GitHub's status codes, headers and error bodies, so a host can test
 // its configuration of github.Reporter, or run a demo, without GitHub.
 //
@@ -62,11 +64,13 @@ type Options struct {
 type Request struct {
 	At           time.Time
 	Method, Path string
-	Endpoint     string // "status", "commit", "comment", or "" when unknown
+	Endpoint     string // "status", "commit", "comment", "check-run", or "" when unknown
 	Owner, Repo  string
 	SHA          string // the commit of a status or check run, the ref of a commit lookup
-	// The fields of a commit status.
+	// The fields of a commit status; of a check run, State is its
+	// conclusion once completed, else its status, and Context its name.
 	State, Context, Description, TargetURL string
+	CheckRun                               int64           // the check run created or updated
 	Body                                   json.RawMessage // the JSON body as sent
 	Code                                   int             // the status code answered
 }
@@ -88,13 +92,14 @@ type Server struct {
 	repos map[string]bool
 	shas  map[string]bool
 
-	mu       sync.Mutex
-	statuses map[string][]Status // "owner/name@sha" (lower case) → newest last
-	comments []Comment
-	nextID   int64
-	used     int
-	reset    time.Time
-	extra    []route
+	mu        sync.Mutex
+	statuses  map[string][]Status // "owner/name@sha" (lower case) → newest last
+	comments  []Comment
+	checkRuns []*CheckRun
+	nextID    int64
+	used      int
+	reset     time.Time
+	extra     []route
 }
 
 // A route serves more of the API (comments).
@@ -126,7 +131,7 @@ func New(o Options) *Server {
 	for _, c := range o.Commits {
 		s.shas[strings.ToLower(c)] = true
 	}
-	s.extra = extraRoutes()
+	s.extra = append(extraRoutes(), checkRoutes()...)
 	return s
 }
 

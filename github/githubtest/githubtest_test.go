@@ -1,6 +1,7 @@
 package githubtest_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -169,4 +170,65 @@ func TestComments(t *testing.T) {
 	assert.Equal(t, 404, code)
 	assert.Equal(t, []githubtest.Comment{{ID: 1, Owner: "octo", Repo: "hello", Number: 12, Body: "Build failed"}}, s.Comments())
 	assert.Len(t, s.Problems(), 1)
+}
+
+const appAuth = "Bearer ghs_installation"
+
+func TestCheckRunsAsGitHubDoes(t *testing.T) {
+	s, srv := start(t, githubtest.Options{Repos: []string{"octo/hello"}})
+	const runs = "/api/v3/repos/octo/hello/check-runs"
+	ann := func(n int) string {
+		a := make([]string, n)
+		for i := range a {
+			a[i] = `{"path":"a.go","start_line":1,"end_line":1,"annotation_level":"failure","message":"m"}`
+		}
+		return "[" + strings.Join(a, ",") + "]"
+	}
+	long := strings.Repeat("é", githubtest.MaxOutputText+1)
+	for _, tc := range []struct {
+		name, method, path, body, auth string
+		code                           int
+		message, problem               string
+	}{
+		{name: "created", method: "POST", path: runs, body: `{"name":"ci","head_sha":"` + sha + `","status":"in_progress","started_at":"2026-01-02T15:04:05Z","output":{"title":"t","summary":"s"}}`, code: 201},
+		{name: "personal token", method: "POST", path: runs, auth: "Bearer ghp_personal", body: `{"name":"ci","head_sha":"` + sha + `"}`, code: 403, message: "You must authenticate via a GitHub App."},
+		{name: "no name", method: "POST", path: runs, body: `{"head_sha":"` + sha + `"}`, code: 422, problem: `"name" wasn't supplied`},
+		{name: "short sha", method: "POST", path: runs, body: `{"name":"ci","head_sha":"0123456"}`, code: 422, problem: "not a full commit SHA"},
+		{name: "bad status", method: "POST", path: runs, body: `{"name":"ci","head_sha":"` + sha + `","status":"running"}`, code: 422, problem: `"running" is not one of`},
+		{name: "completed without conclusion", method: "POST", path: runs, body: `{"name":"ci","head_sha":"` + sha + `","status":"completed"}`, code: 422, problem: `"conclusion" wasn't supplied`},
+		{name: "bad conclusion", method: "POST", path: runs, body: `{"name":"ci","head_sha":"` + sha + `","conclusion":"stale"}`, code: 422, problem: "conclusion"},
+		{name: "output without summary", method: "POST", path: runs, body: `{"name":"ci","head_sha":"` + sha + `","output":{"title":"t"}}`, code: 422, problem: `"summary" wasn't supplied`},
+		{name: "text too long", method: "POST", path: runs, body: `{"name":"ci","head_sha":"` + sha + `","output":{"title":"t","summary":"s","text":"` + long + `"}}`, code: 422, problem: "65535 characters"},
+		{name: "51 annotations", method: "POST", path: runs, body: `{"name":"ci","head_sha":"` + sha + `","output":{"title":"t","summary":"s","annotations":` + ann(51) + `}}`, code: 422, problem: "Only 50 annotations"},
+		{name: "bad level", method: "POST", path: runs, body: `{"name":"ci","head_sha":"` + sha + `","output":{"title":"t","summary":"s","annotations":[{"path":"a","start_line":1,"end_line":1,"annotation_level":"error","message":"m"}]}}`, code: 422, problem: "annotation_level"},
+		{name: "columns over lines", method: "POST", path: runs, body: `{"name":"ci","head_sha":"` + sha + `","output":{"title":"t","summary":"s","annotations":[{"path":"a","start_line":1,"end_line":2,"start_column":1,"annotation_level":"failure","message":"m"}]}}`, code: 422, problem: "start_column"},
+		{name: "absolute path", method: "POST", path: runs, body: `{"name":"ci","head_sha":"` + sha + `","output":{"title":"t","summary":"s","annotations":[{"path":"/etc/a","start_line":1,"end_line":1,"annotation_level":"failure","message":"m"}]}}`, code: 422, problem: "not relative"},
+		{name: "50 annotations", method: "PATCH", path: runs + "/1", body: `{"conclusion":"failure","completed_at":"2026-01-02T15:05:05Z","output":{"title":"t","summary":"s","annotations":` + ann(50) + `}}`, code: 200},
+		{name: "20 more", method: "PATCH", path: runs + "/1", body: `{"output":{"title":"t","summary":"s2","annotations":` + ann(20) + `}}`, code: 200},
+		{name: "unknown run", method: "PATCH", path: runs + "/99", body: `{"status":"completed","conclusion":"success"}`, code: 404},
+		{name: "unknown field", method: "PATCH", path: runs + "/1", body: `{"colour":"green"}`, code: 400, problem: "unknown field"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(s.Problems())
+			code, _, body := do(t, srv, tc.method, tc.path, tc.body, "Authorization", cmp.Or(tc.auth, appAuth))
+			assert.Equal(t, tc.code, code, "%v", body)
+			if tc.message != "" {
+				assert.Equal(t, tc.message, body["message"])
+			}
+			if tc.problem == "" {
+				assert.Len(t, s.Problems(), before)
+			} else if assert.Len(t, s.Problems(), before+1) {
+				assert.Contains(t, s.Problems()[before], tc.problem)
+			}
+		})
+	}
+	got := s.CheckRuns("octo", "hello", strings.ToUpper(sha))
+	require.Len(t, got, 1)
+	c := got[0]
+	assert.Equal(t, "completed", c.Status)
+	assert.Equal(t, "failure", c.Conclusion)
+	assert.Equal(t, "s2", c.Summary)
+	assert.Len(t, c.Annotations, 70, "updates append annotations")
+	assert.Equal(t, 3, c.Requests)
+	assert.Equal(t, time.Date(2026, 1, 2, 15, 5, 5, 0, time.UTC), c.CompletedAt)
 }

@@ -61,8 +61,8 @@ func shortSHA(s string) string {
 	return s
 }
 
-// Classified returns e as status.Retryable when classified (status.HTTPError
-// or status.NetError of the same failure) is, with its wait; else e.
+// Classified returns e as status.Retryable when classified (status.ClassifyResponse
+// or status.ClassifyNetError of the same failure) is, with its wait; else e.
 func Classified(e *Error, classified error) error {
 	if after, ok := status.RetryAfter(classified); ok {
 		return status.Retryable(e, after)
@@ -93,17 +93,17 @@ func Join(errs ...error) error {
 const maxReplyBody = 8 << 10
 
 // Refused reads a failed response of a forge (non-2xx) and returns the
-// reply as Reply makes it, and status.HTTPError's classification
+// reply as status.ReplyText makes it, and status.ClassifyResponse's classification
 // (Retryable for 429, 5xx, rate limits, with the wait the headers ask). The
-// classification is made over the scrubbed reply, so the *status.StatusError
+// classification is made over the scrubbed reply, so the *status.ResponseError
 // it carries holds no more than the message does. secrets are the
 // credentials the request carried. The body is read, not closed.
 func Refused(resp *http.Response, secrets ...string) (message string, classified error) {
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxReplyBody))
-	message = Reply(raw, secrets...)
+	message = status.ReplyText(raw, secrets...)
 	scrubbed := *resp
 	scrubbed.Body = io.NopCloser(bytes.NewReader([]byte(message)))
-	classified = status.HTTPError(&scrubbed)
+	classified = status.ClassifyResponse(&scrubbed)
 	if after, ok := status.RetryAfter(classified); ok && after == 0 {
 		if reset, ok := rateLimitReset(resp.Header, time.Now()); ok {
 			classified = status.Retryable(classified, reset)
@@ -127,11 +127,11 @@ func rateLimitReset(h http.Header, now time.Time) (time.Duration, bool) {
 }
 
 // Unreachable describes an error of http.Client.Do without the URL (the
-// Error says which commit) and classifies it with status.NetError.
+// Error says which commit) and classifies it with status.ClassifyNetError.
 func Unreachable(err error) (message string, classified error) {
 	message = err.Error()
 	if ue := (*url.Error)(nil); errors.As(err, &ue) {
 		message = ue.Err.Error()
 	}
-	return message, status.NetError(err)
+	return message, status.ClassifyNetError(err)
 }

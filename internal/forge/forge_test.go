@@ -202,7 +202,7 @@ func TestRefused(t *testing.T) {
 	assert.True(t, ok)
 	assert.Equal(t, 9*time.Second, after)
 	assert.NotContains(t, cls.Error(), token)
-	var se *status.StatusError
+	var se *status.ResponseError
 	require.ErrorAs(t, cls, &se)
 	assert.NotContains(t, se.Body, token)
 }
@@ -269,7 +269,7 @@ func TestRepoOf(t *testing.T) {
 	b := statustest.NewBuild("linux").Repository("https://git.example.com/git/octo/hello.git").Property("repo", "ops/deploy").Build()
 	s := &b.Sources[0]
 	for _, tc := range []struct {
-		opt      status.Text
+		opt      status.Renderer
 		under    string
 		min, max int
 		want     string

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"sync/atomic"
+
+	"github.com/heraldci/herald/status"
 )
 
 // Poster sends JSON to a forge's REST API over net/http: the request path
@@ -83,7 +85,7 @@ func (p *Poster) Post(ctx context.Context, u string, v any, e *Error) error {
 	resp, err := p.client.Do(req)
 	if err != nil {
 		msg, cls := Unreachable(err)
-		e.Err, e.Message = err, Reply([]byte(msg), p.secrets...)
+		e.Err, e.Message = err, status.ReplyText([]byte(msg), p.secrets...)
 		return Classified(e, cls)
 	}
 	defer resp.Body.Close()

@@ -27,7 +27,7 @@ type Target interface {
 type Hints map[int]string
 
 // Default sets the text option *p to v when it is unset.
-func Default(p *status.Text, v status.Text) {
+func Default(p *status.Renderer, v status.Renderer) {
 	if *p == nil {
 		*p = v
 	}
@@ -97,7 +97,7 @@ func (s *Shell) Begin(ctx context.Context, e status.Event) (bool, error) {
 // unless the path has at most max segments, at least min when read from
 // the URL (a GitLab project lives in a namespace; its ID is one segment),
 // each a ValidSegment.
-func RepoOf(repo status.Text, b *status.Build, s *status.SourceStamp, kw map[string]string, under string, min, max int) (string, bool) {
+func RepoOf(repo status.Renderer, b *status.Build, s *status.SourceStamp, kw map[string]string, under string, min, max int) (string, bool) {
 	var segs []string
 	if repo != nil {
 		p := strings.Trim(repo.Render(b, kw), "/")

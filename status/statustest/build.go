@@ -15,14 +15,14 @@ import (
 // Epoch is the fixed start time of fake builds, so rendered output is stable.
 var Epoch = time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
 
-// BuildBuilder makes a fake *status.Build. Methods chain; Build returns a
+// FakeBuild makes a fake *status.Build. Methods chain; Build returns a
 // fresh copy each time.
-type BuildBuilder struct{ b status.Build }
+type FakeBuild struct{ b status.Build }
 
 // NewBuild starts a build of builder number 1, started at Epoch, running,
 // with one source stamp on branch main.
-func NewBuild(builder string) *BuildBuilder {
-	return &BuildBuilder{b: status.Build{
+func NewBuild(builder string) *FakeBuild {
+	return &FakeBuild{b: status.Build{
 		Builder: builder,
 		Number:  1,
 		Worker:  "worker1",
@@ -37,21 +37,21 @@ func NewBuild(builder string) *BuildBuilder {
 	}}
 }
 
-func (bb *BuildBuilder) Number(n int) *BuildBuilder        { bb.b.Number = n; return bb }
-func (bb *BuildBuilder) Tags(t ...string) *BuildBuilder    { bb.b.Tags = t; return bb }
-func (bb *BuildBuilder) Worker(w string) *BuildBuilder     { bb.b.Worker = w; return bb }
-func (bb *BuildBuilder) Reason(r string) *BuildBuilder     { bb.b.Reason = r; return bb }
-func (bb *BuildBuilder) URL(u string) *BuildBuilder        { bb.b.URL = u; return bb }
-func (bb *BuildBuilder) Text(t ...string) *BuildBuilder    { bb.b.Text = t; return bb }
-func (bb *BuildBuilder) Blame(who ...string) *BuildBuilder { bb.b.Blamelist = who; return bb }
-func (bb *BuildBuilder) BuildSet(id string) *BuildBuilder  { bb.b.BuildSetID = id; return bb }
-func (bb *BuildBuilder) Started(t time.Time) *BuildBuilder {
+func (bb *FakeBuild) Number(n int) *FakeBuild        { bb.b.Number = n; return bb }
+func (bb *FakeBuild) Tags(t ...string) *FakeBuild    { bb.b.Tags = t; return bb }
+func (bb *FakeBuild) Worker(w string) *FakeBuild     { bb.b.Worker = w; return bb }
+func (bb *FakeBuild) Reason(r string) *FakeBuild     { bb.b.Reason = r; return bb }
+func (bb *FakeBuild) URL(u string) *FakeBuild        { bb.b.URL = u; return bb }
+func (bb *FakeBuild) Text(t ...string) *FakeBuild    { bb.b.Text = t; return bb }
+func (bb *FakeBuild) Blame(who ...string) *FakeBuild { bb.b.Blamelist = who; return bb }
+func (bb *FakeBuild) BuildSet(id string) *FakeBuild  { bb.b.BuildSetID = id; return bb }
+func (bb *FakeBuild) Started(t time.Time) *FakeBuild {
 	bb.b.Started = t
 	return bb
 }
 
 // Property sets a build property.
-func (bb *BuildBuilder) Property(name string, v any) *BuildBuilder {
+func (bb *FakeBuild) Property(name string, v any) *FakeBuild {
 	if bb.b.Properties == nil {
 		bb.b.Properties = map[string]any{}
 	}
@@ -60,32 +60,32 @@ func (bb *BuildBuilder) Property(name string, v any) *BuildBuilder {
 }
 
 // Branch sets the branch of the first source stamp.
-func (bb *BuildBuilder) Branch(br string) *BuildBuilder { bb.b.Sources[0].Branch = br; return bb }
+func (bb *FakeBuild) Branch(br string) *FakeBuild { bb.b.Sources[0].Branch = br; return bb }
 
 // Revision sets the revision of the first source stamp.
-func (bb *BuildBuilder) Revision(rev string) *BuildBuilder {
+func (bb *FakeBuild) Revision(rev string) *FakeBuild {
 	bb.b.Sources[0].Revision = rev
 	return bb
 }
 
 // Repository sets the repository of the first source stamp.
-func (bb *BuildBuilder) Repository(repo string) *BuildBuilder {
+func (bb *FakeBuild) Repository(repo string) *FakeBuild {
 	bb.b.Sources[0].Repository = repo
 	return bb
 }
 
 // Source adds another source stamp (multi-codebase builds).
-func (bb *BuildBuilder) Source(s status.SourceStamp) *BuildBuilder {
+func (bb *FakeBuild) Source(s status.SourceStamp) *FakeBuild {
 	bb.b.Sources = append(bb.b.Sources, s)
 	return bb
 }
 
 // NoSources removes every source stamp.
-func (bb *BuildBuilder) NoSources() *BuildBuilder { bb.b.Sources = nil; return bb }
+func (bb *FakeBuild) NoSources() *FakeBuild { bb.b.Sources = nil; return bb }
 
 // Change adds a change to the first source stamp and its author to the
 // blamelist.
-func (bb *BuildBuilder) Change(c status.Change) *BuildBuilder {
+func (bb *FakeBuild) Change(c status.Change) *FakeBuild {
 	if c.Revision == "" {
 		c.Revision = bb.b.Sources[0].Revision
 	}
@@ -98,7 +98,7 @@ func (bb *BuildBuilder) Change(c status.Change) *BuildBuilder {
 }
 
 // Step adds a finished step with one "stdio" log of size bytes.
-func (bb *BuildBuilder) Step(name string, r status.Result) *BuildBuilder {
+func (bb *FakeBuild) Step(name string, r status.Result) *FakeBuild {
 	n := len(bb.b.Steps)
 	start := bb.b.Started.Add(time.Duration(n) * 10 * time.Second)
 	bb.b.Steps = append(bb.b.Steps, status.Step{
@@ -116,7 +116,7 @@ func (bb *BuildBuilder) Step(name string, r status.Result) *BuildBuilder {
 }
 
 // Result finishes the build with r, after its steps (or one minute).
-func (bb *BuildBuilder) Result(r status.Result) *BuildBuilder {
+func (bb *FakeBuild) Result(r status.Result) *FakeBuild {
 	bb.b.Result = r
 	end := bb.b.Started.Add(time.Minute)
 	if n := len(bb.b.Steps); n > 0 && bb.b.Steps[n-1].Finished.After(end) {
@@ -137,18 +137,18 @@ func (bb *BuildBuilder) Result(r status.Result) *BuildBuilder {
 	return bb
 }
 
-func (bb *BuildBuilder) Succeeded() *BuildBuilder { return bb.Result(status.Success) }
-func (bb *BuildBuilder) Failed() *BuildBuilder    { return bb.Result(status.Failure) }
+func (bb *FakeBuild) Succeeded() *FakeBuild { return bb.Result(status.Success) }
+func (bb *FakeBuild) Failed() *FakeBuild    { return bb.Result(status.Failure) }
 
 // Running clears the result: the build has not finished.
-func (bb *BuildBuilder) Running() *BuildBuilder {
+func (bb *FakeBuild) Running() *FakeBuild {
 	bb.b.Finished, bb.b.Result, bb.b.Text = time.Time{}, status.Success, nil
 	return bb
 }
 
 // Build returns a fresh copy of the build, with the log references of its
 // steps pointing at it.
-func (bb *BuildBuilder) Build() *status.Build {
+func (bb *FakeBuild) Build() *status.Build {
 	b := bb.b.Clone()
 	for i := range b.Steps {
 		for j := range b.Steps[i].Logs {
@@ -161,7 +161,7 @@ func (bb *BuildBuilder) Build() *status.Build {
 // Events returns the events of the build's life: BuildStarted, StepStarted,
 // LogStarted, LogAppended, LogFinished and StepFinished of each step, and
 // BuildFinished when the build has finished. Times follow the build's.
-func (bb *BuildBuilder) Events() []status.Event {
+func (bb *FakeBuild) Events() []status.Event {
 	full := bb.Build()
 	cur := full.Clone()
 	cur.Steps, cur.Finished, cur.Result, cur.Text = nil, time.Time{}, status.Success, nil

@@ -22,6 +22,7 @@ type Control struct {
 
 	mu           sync.Mutex
 	calls        []Call
+	forced       int
 	shuttingDown bool
 }
 
@@ -47,8 +48,17 @@ func (c *Control) record(ctx context.Context, method string, args ...any) error 
 	return nil
 }
 
-func (c *Control) ForceBuild(ctx context.Context, r status.ForceRequest) error {
-	return c.record(ctx, "ForceBuild", fmt.Sprintf("%+v", r))
+// ForceBuild records the call and returns a request numbered after the
+// ForceBuild calls so far: ID "1", BuildSetID "bs1", then "2", "bs2"...
+func (c *Control) ForceBuild(ctx context.Context, r status.ForceRequest) (*status.BuildRequest, error) {
+	if err := c.record(ctx, "ForceBuild", fmt.Sprintf("%+v", r)); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.forced++
+	n := c.forced
+	c.mu.Unlock()
+	return &status.BuildRequest{ID: fmt.Sprint(n), BuildSetID: fmt.Sprint("bs", n), Builder: r.Builder, Reason: r.Reason}, nil
 }
 func (c *Control) StopBuild(ctx context.Context, builder string, number int, who, reason string) error {
 	return c.record(ctx, "StopBuild", builder, " ", number, " ", who, " ", reason)

@@ -31,10 +31,10 @@ func (p *poster) Report(ctx context.Context, e status.Event) error {
 	req.Header.Set("Authorization", "Bearer "+p.token.Reveal())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return status.NetError(err)
+		return status.ClassifyNetError(err)
 	}
 	defer resp.Body.Close()
-	err = status.HTTPError(resp)
+	err = status.ClassifyResponse(resp)
 	if err != nil {
 		p.log.Warn("post failed", "err", err)
 	}

@@ -39,6 +39,7 @@ type Master struct {
 }
 
 type request struct {
+	id      string // the request and build set ID; "" until the build starts
 	builder string
 	reason  string
 	who     string
@@ -204,8 +205,11 @@ func (s *Master) build(ctx context.Context, r request) *status.Build {
 	s.mu.Lock()
 	s.numbers[r.builder]++
 	num := s.numbers[r.builder]
-	s.reqID++
-	reqID := fmt.Sprint(s.reqID)
+	reqID := r.id // set when forced, so ForceBuild could return it
+	if reqID == "" {
+		s.reqID++
+		reqID = fmt.Sprint(s.reqID)
+	}
 	outcome := s.rng.Float64()
 	nsteps := 3 + s.rng.IntN(3)
 	s.mu.Unlock()
@@ -375,17 +379,22 @@ func (s *Master) knows(builder string) bool {
 
 // The status.Control of the demo master.
 
-func (s *Master) ForceBuild(ctx context.Context, r status.ForceRequest) error {
+func (s *Master) ForceBuild(ctx context.Context, r status.ForceRequest) (*status.BuildRequest, error) {
 	if !s.knows(r.Builder) {
-		return fmt.Errorf("force build: builder %q: %w", r.Builder, status.ErrNotFound)
+		return nil, fmt.Errorf("force build: builder %q: %w", r.Builder, status.ErrNotFound)
 	}
 	props := map[string]any{}
 	for k, v := range r.Properties {
 		props[k] = v
 	}
-	s.enqueue(request{builder: r.Builder, who: r.Who, branch: r.Branch, rev: r.Revision, props: props,
-		reason: strings.TrimSpace(fmt.Sprintf("forced by %s: %s", cmp.Or(r.Who, "anonymous"), r.Reason))})
-	return nil
+	s.mu.Lock()
+	s.reqID++
+	id := fmt.Sprint(s.reqID)
+	s.mu.Unlock()
+	req := request{id: id, builder: r.Builder, who: r.Who, branch: r.Branch, rev: r.Revision, props: props,
+		reason: strings.TrimSpace(fmt.Sprintf("forced by %s: %s", cmp.Or(r.Who, "anonymous"), r.Reason))}
+	s.enqueue(req)
+	return &status.BuildRequest{ID: id, BuildSetID: id, Builder: r.Builder, Reason: req.reason}, nil
 }
 
 func (s *Master) StopBuild(ctx context.Context, builder string, number int, who, reason string) error {
@@ -399,7 +408,8 @@ func (s *Master) StopBuild(ctx context.Context, builder string, number int, who,
 }
 
 func (s *Master) Rebuild(ctx context.Context, builder string, number int, who, reason string) error {
-	return s.ForceBuild(ctx, status.ForceRequest{Builder: builder, Who: who, Reason: fmt.Sprintf("rebuild of #%d: %s", number, reason)})
+	_, err := s.ForceBuild(ctx, status.ForceRequest{Builder: builder, Who: who, Reason: fmt.Sprintf("rebuild of #%d: %s", number, reason)})
+	return err
 }
 
 func (s *Master) PingBuilder(ctx context.Context, builder string) error {

@@ -1,0 +1,51 @@
+package status_test
+
+import (
+	"fmt"
+	"net/url"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/heraldci/herald/status"
+)
+
+func TestLinks(t *testing.T) {
+	ref := status.LogRef{Builder: "team/linux", Build: 7, Step: "unit tests", Name: "stdio"}
+	for _, base := range []string{"https://ci.example.org", "https://ci.example.org/"} {
+		l := status.Links{Base: base}
+		assert.Equal(t, "https://ci.example.org/", l.Home())
+		assert.Equal(t, "https://ci.example.org/builders/team%2Flinux", l.Builder("team/linux"))
+		assert.Equal(t, "https://ci.example.org/builders/team%2Flinux/builds/7", l.Build("team/linux", 7))
+		assert.Equal(t, "https://ci.example.org/builders/team%2Flinux/builds/7/steps/unit%20tests", l.Step("team/linux", 7, "unit tests"))
+		assert.Equal(t, "https://ci.example.org/builders/team%2Flinux/builds/7/steps/unit%20tests/logs/stdio", l.Log(ref))
+		assert.Equal(t, "https://ci.example.org/changes/42", l.Change(42))
+		assert.Equal(t, "https://ci.example.org/buildslaves#w%201", l.Worker("w 1"))
+	}
+	// A prefix stays; the zero value gives root-relative paths.
+	assert.Equal(t, "https://example.org/ci/builders/b/builds/1", status.Links{Base: "https://example.org/ci/"}.Build("b", 1))
+	assert.Equal(t, "/changes/3", status.Links{}.Change(3))
+}
+
+// A hostile name stays inside its path segment: parsing the URL back gives
+// the name, and nothing leaks into the query or fragment.
+func TestLinksEscapeNames(t *testing.T) {
+	l := status.Links{Base: "https://ci.example.org"}
+	for _, name := range []string{"a/b", "../x", "a?b=c", "a#b", "100%", "é ü", "a;b", ""} {
+		u, err := url.Parse(l.Builder(name))
+		require.NoError(t, err, name)
+		assert.Empty(t, u.RawQuery, name)
+		assert.Empty(t, u.Fragment, name)
+		assert.Equal(t, "/builders/"+name, u.Path, name)
+	}
+}
+
+func ExampleLinks() {
+	l := status.Links{Base: "https://ci.example.org/"}
+	fmt.Println(l.Build("linux", 12))
+	fmt.Println(l.Log(status.LogRef{Builder: "linux", Build: 12, Step: "test", Name: "stdio"}))
+	// Output:
+	// https://ci.example.org/builders/linux/builds/12
+	// https://ci.example.org/builders/linux/builds/12/steps/test/logs/stdio
+}
