@@ -48,6 +48,7 @@ func targets() []target {
 		&console{},
 		&gerritTarget{},
 		&githubTarget{}, &stashTarget{},
+		&gitlabTarget{}, &giteaTarget{}, &bitbucketTarget{},
 		&changeHooks{},
 		&webStatus{},
 		&ircTarget{},

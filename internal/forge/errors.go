@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -102,7 +103,27 @@ func Refused(resp *http.Response, secrets ...string) (message string, classified
 	message = status.ReplyText(raw, secrets...)
 	scrubbed := *resp
 	scrubbed.Body = io.NopCloser(bytes.NewReader([]byte(message)))
-	return message, status.ClassifyResponse(&scrubbed)
+	classified = status.ClassifyResponse(&scrubbed)
+	if after, ok := status.RetryAfter(classified); ok && after == 0 {
+		if reset, ok := rateLimitReset(resp.Header, time.Now()); ok {
+			classified = status.Retryable(classified, reset)
+		}
+	}
+	return message, classified
+}
+
+// rateLimitReset reads the wait of a throttled answer without Retry-After
+// from RateLimit-Reset: Unix seconds as GitLab sends it, or seconds to
+// wait as the IETF draft has it.
+func rateLimitReset(h http.Header, now time.Time) (time.Duration, bool) {
+	n, err := strconv.ParseInt(strings.TrimSpace(h.Get("RateLimit-Reset")), 10, 64)
+	switch {
+	case err != nil || n <= 0:
+		return 0, false
+	case n > 1_000_000_000: // a time, not a wait
+		return max(time.Unix(n, 0).Sub(now)+time.Second, time.Second), true
+	}
+	return time.Duration(n) * time.Second, true
 }
 
 // Unreachable describes an error of http.Client.Do without the URL (the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -204,4 +205,88 @@ func TestRefused(t *testing.T) {
 	var se *status.ResponseError
 	require.ErrorAs(t, cls, &se)
 	assert.NotContains(t, se.Body, token)
+}
+
+func TestRefusedRateLimitReset(t *testing.T) {
+	for _, tc := range []struct {
+		header, value string
+		min, max      time.Duration
+	}{
+		{"RateLimit-Reset", strconv.FormatInt(time.Now().Add(30*time.Second).Unix(), 10), 29 * time.Second, 32 * time.Second},
+		{"RateLimit-Reset", "12", 12 * time.Second, 12 * time.Second},
+		{"Retry-After", "5", 5 * time.Second, 5 * time.Second},
+	} {
+		resp := &http.Response{StatusCode: 429, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("Retry later\n"))}
+		resp.Header.Set(tc.header, tc.value)
+		msg, cls := Refused(resp)
+		assert.Equal(t, "Retry later", msg)
+		after, ok := status.RetryAfter(cls)
+		require.True(t, ok, tc.header)
+		assert.True(t, after >= tc.min && after <= tc.max, "%s %s: waits %v", tc.header, tc.value, after)
+	}
+}
+
+func TestRepoPath(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://gitlab.com/group/sub/project.git": "group/sub/project",
+		"git@gitlab.example.com:group/project.git": "group/project",
+		"ssh://git@host:2222/a/b":                  "a/b",
+		"https://user@bitbucket.org/ws/repo.git":   "ws/repo",
+		"https://example.com/gitlab/group/project": "group/project",
+		"https://example.com/gitlab":               "gitlab",
+		"https://example.com/a/../b":               "",
+		"https://example.com/a/b%2Fc":              "",
+		"/local/path":                              "",
+		"C:/Windows/path":                          "",
+		"https://example.com/":                     "",
+	} {
+		segs, ok := RepoPath(raw, "/gitlab/")
+		assert.Equal(t, want != "", ok, raw)
+		assert.Equal(t, want, strings.Join(segs, "/"), raw)
+	}
+}
+
+// FuzzRepoPath: the URL comes from webhooks and hosts; whatever parses is
+// safe in an API path.
+func FuzzRepoPath(f *testing.F) {
+	f.Add("https://gitlab.com/group/sub/project.git", "")
+	f.Add("git@host:a/b.git", "/x")
+	f.Add("https://h/x/../../a/b", "x")
+	f.Fuzz(func(t *testing.T, raw, under string) {
+		segs, ok := RepoPath(raw, under)
+		if !ok {
+			return
+		}
+		for _, s := range segs {
+			if s == "" || s == "." || s == ".." || strings.ContainsAny(s, "/?#%: \\@") {
+				t.Fatalf("RepoPath(%q) = %q: unsafe in an API path", raw, segs)
+			}
+		}
+	})
+}
+
+func TestRepoOf(t *testing.T) {
+	b := statustest.NewBuild("linux").Repository("https://git.example.com/git/octo/hello.git").Property("repo", "ops/deploy").Build()
+	s := &b.Sources[0]
+	for _, tc := range []struct {
+		opt      status.Renderer
+		under    string
+		min, max int
+		want     string
+		ok       bool
+	}{
+		{nil, "/git", 2, 2, "octo/hello", true},
+		{nil, "", 2, 2, "git/octo/hello", false},
+		{nil, "", 2, 20, "git/octo/hello", true},
+		{status.MustInterpolate("%(prop:repo)s"), "", 2, 2, "ops/deploy", true},
+		{status.MustInterpolate("42"), "", 2, 20, "42", true},
+		{status.MustInterpolate("../x"), "", 1, 2, "../x", false},
+		{status.MustInterpolate(""), "", 1, 2, "", false},
+	} {
+		got, ok := RepoOf(tc.opt, b, s, nil, tc.under, tc.min, tc.max)
+		assert.Equal(t, tc.ok, ok, "%+v", tc)
+		if ok {
+			assert.Equal(t, tc.want, got)
+		}
+	}
 }
