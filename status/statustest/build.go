@@ -1,8 +1,23 @@
 // Package statustest is Herald's public test kit: fluent builders of fake
-// builds, changes and events, a Recorder reporter, a fake History and Control,
-// Conformance (the Reporter contract every target passes), and NeedBinary for
-// tests that use real servers. Host authors use it to test their own
-// reporters with fake builds.
+// builds, changes and events (FakeBuild), a Recorder reporter (also a
+// status.Publisher), a fake History (a status.Ledger) and Control, and the
+// contracts every target passes: Conformance for any Reporter,
+// HTTPConformance for one that talks HTTP, HistoryConformance for a History.
+// Host authors use it to test their own reporters with fake builds, for
+// example with testify:
+//
+//	func TestPager(t *testing.T) {
+//		statustest.Conformance(t, func() status.Reporter { return newPager(t) })
+//
+//		p := newPager(t)
+//		hub := status.NewHub(status.HubOptions{History: statustest.NewHistory()})
+//		require.NoError(t, hub.Add(p))
+//		for _, e := range statustest.NewBuild("linux").Number(7).Step("test", status.Failure).Failed().Events() {
+//			hub.Publish(e)
+//		}
+//		require.NoError(t, hub.Shutdown(context.Background()))
+//		assert.Equal(t, []string{"linux #7 failed"}, p.pages)
+//	}
 package statustest
 
 import (
