@@ -39,7 +39,10 @@ type liveOptions struct {
 	MaxClients int           // browsers at once (1000); more get 503
 	MaxPerAddr int           // streams from one client address (32); more get 503
 	KeepAlive  time.Duration // comment line sent on idle streams (25s)
-	Activity   int           // non-build events kept for the waterfall (500)
+	// Activity is how many non-build events are kept for the waterfall
+	// (500); negative keeps none, for a History that keeps them
+	// (ActivityHistory).
+	Activity int
 	// WriteTimeout bounds each write to a browser (10s), so a stuck
 	// connection ends instead of holding its handler.
 	WriteTimeout time.Duration
@@ -48,7 +51,8 @@ type liveOptions struct {
 // liveFeed broadcasts events to browsers (through the shared SSE
 // broadcaster, with its Resync policy) and remembers recent non-build
 // events (workers coming and going, master restarts) for the waterfall's
-// show_events, which History does not keep. Safe for concurrent use.
+// show_events when History does not keep them (ActivityHistory). Safe for
+// concurrent use.
 type liveFeed struct {
 	b        *sse.Broadcaster[*liveMsg]
 	activity int // how many to keep
@@ -99,8 +103,11 @@ func newLiveFeed(o liveOptions) *liveFeed {
 	if o.KeepAlive <= 0 {
 		o.KeepAlive = 25 * time.Second
 	}
-	if o.Activity <= 0 {
+	switch {
+	case o.Activity == 0:
 		o.Activity = 500
+	case o.Activity < 0:
+		o.Activity = 0
 	}
 	return &liveFeed{activity: o.Activity, b: sse.New[*liveMsg](sse.Options{Name: "web: live updates", Slow: sse.Resync,
 		Buffer: o.Buffer, Replay: o.Replay, KeepAlive: o.KeepAlive, MaxClients: o.MaxClients, MaxPerAddr: o.MaxPerAddr,
@@ -137,7 +144,7 @@ func (f *liveFeed) Report(ctx context.Context, e status.Event) error {
 	if e.Worker != nil {
 		ev.Worker = e.Worker.Name
 	}
-	if a, ok := activityOf(e); ok {
+	if a, ok := activityOf(e); ok && f.activity > 0 {
 		f.mu.Lock()
 		if len(f.recent) == f.activity {
 			f.recent = slices.Delete(f.recent, 0, 1)

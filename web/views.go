@@ -123,13 +123,17 @@ func builderNames(sel, all []status.Builder) []string {
 }
 
 // viewState is what the views keep in the Server: the live feed (which is
-// also where show_events finds recent worker and master events) and the
-// fonts of the status images.
+// also where show_events finds recent worker and master events, unless the
+// History keeps them) and the fonts of the status images.
 type viewState struct {
 	live  *liveFeed
 	fonts *fonts
 }
 
 func newViewState(o *Options) *viewState {
-	return &viewState{live: newLiveFeed(liveOptions{Logger: o.Logger}), fonts: newFonts()}
+	lo := liveOptions{Logger: o.Logger}
+	if _, ok := o.History.(ActivityHistory); ok {
+		lo.Activity = -1 // the waterfall reads them from History
+	}
+	return &viewState{live: newLiveFeed(lo), fonts: newFonts()}
 }

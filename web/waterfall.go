@@ -172,12 +172,16 @@ func (s *Server) waterfall(ctx context.Context, q url.Values) (*waterfallData, e
 		c := &changes[i]
 		cols[0] = append(cols[0], wfEntry{c.When, wfBox{Kind: "change", Class: "change", Change: c, Text: authorName(c.Author)}})
 	}
-	if wq.showEvents && s.views.live != nil {
+	if wq.showEvents {
 		to := wq.last
 		if to.IsZero() {
 			to = s.now().Add(time.Hour) // clocks of hosts and browsers differ a little
 		}
-		for _, a := range s.views.live.recentActivity(wq.first, to) {
+		acts, err := s.activity(ctx, wq.first, to)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range acts {
 			box := wfBox{Kind: "event", Class: "event", Text: a.Text}
 			if a.Builders == nil {
 				for i := 1; i < len(cols); i++ {
@@ -194,6 +198,39 @@ func (s *Server) waterfall(ctx context.Context, q url.Values) (*waterfallData, e
 	}
 	d.Rows, d.Older = layoutWaterfall(cols, wq, q, s.opts.Prefix, more)
 	return d, nil
+}
+
+// ActivityHistory is a History that also keeps the waterfall's events about
+// no single build: workers connecting and disconnecting, masters starting
+// and stopping, builders added and removed (a reconfig). Activity returns
+// those with times in [from, to] (a zero time leaves that end open), oldest
+// first. store.Memory is one; made by store.OpenMemory, it keeps them across
+// restarts. When Options.History is an ActivityHistory the waterfall's
+// show_events reads them from it; otherwise it shows those the Server itself
+// was given (Report) since it started.
+type ActivityHistory interface {
+	status.History
+	Activity(ctx context.Context, from, to time.Time) ([]status.Event, error)
+}
+
+// activity returns the non-build events within [from, to] for the
+// waterfall: from the History when it keeps them, else from the live feed.
+func (s *Server) activity(ctx context.Context, from, to time.Time) ([]activity, error) {
+	h, ok := s.opts.History.(ActivityHistory)
+	if !ok {
+		return s.views.live.recentActivity(from, to), nil
+	}
+	events, err := h.Activity(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	var out []activity
+	for _, e := range events {
+		if a, ok := activityOf(e); ok {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 // failing is Buildbot's test for failures_only: the last finished build did
