@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -171,6 +172,7 @@ func TestStalledBodiesHoldLittleMemory(t *testing.T) {
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
+	rssBefore := rssBytes(t)
 
 	const conns = 100
 	head := "POST /change_hook/github HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-GitHub-Event: push\r\nContent-Length: 10485760\r\n\r\n"
@@ -194,6 +196,27 @@ func TestStalledBodiesHoldLittleMemory(t *testing.T) {
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
 	growth := int64(after.HeapAlloc) - int64(before.HeapAlloc)
-	t.Logf("heap growth with %d stalled 10 MiB bodies: %d KiB", conns, growth>>10)
+	rss := rssBytes(t) - rssBefore
+	t.Logf("with %d stalled 10 MiB bodies: heap growth %d KiB, RSS growth %d KiB", conns, growth>>10, rss>>10)
 	assert.Less(t, growth, int64(50<<20))
+	assert.Less(t, rss, int64(50<<20), "RSS growth")
+}
+
+// rssBytes reads the process's resident set size (Linux); other systems
+// skip the RSS half of the check.
+func rssBytes(t *testing.T) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status: RSS not measured here")
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int64
+			_, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb)
+			require.NoError(t, err)
+			return kb << 10
+		}
+	}
+	t.Skip("no VmRSS line")
+	return 0
 }

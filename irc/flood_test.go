@@ -33,14 +33,11 @@ func TestFloodControl(t *testing.T) {
 
 	for i := range builds {
 		b := statustest.NewBuild("linux").Number(i + 1).Failed().Build()
-		t0 := time.Now()
 		if err := bot.Report(context.Background(), status.Event{Kind: status.BuildFinished, Build: b}); err != nil {
 			t.Fatal(err)
 		}
-		if d := time.Since(t0); d > 50*time.Millisecond {
-			t.Errorf("Report took %v: it must only queue, never wait for the server", d)
-		}
 	}
+	reported := time.Now() // Report only queues: the paced lines go out long after this
 	var at []time.Time
 	for i := range builds {
 		want := fmt.Sprintf("build #%d of linux is complete", i+1)
@@ -51,6 +48,12 @@ func TestFloodControl(t *testing.T) {
 			t.Fatalf("line %d: got %s %q, want %q", i+1, l.m.Command, l.m.Params, want)
 		}
 		at = append(at, l.at)
+	}
+	// Had Report waited for the server, every line would have been sent
+	// before the loop above ended; paced, the last one comes at least
+	// (builds-burst) intervals after the first.
+	if late := at[len(at)-1].Sub(reported); late < 10*interval {
+		t.Errorf("the last line came %v after the Reports returned: Report must only queue, never wait for the server", late)
 	}
 	total := at[len(at)-1].Sub(at[0])
 	t.Logf("%d lines received over %v (burst %d, interval %v)", builds, total, burst, interval)

@@ -3,6 +3,7 @@ package irc
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,17 +50,25 @@ const ngircdConfig = `[Global]
 `
 
 // startIRCd starts ngircd on a free port and stops it when the test ends.
+// ngircd cannot pick its own port, so a port another process took between
+// freePort and ngircd's bind is retried with a new one.
 func startIRCd(t testing.TB) *ircd {
 	t.Helper()
 	bin := testkit.NeedBinary(t, "ngircd", "apt-get install -y ngircd")
-	d := &ircd{t: t, bin: bin, port: freePort(t)}
-	d.conf = filepath.Join(t.TempDir(), "ngircd.conf")
-	if err := os.WriteFile(d.conf, []byte(fmt.Sprintf(ngircdConfig, d.port)), 0o644); err != nil {
-		t.Fatal(err)
+	var err error
+	for range 5 {
+		d := &ircd{t: t, bin: bin, port: freePort(t)}
+		d.conf = filepath.Join(t.TempDir(), "ngircd.conf")
+		if err := os.WriteFile(d.conf, []byte(fmt.Sprintf(ngircdConfig, d.port)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err = d.tryStart(); err == nil {
+			t.Cleanup(d.stop)
+			return d
+		}
 	}
-	d.start()
-	t.Cleanup(d.stop)
-	return d
+	t.Fatalf("ngircd: %v", err)
+	return nil
 }
 
 func freePort(t testing.TB) int {
@@ -77,14 +86,20 @@ func (d *ircd) addr() string { return fmt.Sprintf("127.0.0.1:%d", d.port) }
 // start runs the server and returns once it listens (it says so on stdout).
 func (d *ircd) start() {
 	d.t.Helper()
+	if err := d.tryStart(); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+func (d *ircd) tryStart() error {
 	cmd := exec.Command(d.bin, "-n", "-f", d.conf)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		d.t.Fatal(err)
+		return err
 	}
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Start(); err != nil {
-		d.t.Fatalf("starting ngircd: %v", err)
+		return fmt.Errorf("starting ngircd: %w", err)
 	}
 	listening := make(chan struct{})
 	ended := make(chan struct{})
@@ -102,11 +117,14 @@ func (d *ircd) start() {
 	select {
 	case <-listening:
 	case <-ended:
-		d.t.Fatal("ngircd exited before listening")
+		return fmt.Errorf("ngircd exited before listening on port %d", d.port)
 	case <-time.After(10 * time.Second):
-		d.t.Fatal("ngircd did not listen within 10s")
+		_ = cmd.Process.Kill()
+		<-ended
+		return errors.New("ngircd did not listen within 10s")
 	}
 	d.cmd, d.ended = cmd, ended
+	return nil
 }
 
 // stop kills the server and waits for it to exit.

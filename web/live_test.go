@@ -213,12 +213,17 @@ func TestLiveSlowClient(t *testing.T) {
 		f.ServeHTTP(w, httptest.NewRequest("GET", "/", nil).WithContext(ctx))
 	}()
 	<-w.entered // registered, and stuck writing its greeting
-	start := time.Now()
-	for i := range 10 {
-		report(t, f, status.Event{Kind: status.BuildStarted, Time: t0, Build: statustest.NewBuild("a").Number(i + 1).Build()})
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("Report took %v with a stuck browser", d)
+	reported := make(chan struct{})
+	go func() {
+		defer close(reported)
+		for i := range 10 {
+			report(t, f, status.Event{Kind: status.BuildStarted, Time: t0, Build: statustest.NewBuild("a").Number(i + 1).Build()})
+		}
+	}()
+	select { // a liveness bound: Report must not wait for the stuck browser at all
+	case <-reported:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Report blocked behind a stuck browser")
 	}
 	if got := f.b.Stats().Dropped; got != 8 {
 		t.Errorf("dropped %d, want 8 (10 events, buffer 2)", got)
@@ -313,12 +318,8 @@ func TestServerCloseEndsStreams(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	start := time.Now()
-	if err := s.Close(ctx); err != nil {
+	if err := s.Close(ctx); err != nil { // ctx bounds it: a Close that waits for the page fails here
 		t.Fatalf("Close with a live page open: %v", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("Close took %v", d)
 	}
 	if err := <-served; err != http.ErrServerClosed {
 		t.Errorf("Serve returned %v", err)
