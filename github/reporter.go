@@ -19,12 +19,11 @@ import (
 // Reporter sets commit statuses for started and finished builds. It is safe
 // for concurrent use.
 type Reporter struct {
+	forge.Shell
 	opts     Options
 	client   atomic.Pointer[gh.Client]
 	fresh    func() *gh.Client // a client with no rate-limit memory
-	base     string
-	own      *http.Transport // the transport New made, nil when the host gave a client
-	secret   string          // the static token, for scrubbing replies
+	secret   string            // the static token, for scrubbing replies
 	log      *slog.Logger
 	sent     forge.Memory
 	resolved forge.Recent[string, string] // "owner/name@short" (lower case) → full SHA
@@ -33,16 +32,10 @@ type Reporter struct {
 	commented forge.Recent[string, struct{}]
 	// runs remembers the check runs created (Options.Checks), so a
 	// build's end completes the run its start created.
-	runs   forge.Recent[runKey, run]
-	closed atomic.Bool
+	runs forge.Recent[runKey, run]
 }
 
-var (
-	_ status.Reporter  = (*Reporter)(nil)
-	_ status.Closer    = (*Reporter)(nil)
-	_ status.Named     = (*Reporter)(nil)
-	_ status.Selective = (*Reporter)(nil)
-)
+var _ forge.Target = (*Reporter)(nil)
 
 // GitHub keeps this many statuses per commit and context; it refuses more
 // with 422.
@@ -61,9 +54,10 @@ func New(o Options) (*Reporter, error) {
 		r.sent.Cap = 0 // each build has a run of its own
 	}
 	base := o.HTTPClient
+	var release func() // what Close releases: the connections of New's own client
 	if base == nil {
-		r.own = http.DefaultTransport.(*http.Transport).Clone()
-		base = &http.Client{Transport: r.own}
+		own := http.DefaultTransport.(*http.Transport).Clone()
+		base, release = &http.Client{Transport: own}, own.CloseIdleConnections
 	}
 	hc := base
 	ts := o.TokenSource
@@ -90,37 +84,9 @@ func New(o Options) (*Reporter, error) {
 	}
 	c := r.fresh()
 	r.client.Store(c)
-	r.base = c.BaseURL.String()
+	r.Init("github", c.BaseURL.String(), release)
 	return r, nil
 }
-
-// Name returns "github".
-func (r *Reporter) Name() string { return "github" }
-
-// String names the API the reporter talks to; never the token.
-func (r *Reporter) String() string { return "github.Reporter(" + r.base + ")" }
-
-// GoString is String, so %#v cannot dig into the reporter either.
-func (r *Reporter) GoString() string { return r.String() }
-
-var kinds = status.KindsOf(status.BuildStarted, status.BuildFinished)
-
-// Handles reports whether the reporter wants events of kind k: builds
-// starting and finishing.
-func (r *Reporter) Handles(k status.Kind) bool { return kinds.Has(k) }
-
-// Close releases the connections of the reporter's own HTTP client. Reports
-// after Close fail.
-func (r *Reporter) Close(context.Context) error {
-	r.closed.Store(true)
-	if r.own != nil {
-		r.own.CloseIdleConnections()
-	}
-	return nil
-}
-
-// errClosed is returned by Report after Close.
-var errClosed = errors.New("github: Report called after Close")
 
 // Report sets the statuses of a started or finished build: one per source
 // stamp that names a commit (or one, when Options.SHA is set). It returns
@@ -128,14 +94,8 @@ var errClosed = errors.New("github: Report called after Close")
 // long as GitHub asked, and a plain error for what retrying cannot fix.
 // Other kinds are ignored.
 func (r *Reporter) Report(ctx context.Context, e status.Event) error {
-	if !kinds.Has(e.Kind) || e.Build == nil {
-		return nil
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("github: %w", err)
-	}
-	if r.closed.Load() {
-		return errClosed
+	if ok, err := r.Begin(ctx, e); !ok {
+		return err
 	}
 	state := string(forge.StateOf(e, Pending, r.opts.States))
 	if r.opts.Checks {

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/heraldci/herald/github/githubtest"
+	"github.com/heraldci/herald/internal/forge"
 	"github.com/heraldci/herald/internal/testkit"
 
 	"github.com/heraldci/herald/status"
@@ -521,7 +522,7 @@ func TestIgnoresOtherKindsAndClosed(t *testing.T) {
 		t.Errorf("%d requests for kinds other than build started/finished", n)
 	}
 	_ = r.Close(context.Background())
-	if err := report(t, r, status.BuildStarted, build(1).Build()); !errors.Is(err, errClosed) {
+	if err := report(t, r, status.BuildStarted, build(1).Build()); !errors.Is(err, forge.ErrClosed) {
 		t.Errorf("Report after Close = %v", err)
 	}
 }

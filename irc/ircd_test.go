@@ -249,29 +249,9 @@ func (c *client) saidCmd(from, target, text string) (cmd, msg string) {
 	return l.m.Command, l.m.Param(1)
 }
 
-// testLogger logs to the test, and keeps the text for leak checks.
-type logSink struct {
-	mu  sync.Mutex
-	buf strings.Builder
-	t   testing.TB
-}
-
-func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.buf.Write(p)
-	return len(p), nil
-}
-
-func (s *logSink) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
 // botOn starts a bot against d with fast test timings; the test may change
 // o first. It is closed when the test ends.
-func botOn(t testing.TB, d *ircd, o Options) (*Bot, *logSink) {
+func botOn(t testing.TB, d *ircd, o Options) (*Bot, *testkit.Buffer) {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(d.addr())
 	o.Host = host
@@ -285,7 +265,7 @@ func botOn(t testing.TB, d *ircd, o Options) (*Bot, *logSink) {
 	if o.Interval == 0 {
 		o.Interval = 20 * time.Millisecond
 	}
-	sink := &logSink{t: t}
+	sink := &testkit.Buffer{}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(sink, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

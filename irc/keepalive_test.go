@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heraldci/herald/internal/testkit"
 )
 
 // TestKeepalive uses a server that welcomes the bot, PINGs it, then goes
@@ -51,7 +53,7 @@ func TestKeepalive(t *testing.T) {
 	}()
 	defer func() { l.Close(); <-done }()
 
-	sink := &logSink{t: t}
+	sink := &testkit.Buffer{}
 	b, err := New(Options{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, Nick: "herald", LostDelay: 50 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(sink, nil)), idleTimeout: 300 * time.Millisecond, pingTimeout: 300 * time.Millisecond})
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heraldci/herald/internal/testkit"
 )
 
 // saslServer is an in-process IRC server that speaks just enough of IRCv3
@@ -135,9 +137,9 @@ func readUntil(t *testing.T, lines chan string, prefix string) []string {
 	}
 }
 
-func saslBot(t *testing.T, s *saslServer, password string) *logSink {
+func saslBot(t *testing.T, s *saslServer, password string) *testkit.Buffer {
 	t.Helper()
-	sink := &logSink{t: t}
+	sink := &testkit.Buffer{}
 	port := s.l.Addr().(*net.TCPAddr).Port
 	b, err := New(Options{Host: "127.0.0.1", Port: port, Nick: "herald", SASL: &SASL{User: "ci-bot", Password: secretOf(password)},
 		Channels: []Channel{{Name: "#sasl"}}, FailedDelay: 200 * time.Millisecond,

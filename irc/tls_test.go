@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heraldci/herald/internal/testkit"
 )
 
 // selfSigned makes a certificate for 127.0.0.1 and a pool that trusts it.
@@ -92,7 +94,7 @@ func TestTLS(t *testing.T) {
 		}
 	}
 
-	sink := &logSink{t: t}
+	sink := &testkit.Buffer{}
 	untrusting, err := New(Options{Host: "127.0.0.1", Port: port, Nick: "other", UseTLS: true, FailedDelay: time.Hour,
 		Logger: slog.New(slog.NewTextHandler(sink, nil))})
 	if err != nil {

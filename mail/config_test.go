@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -48,7 +49,7 @@ func TestSubjectAsBuildbotWroteIt(t *testing.T) {
 
 // ExtraHeaders names may be templates, like Buildbot's Interpolate keys.
 func TestExtraHeaderNameTemplates(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &testkit.Buffer{}
 	rec := &recorder{}
 	n, err := New(Options{From: "ci@example.org", ExtraRecipients: []string{"l@example.org"}, Sender: rec, Logger: newLogger(logs),
 		ExtraHeaders: map[string]status.Renderer{
@@ -102,7 +103,7 @@ func TestRecipientDomains(t *testing.T) {
 		}}, "alice@example.org sub@eu.example.org bob@example.org dave@example.org", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec, logs := &recorder{}, &logBuffer{}
+			rec, logs := &recorder{}, &testkit.Buffer{}
 			tc.o.From, tc.o.Sender, tc.o.Logger = "ci@example.org", rec, newLogger(logs)
 			n, err := New(tc.o)
 			require.NoError(t, err)

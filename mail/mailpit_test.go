@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -22,7 +23,7 @@ func mailpitOptions(mp *mailpit, h status.History) Options {
 	return Options{
 		From: "Herald CI <ci@example.org>", Domain: "example.org", ExtraRecipients: []string{"builds@example.org"},
 		RelayHost: mp.SMTPHost, Port: mp.SMTPPort, History: h, AddLogs: true, Mode: All,
-		BuildbotURL: "https://ci.example.org/", Timeout: 10 * time.Second, Logger: newLogger(&logBuffer{}),
+		BuildbotURL: "https://ci.example.org/", Timeout: 10 * time.Second, Logger: newLogger(&testkit.Buffer{}),
 		ExtraHeaders: map[string]status.Renderer{"X-Herald-Builder": status.MustInterpolate("%(prop:buildername)s")},
 	}
 }
@@ -145,7 +146,7 @@ func TestMailpitAuthFile(t *testing.T) {
 	}
 	mp := startMailpit(t, "--smtp-auth-file", file, "--smtp-auth-allow-insecure")
 	for _, mech := range []string{"PLAIN", "LOGIN"} {
-		logs := &logBuffer{}
+		logs := &testkit.Buffer{}
 		o := mailpitOptions(mp, nil)
 		o.Username, o.Password, o.AuthMechanism, o.Logger = "ci", password, mech, newLogger(logs)
 		n, err := New(o)
@@ -158,7 +159,7 @@ func TestMailpitAuthFile(t *testing.T) {
 
 		o.Password = wrong
 		n, _ = New(o)
-		hubLogs := &logBuffer{}
+		hubLogs := &testkit.Buffer{}
 		hub := hubWith(n, hubLogs)
 		hub.Publish(finished(statustest.NewBuild("auth-wrong").Failed().Build()))
 		st := shutdown(t, hub)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -47,7 +48,7 @@ func migrationBuild(h *statustest.History, number int, r status.Result) *status.
 func TestMigrationMailNotifierExamples(t *testing.T) {
 	mp := startMailpit(t)
 	relay := func(o Options) Options { // relayhost="localhost", smtpPort=25 in Buildbot
-		o.RelayHost, o.Port, o.Timeout, o.Logger = mp.SMTPHost, mp.SMTPPort, 10*time.Second, newLogger(&logBuffer{})
+		o.RelayHost, o.Port, o.Timeout, o.Logger = mp.SMTPHost, mp.SMTPPort, 10*time.Second, newLogger(&testkit.Buffer{})
 		return o
 	}
 	ctx := context.Background()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -89,7 +90,7 @@ func TestModes(t *testing.T) {
 				h.AddBuild(cur)
 				rec := &recorder{}
 				n, err := New(Options{From: "ci@example.org", ExtraRecipients: []string{"list@example.org"},
-					Mode: mode, History: h, Sender: rec, Logger: newLogger(&logBuffer{})})
+					Mode: mode, History: h, Sender: rec, Logger: newLogger(&testkit.Buffer{})})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -17,11 +18,11 @@ import (
 func smtpOptions(f *fakeSMTP) Options {
 	host, port := f.hostPort()
 	return Options{From: "ci@example.org", ExtraRecipients: []string{"list@example.org"}, RelayHost: host, Port: port,
-		Timeout: 5 * time.Second, Logger: newLogger(&logBuffer{})}
+		Timeout: 5 * time.Second, Logger: newLogger(&testkit.Buffer{})}
 }
 
 // hubWith runs n in a Hub that retries at once, logging into logs.
-func hubWith(n status.Reporter, logs *logBuffer) *status.Hub {
+func hubWith(n status.Reporter, logs *testkit.Buffer) *status.Hub {
 	h := status.NewHub(status.HubOptions{Logger: newLogger(logs),
 		Retry: status.RetryPolicy{Initial: time.Millisecond, Max: 5 * time.Millisecond, Jitter: -1}})
 	h.Add(n)
@@ -56,7 +57,7 @@ func TestTransientFaultsRetried(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			logs := &logBuffer{}
+			logs := &testkit.Buffer{}
 			hub := hubWith(n, logs)
 			hub.Publish(finished(statustest.NewBuild("linux").Number(3).Failed().Build()))
 			got := f.wait(t, 1)
@@ -82,7 +83,7 @@ func TestPermanentFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuffer{}
+	logs := &testkit.Buffer{}
 	hub := hubWith(n, logs)
 	hub.Publish(finished(statustest.NewBuild("linux").Number(3).Failed().Build()))
 	st := shutdown(t, hub)

@@ -1,7 +1,6 @@
 package metrics_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -97,7 +95,7 @@ func TestScrapedByPrometheus(t *testing.T) {
 type prometheusServer struct {
 	url    string
 	exited chan struct{}
-	out    *syncBuffer
+	out    *testkit.Buffer
 }
 
 // startPrometheus runs Prometheus on a free loopback port, scraping
@@ -117,7 +115,7 @@ scrape_configs:
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(config), 0o644))
 	addr := freeLoopbackAddr(t)
-	out := &syncBuffer{}
+	out := &testkit.Buffer{}
 	cmd := exec.Command(bin,
 		"--config.file="+cfgPath,
 		"--web.listen-address="+addr,
@@ -188,22 +186,4 @@ func freeLoopbackAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close())
 	return addr
-}
-
-// syncBuffer collects a child process's output for failure messages.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

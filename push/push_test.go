@@ -1,10 +1,10 @@
 package push
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -63,26 +64,9 @@ func deadAddress(t testing.TB) string {
 	return addr
 }
 
-// logBuffer collects log output for assertions.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+// newLogger logs at debug level to w.
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // TestClassification: what ReportBatch returns for each answer of the
@@ -146,7 +130,7 @@ func TestClassification(t *testing.T) {
 // arrives, in order, and the batch's error says what was lost.
 func TestSplitAndPoison(t *testing.T) {
 	const n = 60
-	var logs logBuffer
+	var logs testkit.Buffer
 	rc := newReceiver(t, JSON, 0, 0)
 	rc.setMode(func(ps []Packet) int {
 		for _, p := range ps {
@@ -163,7 +147,7 @@ func TestSplitAndPoison(t *testing.T) {
 		return http.StatusOK
 	})
 	srv := serve(t, rc, "")
-	p, err := New(Options{URL: srv.URL, ChunkSize: n, Logger: logs.logger(), Format: JSON})
+	p, err := New(Options{URL: srv.URL, ChunkSize: n, Logger: newLogger(&logs), Format: JSON})
 	require.NoError(t, err)
 	assert.Equal(t, n, p.MaxBatch())
 

@@ -168,12 +168,12 @@ func TestOptions(t *testing.T) {
 // log line, error, Stats or String.
 func TestSecretNotLeaked(t *testing.T) {
 	const secret = "Bearer tok-9f8e7d6c5b4a"
-	var logs logBuffer
+	var logs testkit.Buffer
 	rc := newReceiver(t, Form, 0, 0)
 	rc.wantAuth = secret
 	rc.setMode(func([]Packet) int { return http.StatusForbidden })
 	srv := serve(t, rc, "")
-	ho := Options{URL: srv.URL, Logger: logs.logger(), Authorization: status.Secret(secret)}
+	ho := Options{URL: srv.URL, Logger: newLogger(&logs), Authorization: status.Secret(secret)}
 	p, err := New(ho)
 	require.NoError(t, err)
 	err = p.ReportBatch(context.Background(), buildEvents(1, 1))
@@ -189,8 +189,8 @@ func TestSecretNotLeaked(t *testing.T) {
 }
 
 func slogString(v any) string {
-	var l logBuffer
-	l.logger().Info("options", "o", v)
+	var l testkit.Buffer
+	newLogger(&l).Info("options", "o", v)
 	return l.String()
 }
 

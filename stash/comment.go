@@ -68,7 +68,7 @@ func (r *Reporter) comment(ctx context.Context, b *status.Build) error {
 	}
 	pr, ok := parsePullRequest(raw)
 	if !ok {
-		r.log.Warn("stash: build property "+PullRequestProperty+" is not a Bitbucket Server pull-request URL, no comment",
+		r.d.Log.Warn("stash: build property "+PullRequestProperty+" is not a Bitbucket Server pull-request URL, no comment",
 			"builder", b.Builder, "build", b.Number, "value", forge.Cut(raw, 200))
 		return nil
 	}
@@ -84,7 +84,7 @@ func (r *Reporter) comment(ctx context.Context, b *status.Build) error {
 	u := r.base.JoinPath("rest/api/1.0/projects", pr.project, "repos", pr.repo, "pull-requests", strconv.Itoa(pr.id), "comments")
 	e := &APIError{Forge: "stash", Repo: pr.project + "/" + pr.repo, SHA: "", Label: "pull request",
 		Context: strconv.Itoa(pr.id), State: "a comment"}
-	if err := r.send(ctx, u, map[string]string{"text": text}, e); err != nil {
+	if err := r.post.Post(ctx, u.String(), map[string]string{"text": text}, e); err != nil {
 		return err
 	}
 	r.commented.Put(done, struct{}{})

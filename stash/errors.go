@@ -12,16 +12,9 @@ import (
 // Report wrap it; read it with errors.As.
 type APIError = forge.Error
 
-func hint(code int) string {
-	switch code {
-	case http.StatusUnauthorized:
-		return "check Options.Username and Options.Password, or Options.Token"
-	case http.StatusForbidden:
-		return "the user may not post build statuses: it needs a licence and read access to the repository"
-	case http.StatusNotFound:
-		return "check Options.BaseURL, including the server's context path (such as /bitbucket)"
-	case http.StatusBadRequest:
-		return "Bitbucket refused the status"
-	}
-	return ""
+var hints = forge.Hints{
+	http.StatusUnauthorized: "check Options.Username and Options.Password, or Options.Token",
+	http.StatusForbidden:    "the user may not post build statuses: it needs a licence and read access to the repository",
+	http.StatusNotFound:     "check Options.BaseURL, including the server's context path (such as /bitbucket)",
+	http.StatusBadRequest:   "Bitbucket refused the status",
 }

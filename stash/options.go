@@ -4,10 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/heraldci/herald/internal/forge"
 	"github.com/heraldci/herald/status"
@@ -134,8 +132,8 @@ func (o *Options) validate() (*url.URL, error) {
 	case !basic && o.Token.IsZero() && o.HTTPClient == nil:
 		bad("no credentials: set Options.Token (a personal access token) or Options.Username and Options.Password, or pass an authenticating Options.HTTPClient")
 	}
-	if strings.ContainsAny(o.Token.Reveal(), " \t\r\n") {
-		bad("Options.Token contains white space: check how it was read (a trailing newline from a file?)")
+	if err := forge.CheckSecret("stash", "Token", o.Token.Reveal()); err != nil {
+		errs = append(errs, err)
 	}
 	if err := forge.CheckStates("stash: Options.States", o.States, InProgress, Successful, Failed); err != nil {
 		errs = append(errs, err)
@@ -159,20 +157,10 @@ func (o *Options) validate() (*url.URL, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if u.Scheme == "http" && (basic || !o.Token.IsZero()) && !loopback(u.Hostname()) {
-		o.Logger.Warn("stash: Options.BaseURL is plain http: the credentials travel unencrypted; use https", "base_url", u.Redacted())
+	if basic || !o.Token.IsZero() {
+		forge.WarnPlainHTTP(o.Logger, "stash", u)
 	}
 	return u, nil
-}
-
-// loopback reports whether host never leaves the machine, where plain http
-// exposes nothing.
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func description(b *status.Build) string { return b.Summary() }

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/heraldci/herald/internal/forge"
 	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/stash/stashtest"
 
@@ -488,7 +489,7 @@ func TestIgnoresOtherKindsAndClosed(t *testing.T) {
 		t.Errorf("%d requests for other kinds", n)
 	}
 	_ = r.Close(context.Background())
-	if err := report(t, r, status.BuildStarted, build("linux", 1).Build()); !errors.Is(err, errClosed) {
+	if err := report(t, r, status.BuildStarted, build("linux", 1).Build()); !errors.Is(err, forge.ErrClosed) {
 		t.Errorf("Report after Close = %v", err)
 	}
 }

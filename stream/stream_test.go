@@ -17,13 +17,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/heraldci/herald/auth"
+	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -155,8 +155,8 @@ func TestAuth(t *testing.T) {
 
 // TestSecretNotLeaked: passwords never show in errors, logs or String.
 func TestSecretNotLeaked(t *testing.T) {
-	var logs bytes.Buffer
-	o := Options{Auth: auth.Users(map[string]status.Secret{user: password}), Logger: slog.New(slog.NewTextHandler(&syncBuffer{b: &logs}, nil))}
+	var logs testkit.Buffer
+	o := Options{Auth: auth.Users(map[string]status.Secret{user: password}), Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	s, hs := newTestServer(t, o)
 	get(t, hs.URL, basic(user, "wrong")).Body.Close()
 	c, err := Dial(context.Background(), hs.URL, creds, Filter{})
@@ -521,17 +521,6 @@ func FuzzParseFilter(f *testing.F) {
 			t.Fatalf("filter %+v does not survive Query: %+v, %v", fl, again, err)
 		}
 	})
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
 }
 
 // TestKeepAlive: an idle stream gets keep-alive comments.

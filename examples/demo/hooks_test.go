@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/heraldci/herald/internal/testkit"
 )
 
 func TestDemoChangeHookTriggersBuild(t *testing.T) {
@@ -25,12 +27,12 @@ func TestDemoChangeHookTriggersBuild(t *testing.T) {
 		// The console line of a build of the posted change: revision and author.
 		"[feedbee] Hook Tester": make(chan struct{}),
 	}}
-	var errs bytes.Buffer
+	var errs testkit.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-speed", "50", "-seed", "7", "-addr", addr}, out, &lockedWriter{w: &errs})
+		done <- run(ctx, []string{"-speed", "50", "-seed", "7", "-addr", addr}, out, &errs)
 	}()
 	wait := func(pattern string) {
 		t.Helper()
@@ -89,15 +91,4 @@ func (w *watchWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.String()
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -5,32 +5,15 @@ import (
 	"context"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/heraldci/herald/auth"
+	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 	"github.com/heraldci/herald/stream"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestWatch runs the client against a real stream server: the snapshot
 // table first, then a line per build event of the selected builder.
@@ -46,7 +29,7 @@ func TestWatch(t *testing.T) {
 	_ = srv.Report(context.Background(), status.Event{Kind: status.BuilderAdded, Builder: &status.Builder{Name: "docs"}})
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out testkit.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-url", hs.URL, "-user", "alice", "-password", "pw", "-builder", "linux"}, &out, &out)
@@ -83,7 +66,7 @@ func TestWatchWrongPassword(t *testing.T) {
 }
 
 // waitFor polls the output until it contains s.
-func waitFor(t *testing.T, out *syncBuffer, s string) {
+func waitFor(t *testing.T, out *testkit.Buffer, s string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), s) {

@@ -127,7 +127,7 @@ func (s *Server) appOnly(w http.ResponseWriter, r *http.Request) (int, bool) {
 // the problem: a correct client never sends it.
 func (s *Server) invalid(w http.ResponseWriter, format string, args ...any) int {
 	detail := fmt.Sprintf(format, args...)
-	s.log.Problem("check run: %s", detail)
+	s.Log.Problem("check run: %s", detail)
 	return Error(w, http.StatusUnprocessableEntity, "Invalid request.\n\n"+detail)
 }
 
@@ -151,7 +151,7 @@ func (s *Server) createCheckRun(w http.ResponseWriter, r *http.Request, req *Req
 		return code
 	}
 	req.SHA = deref(body.HeadSHA)
-	if code := s.log.Fault(w); code != 0 {
+	if code := s.Log.Fault(w); code != 0 {
 		return code
 	}
 	if !s.repoKnown(req.Owner, req.Repo) {
@@ -163,7 +163,7 @@ func (s *Server) createCheckRun(w http.ResponseWriter, r *http.Request, req *Req
 	case body.HeadSHA == nil:
 		return s.invalid(w, `"head_sha" wasn't supplied.`)
 	case !hexSHA.MatchString(req.SHA):
-		s.log.Problem("check run on %q, not a full commit SHA", req.SHA)
+		s.Log.Problem("check run on %q, not a full commit SHA", req.SHA)
 		return Error(w, http.StatusUnprocessableEntity, "No commit found for SHA: "+req.SHA)
 	case !s.commitKnown(req.SHA):
 		return Error(w, http.StatusUnprocessableEntity, "No commit found for SHA: "+req.SHA)
@@ -190,7 +190,7 @@ func (s *Server) updateCheckRun(w http.ResponseWriter, r *http.Request, req *Req
 		return code
 	}
 	req.CheckRun, _ = strconv.ParseInt(m[3], 10, 64)
-	if code := s.log.Fault(w); code != 0 {
+	if code := s.Log.Fault(w); code != 0 {
 		return code
 	}
 	if body.HeadSHA != nil {
@@ -335,7 +335,7 @@ func (c *CheckRun) state() string {
 
 // checkRunJSON is GitHub's answer describing c; s.mu is held.
 func (s *Server) checkRunJSON(c *CheckRun) map[string]any {
-	base := s.url + s.opts.Prefix
+	base := s.Root() + s.opts.Prefix
 	ts := func(t time.Time) any {
 		if t.IsZero() {
 			return nil
@@ -349,7 +349,7 @@ func (s *Server) checkRunJSON(c *CheckRun) map[string]any {
 	return map[string]any{
 		"id": c.ID, "name": c.Name, "head_sha": c.HeadSHA, "external_id": c.ExternalID,
 		"url":         fmt.Sprintf("%s/repos/%s/%s/check-runs/%d", base, c.Owner, c.Repo, c.ID),
-		"html_url":    fmt.Sprintf("%s/%s/%s/runs/%d", s.url, c.Owner, c.Repo, c.ID),
+		"html_url":    fmt.Sprintf("%s/%s/%s/runs/%d", s.Root(), c.Owner, c.Repo, c.ID),
 		"details_url": c.DetailsURL, "status": c.Status, "conclusion": conclusion,
 		"started_at": ts(c.StartedAt), "completed_at": ts(c.CompletedAt),
 		"output": map[string]any{"title": c.Title, "summary": c.Summary, "text": c.Text,

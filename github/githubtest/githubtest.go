@@ -19,12 +19,10 @@
 package githubtest
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -85,10 +83,8 @@ type Status struct {
 // Server is the double. It is an http.Handler; NewServer also serves it on
 // a loopback port. Safe for concurrent use.
 type Server struct {
-	opts  Options
-	log   double.Log[Request]
-	url   string
-	srv   *httptest.Server
+	opts Options
+	double.Server[Request]
 	repos map[string]bool
 	shas  map[string]bool
 
@@ -140,40 +136,22 @@ func New(o Options) *Server {
 func NewServer(tb testing.TB, o Options) *Server {
 	tb.Helper()
 	s := New(o)
-	s.srv = httptest.NewServer(s)
-	s.url = s.srv.URL
-	tb.Cleanup(func() {
-		s.srv.Close()
-		for _, p := range s.Problems() {
-			tb.Errorf("githubtest: %s", p)
-		}
-	})
+	s.Start(tb, "githubtest", s)
 	return s
 }
 
 // ServerURL is the server's root, http://127.0.0.1:PORT (NewServer only).
-func (s *Server) ServerURL() string { return s.url }
+func (s *Server) ServerURL() string { return s.Root() }
 
 // URL is the base URL for github.Options.BaseURL (NewServer only).
-func (s *Server) URL() string { return s.url + s.opts.Prefix + "/" }
-
-// Requests returns the requests served, oldest first.
-func (s *Server) Requests() []Request { return s.log.All() }
-
-// Wait returns the requests once n have been served, or an error when ctx
-// ends first.
-func (s *Server) Wait(ctx context.Context, n int) ([]Request, error) { return s.log.Wait(ctx, n) }
-
-// Problems lists the requests GitHub would have refused that a correct
-// client never sends.
-func (s *Server) Problems() []string { return s.log.Problems() }
+func (s *Server) URL() string { return s.Root() + s.opts.Prefix + "/" }
 
 // Fail queues answers for the next valid requests (after the token and
 // body are checked), in order: a way to make GitHub fail, throttle or hang
 // up at a chosen request.
 func (s *Server) Fail(answers ...Answer) {
 	for _, a := range answers {
-		s.log.Fail(func(w http.ResponseWriter) { a(w) })
+		s.Log.Fail(func(w http.ResponseWriter) { a(w) })
 	}
 }
 
@@ -201,7 +179,7 @@ const (
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := Request{At: s.opts.Now(), Method: r.Method, Path: r.URL.Path}
 	req.Code = s.handle(w, r, &req)
-	s.log.Add(req)
+	s.Log.Add(req)
 }
 
 func (s *Server) handle(w http.ResponseWriter, r *http.Request, req *Request) int {
@@ -213,7 +191,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, req *Request) in
 		return notFound(w)
 	}
 	if r.UserAgent() == "" {
-		s.log.Problem("%s %s without User-Agent", r.Method, r.URL.Path)
+		s.Log.Problem("%s %s without User-Agent", r.Method, r.URL.Path)
 		return Error(w, http.StatusForbidden, "Request forbidden by administrative rules. Please make sure your request has a User-Agent header")
 	}
 	switch auth := r.Header.Get("Authorization"); {
@@ -223,7 +201,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, req *Request) in
 		return Error(w, http.StatusUnauthorized, "Bad credentials")
 	}
 	if v := r.Header.Get("X-GitHub-Api-Version"); v != "" && v != "2022-11-28" {
-		s.log.Problem("X-GitHub-Api-Version %q", v)
+		s.Log.Problem("X-GitHub-Api-Version %q", v)
 		return Error(w, http.StatusBadRequest, fmt.Sprintf("API version '%s' is not supported.", v))
 	}
 	if m := statusPath.FindStringSubmatch(path); m != nil && r.Method == http.MethodPost {
@@ -292,7 +270,7 @@ func (s *Server) commitKnown(sha string) bool {
 // strict client test wants, and keeps the body in req.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, req *Request, v any) (int, bool) {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		s.log.Problem("%s %s: Content-Type %q, want application/json", r.Method, r.URL.Path, ct)
+		s.Log.Problem("%s %s: Content-Type %q, want application/json", r.Method, r.URL.Path, ct)
 		return Error(w, http.StatusUnsupportedMediaType, "Unsupported Media Type"), false
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -303,7 +281,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, req *Request, v 
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		s.log.Problem("%s %s: body %s: %v", r.Method, r.URL.Path, body, err)
+		s.Log.Problem("%s %s: body %s: %v", r.Method, r.URL.Path, body, err)
 		return Error(w, http.StatusBadRequest, "Problems parsing JSON"), false
 	}
 	return 0, true
@@ -321,14 +299,14 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request, req *Reque
 	}
 	req.State, req.Context = deref(body.State), deref(body.Context)
 	req.Description, req.TargetURL = deref(body.Description), deref(body.TargetURL)
-	if code := s.log.Fault(w); code != 0 {
+	if code := s.Log.Fault(w); code != 0 {
 		return code
 	}
 	if !s.repoKnown(req.Owner, req.Repo) {
 		return notFoundDoc(w, "commits/statuses#create-a-commit-status")
 	}
 	if !hexSHA.MatchString(req.SHA) {
-		s.log.Problem("status on %q, not a full commit SHA", req.SHA)
+		s.Log.Problem("status on %q, not a full commit SHA", req.SHA)
 	}
 	if !s.commitKnown(req.SHA) {
 		return Error(w, http.StatusUnprocessableEntity, "No commit found for SHA: "+req.SHA)
@@ -336,11 +314,11 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request, req *Reque
 	switch req.State {
 	case "pending", "success", "failure", "error":
 	default:
-		s.log.Problem("state %q", req.State)
+		s.Log.Problem("state %q", req.State)
 		return Validation(w, "Status", "state", "state is not included in the list")
 	}
 	if n := utf8.RuneCountInString(req.Description); n > MaxDescription {
-		s.log.Problem("description of %d characters", n)
+		s.Log.Problem("description of %d characters", n)
 		return Validation(w, "Status", "description", "description is too long (maximum is 140 characters)")
 	}
 	ctx := req.Context
@@ -357,7 +335,7 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request, req *Reque
 	}
 	if n >= MaxPerContext {
 		s.mu.Unlock()
-		s.log.Problem("status #%d for %s context %q", n+1, key, ctx)
+		s.Log.Problem("status #%d for %s context %q", n+1, key, ctx)
 		return Answer(func(w http.ResponseWriter) int {
 			return writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": "Validation Failed",
 				"errors": []map[string]string{{"resource": "Status", "code": "custom",
@@ -368,7 +346,7 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request, req *Reque
 	st := Status{ID: s.nextID, State: req.State, Context: ctx, Description: req.Description, TargetURL: req.TargetURL, CreatedAt: req.At.UTC()}
 	s.statuses[key] = append(s.statuses[key], st)
 	s.mu.Unlock()
-	w.Header().Set("Location", fmt.Sprintf("%s/repos/%s/%s/statuses/%s", s.url+s.opts.Prefix, req.Owner, req.Repo, req.SHA))
+	w.Header().Set("Location", fmt.Sprintf("%s/repos/%s/%s/statuses/%s", s.Root()+s.opts.Prefix, req.Owner, req.Repo, req.SHA))
 	return writeJSON(w, http.StatusCreated, map[string]any{"id": st.ID, "state": st.State, "description": st.Description,
 		"target_url": st.TargetURL, "context": st.Context, "created_at": st.CreatedAt.Format(time.RFC3339)})
 }
@@ -377,7 +355,7 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request, req *Reque
 // GET /repos/{owner}/{repo}/commits/{ref} does; with the
 // application/vnd.github.sha media type it answers the bare SHA.
 func (s *Server) getCommit(w http.ResponseWriter, r *http.Request, req *Request) int {
-	if code := s.log.Fault(w); code != 0 {
+	if code := s.Log.Fault(w); code != 0 {
 		return code
 	}
 	if !s.repoKnown(req.Owner, req.Repo) {
@@ -407,12 +385,4 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-// Close stops a double started by NewServer before the test ends (to test
-// a GitHub that went away). It is idempotent.
-func (s *Server) Close() {
-	if s.srv != nil {
-		s.srv.Close()
-	}
 }

@@ -41,7 +41,7 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request, req *Requ
 	if code, ok := s.decode(w, r, req, &body); !ok {
 		return code
 	}
-	if code := s.log.Fault(w); code != 0 {
+	if code := s.Log.Fault(w); code != 0 {
 		return code
 	}
 	if !s.repoKnown(req.Owner, req.Repo) {
@@ -54,10 +54,10 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request, req *Requ
 	text := deref(body.Body)
 	switch {
 	case strings.TrimSpace(text) == "":
-		s.log.Problem("comment without body")
+		s.Log.Problem("comment without body")
 		return Validation(w, "IssueComment", "body", "body cannot be blank")
 	case utf8.RuneCountInString(text) > MaxCommentBody:
-		s.log.Problem("comment of %d characters", utf8.RuneCountInString(text))
+		s.Log.Problem("comment of %d characters", utf8.RuneCountInString(text))
 		return Validation(w, "IssueComment", "body", "body is too long (maximum is 65536 characters)")
 	}
 	s.mu.Lock()

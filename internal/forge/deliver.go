@@ -12,9 +12,9 @@ type Status[B any] struct {
 	Body B    // the forge's request
 }
 
-// Delivery is how the targets built on it (gitlab, gitea, bitbucket) send
-// the statuses of an event: once per Key, only those Memory lets through,
-// recording what the forge took. Safe for concurrent use.
+// Delivery is how the targets built on it (gitlab, gitea, bitbucket,
+// stash) send the statuses of an event: once per Key, only those Memory
+// lets through, recording what the forge took. Safe for concurrent use.
 type Delivery struct {
 	Forge  string // "gitlab": the prefix of log lines
 	Log    *slog.Logger

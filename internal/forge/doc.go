@@ -1,6 +1,5 @@
-// Package forge holds what every commit-status target shares: the github
-// and stash packages today, and the forges to come (GitLab, Gitea,
-// Bitbucket Cloud). A target built on it reads the same way as the others:
+// Package forge holds what every commit-status target shares: the github,
+// gitlab, gitea, bitbucket and stash packages. A target built on it reads the same way as the others:
 //
 //   - a table from build results to the forge's state names (States,
 //     CheckStates), configurable by the host, with the forge's default and a

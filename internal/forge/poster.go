@@ -14,8 +14,8 @@ import (
 )
 
 // Poster sends JSON to a forge's REST API over net/http: the request path
-// of the targets that need no client library (gitea, bitbucket). It sets
-// the Authorization header, turns failures into an *Error with the
+// of the targets that need no client library (gitea, bitbucket, stash). It
+// sets the Authorization header, turns failures into an *Error with the
 // forge's scrubbed reply and the classification of Refused and
 // Unreachable, and keeps the credentials out of reach of fmt. Safe for
 // concurrent use.

@@ -34,9 +34,9 @@ func Default(p *status.Renderer, v status.Renderer) {
 }
 
 // Shell is the part of a commit-status target that is the same in each
-// built on this package (gitlab, gitea, bitbucket): its name, how it
-// prints (where it sends, never a credential), the kinds it handles, and
-// closing. A Reporter embeds it and calls Init in New. Safe for
+// built on this package (github, gitlab, gitea, bitbucket, stash): its
+// name, how it prints (where it sends, never a credential), the kinds it
+// handles, and closing. A Reporter embeds it and calls Init in New. Safe for
 // concurrent use.
 type Shell struct {
 	name, where string

@@ -17,13 +17,11 @@
 package stashtest
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -98,15 +96,11 @@ const (
 // a loopback port. Safe for concurrent use.
 type Server struct {
 	opts Options
-	log  double.Log[Request]
-	url  string
-	srv  *httptest.Server
+	double.Server[Request]
 
 	mu       sync.Mutex
 	statuses map[string]BuildStatus // "sha key" (sha lower case)
 	comments []Comment
-	window   time.Time
-	used     int
 }
 
 // New returns a double serving o.
@@ -121,7 +115,9 @@ func New(o Options) *Server {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Server{opts: o, statuses: map[string]BuildStatus{}}
+	s := &Server{opts: o, statuses: map[string]BuildStatus{}}
+	s.Rate = double.Rate{Limit: o.RateLimit, Window: o.RateWindow, Now: o.Now}
+	return s
 }
 
 // NewServer starts a double on a loopback port for the length of the test,
@@ -129,45 +125,19 @@ func New(o Options) *Server {
 func NewServer(tb testing.TB, o Options) *Server {
 	tb.Helper()
 	s := New(o)
-	s.srv = httptest.NewServer(s)
-	s.url = s.srv.URL
-	tb.Cleanup(func() {
-		s.srv.Close()
-		for _, p := range s.Problems() {
-			tb.Errorf("stashtest: %s", p)
-		}
-	})
+	s.Start(tb, "stashtest", s)
 	return s
 }
 
 // URL is the base URL for stash.Options.BaseURL, with the context path
 // (NewServer only).
-func (s *Server) URL() string { return s.url + s.opts.ContextPath }
-
-// Close stops a double started by NewServer before the test ends. It is
-// idempotent.
-func (s *Server) Close() {
-	if s.srv != nil {
-		s.srv.Close()
-	}
-}
-
-// Requests returns the requests served, oldest first.
-func (s *Server) Requests() []Request { return s.log.All() }
-
-// Wait returns the requests once n have been served, or an error when ctx
-// ends first.
-func (s *Server) Wait(ctx context.Context, n int) ([]Request, error) { return s.log.Wait(ctx, n) }
-
-// Problems lists the requests Bitbucket would have refused that a correct
-// client never sends.
-func (s *Server) Problems() []string { return s.log.Problems() }
+func (s *Server) URL() string { return s.Root() + s.opts.ContextPath }
 
 // Fail queues answers for the next valid requests (after credentials and
 // body are checked), in order.
 func (s *Server) Fail(answers ...Answer) {
 	for _, a := range answers {
-		s.log.Fail(func(w http.ResponseWriter) { a(w) })
+		s.Log.Fail(func(w http.ResponseWriter) { a(w) })
 	}
 }
 
@@ -196,7 +166,7 @@ var (
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := Request{At: s.opts.Now(), Method: r.Method, Path: r.URL.Path}
 	req.Code = s.handle(w, r, &req)
-	s.log.Add(req)
+	s.Log.Add(req)
 }
 
 func (s *Server) handle(w http.ResponseWriter, r *http.Request, req *Request) int {
@@ -217,7 +187,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, req *Request) in
 		return code
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		s.log.Problem("%s: Content-Type %q", r.URL.Path, ct)
+		s.Log.Problem("%s: Content-Type %q", r.URL.Path, ct)
 		return Error(w, http.StatusUnsupportedMediaType, "", "Unsupported Media Type")
 	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -252,22 +222,11 @@ func (s *Server) authorized(h string) bool {
 // throttle answers 429 with Retry-After once the window's requests are
 // used up, as Bitbucket Data Center's rate limiting does.
 func (s *Server) throttle(w http.ResponseWriter) int {
-	if s.opts.RateLimit <= 0 {
-		return 0
-	}
-	s.mu.Lock()
-	now := s.opts.Now()
-	if s.window.IsZero() || !now.Before(s.window) {
-		s.window, s.used = now.Add(s.opts.RateWindow), 0
-	}
-	s.used++
-	over, wait := s.used > s.opts.RateLimit, s.window.Sub(now)
-	s.mu.Unlock()
+	over, now, reset := s.Rate.Take()
 	if !over {
 		return 0
 	}
-	secs := int((wait + time.Second - 1) / time.Second)
-	return RateLimited(secs)(w)
+	return RateLimited(double.Seconds(reset.Sub(now)))(w)
 }
 
 // strictDecode decodes a JSON object into fields, noting unknown fields
@@ -276,17 +235,17 @@ func (s *Server) throttle(w http.ResponseWriter) int {
 func (s *Server) strictDecode(body []byte, fields map[string]*string) bool {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(body, &m); err != nil {
-		s.log.Problem("body %q: %v", body, err)
+		s.Log.Problem("body %q: %v", body, err)
 		return false
 	}
 	for k, v := range m {
 		dst, known := fields[k]
 		if !known {
-			s.log.Problem("unknown field %q", k)
+			s.Log.Problem("unknown field %q", k)
 			continue
 		}
 		if err := json.Unmarshal(v, dst); err != nil {
-			s.log.Problem("field %q is not a string: %s", k, v)
+			s.Log.Problem("field %q is not a string: %s", k, v)
 		}
 	}
 	return true
@@ -297,19 +256,19 @@ func (s *Server) buildStatus(w http.ResponseWriter, req *Request) int {
 	if !s.strictDecode(req.Body, fields) {
 		return Error(w, http.StatusBadRequest, "", "Unexpected end of content")
 	}
-	if code := s.log.Fault(w); code != 0 {
+	if code := s.Log.Fault(w); code != 0 {
 		return code
 	}
 	for _, k := range []string{"state", "key", "url"} {
 		if *fields[k] == "" {
-			s.log.Problem("required field %q missing", k)
+			s.Log.Problem("required field %q missing", k)
 			return Validation(w, k, fmt.Sprintf("The %s field is required.", k))
 		}
 	}
 	switch req.State {
 	case "INPROGRESS", "SUCCESSFUL", "FAILED":
 	default:
-		s.log.Problem("state %q", req.State)
+		s.Log.Problem("state %q", req.State)
 		return Validation(w, "state", "state must be one of INPROGRESS, SUCCESSFUL, FAILED")
 	}
 	for _, l := range []struct {
@@ -317,12 +276,12 @@ func (s *Server) buildStatus(w http.ResponseWriter, req *Request) int {
 		max      int
 	}{{"key", req.Key, MaxKey}, {"name", req.Name, MaxName}, {"url", req.URL, MaxURL}, {"description", req.Description, MaxDescription}} {
 		if n := utf8.RuneCountInString(l.v); n > l.max {
-			s.log.Problem("%s of %d characters", l.field, n)
+			s.Log.Problem("%s of %d characters", l.field, n)
 			return Validation(w, l.field, fmt.Sprintf("The %s must be %d characters or less.", l.field, l.max))
 		}
 	}
 	if !fullSHA.MatchString(req.SHA) {
-		s.log.Problem("build status on %q, not a full commit id", req.SHA)
+		s.Log.Problem("build status on %q, not a full commit id", req.SHA)
 	}
 	s.mu.Lock()
 	s.statuses[strings.ToLower(req.SHA)+" "+req.Key] = BuildStatus{State: req.State, Key: req.Key, Name: req.Name,
@@ -336,11 +295,11 @@ func (s *Server) comment(w http.ResponseWriter, req *Request) int {
 	if !s.strictDecode(req.Body, map[string]*string{"text": &req.Text}) {
 		return Error(w, http.StatusBadRequest, "", "Unexpected end of content")
 	}
-	if code := s.log.Fault(w); code != 0 {
+	if code := s.Log.Fault(w); code != 0 {
 		return code
 	}
 	if strings.TrimSpace(req.Text) == "" {
-		s.log.Problem("comment without text")
+		s.Log.Problem("comment without text")
 		return Validation(w, "text", "A comment must have text.")
 	}
 	s.mu.Lock()

@@ -1,7 +1,6 @@
 package statustest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,10 +9,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 )
 
@@ -55,7 +54,7 @@ func HTTPConformance(t *testing.T, target HTTPTarget) {
 			events[i].Seq, events[i].ID = uint64(i+1), fmt.Sprintf("conformance-%d", i+1)
 		}
 	}
-	logs := &lockedBuffer{}
+	logs := &testkit.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var errs []error
 	note := func(err error) {
@@ -226,21 +225,4 @@ func firstRequest(r status.Reporter, events []status.Event, arrived <-chan struc
 		}
 	}
 	return nil, errors.New("statustest: no request reached the server")
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -9,10 +9,11 @@ import (
 	"time"
 )
 
-// Server is what the API doubles of the forges built on it (gitlabtest,
-// giteatest, bitbuckettest) share: the request log, a loopback server for
-// a test, and a rate-limit window. A double embeds it, so its Requests,
-// Wait, Problems and Close are the double's. Safe for concurrent use.
+// Server is what the API doubles of the forges built on it (githubtest,
+// gitlabtest, giteatest, bitbuckettest, stashtest) share: the request log,
+// a loopback server for a test, and a rate-limit window (githubtest keeps
+// its own, which counts the requests used for its headers). A double
+// embeds it, so its Requests, Wait, Problems and Close are the double's. Safe for concurrent use.
 type Server[R any] struct {
 	// Log is where the double's handler records requests, problems and
 	// queued faults.
