@@ -34,7 +34,7 @@ import (
 // liveOptions bound the feed; zero values take the defaults.
 type liveOptions struct {
 	Logger     *slog.Logger
-	Buffer     int           // messages queued per browser (64)
+	Buffer     int           // messages queued per browser (1024: a second of a busy master)
 	Replay     int           // messages kept for reconnecting browsers (256)
 	MaxClients int           // browsers at once (1000); more get 503
 	MaxPerAddr int           // streams from one client address (32); more get 503
@@ -95,7 +95,7 @@ type activity struct {
 
 func newLiveFeed(o liveOptions) *liveFeed {
 	if o.Buffer <= 0 {
-		o.Buffer = 64
+		o.Buffer = 1024
 	}
 	if o.Replay <= 0 {
 		o.Replay = 256
