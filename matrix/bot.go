@@ -84,7 +84,9 @@ func New(o Options) (*Bot, error) {
 func (b *Bot) Name() string { return "matrix" }
 
 // String describes the bot without its token.
-func (b *Bot) String() string { return fmt.Sprintf("matrix.Bot(%s on %s)", b.o.UserID, b.base.Redacted()) }
+func (b *Bot) String() string {
+	return fmt.Sprintf("matrix.Bot(%s on %s)", b.o.UserID, b.base.Redacted())
+}
 
 // Format prints the bot as String does, for every verb: the options hold
 // the token.
