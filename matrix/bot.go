@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -134,15 +135,21 @@ func (b *Bot) Report(ctx context.Context, e status.Event) error {
 		key = fmt.Sprintf("%s/%s/%d", e.Kind, e.Build.Builder, e.Build.Number)
 	}
 	out := newBatch(key)
-	if b.unsent != nil && b.unsent.key == key {
-		out = b.unsent
-	} else if b.unsent != nil {
-		b.log.Warn("matrix: dropping the messages of an event that was not reported again", "event", b.unsent.key, "messages", len(b.unsent.msgs))
-	}
-	b.unsent = nil
 	b.collect(true, out)
 	err := b.engine.Report(ctx, e)
 	b.collect(true, nil)
+	// What the engine says only once (a watch's answer) is in the
+	// messages a failed attempt left, not in out.
+	if left := b.unsent; left != nil && left.key == key {
+		for _, m := range left.msgs {
+			if !slices.ContainsFunc(out.msgs, func(o message) bool { return o.txn == m.txn }) {
+				out.msgs = append(out.msgs, m)
+			}
+		}
+	} else if left != nil {
+		b.log.Warn("matrix: dropping the messages of an event that was not reported again", "event", left.key, "messages", len(left.msgs))
+	}
+	b.unsent = nil
 	for i, m := range out.msgs {
 		if serr := b.send(ctx, m); serr != nil {
 			out.msgs = out.msgs[i:]

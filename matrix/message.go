@@ -97,6 +97,7 @@ const maxBody = 16 << 10
 // where it can, never inside a character or a highlight mark.
 func split(text string) []string {
 	var out []string
+	text = strings.TrimRight(text, "\n")
 	for len(text) > maxBody {
 		cut := strings.LastIndexByte(text[:maxBody], '\n')
 		if cut <= 0 {
