@@ -257,7 +257,10 @@ func (b *Bot) sendAnswer(ctx context.Context, m message) error {
 		if err == nil || !retry || attempt == answerAttempts {
 			return err
 		}
-		t := time.NewTimer(max(after, time.Second))
+		if after <= 0 {
+			after = time.Second
+		}
+		t := time.NewTimer(after)
 		select {
 		case <-t.C:
 		case <-ctx.Done():

@@ -172,6 +172,21 @@ func TestRateLimit(t *testing.T) {
 	h.set(func(h *homeserver) { assert.Len(t, h.sent, 2) })
 }
 
+// An answer the homeserver rate-limits is sent again after its wait, under
+// the same transaction ID.
+func TestAnswerRateLimited(t *testing.T) {
+	h := newHomeserver(t, ops)
+	newBot(t, h, Options{Rooms: []string{ops}, PollTimeout: 5 * time.Second})
+	h.set(func(h *homeserver) { h.limited, h.retryMS = 1, 20 })
+	h.say(ops, said("@bob:example.org", "!version"))
+	msgs := h.waitSent(1)
+	assert.Equal(t, "Herald 9.9 at your service", msgs[0].Content["body"])
+	h.set(func(h *homeserver) {
+		assert.Equal(t, 0, h.limited)
+		assert.Equal(t, []string{msgs[0].Txn, msgs[0].Txn}, h.txnsTried, "the same transaction twice")
+	})
+}
+
 func TestErrors(t *testing.T) {
 	for _, c := range []struct {
 		code      int

@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -20,18 +21,20 @@ type homeserver struct {
 	token string
 	rooms map[string]bool // rooms the bot is in
 
-	mu      sync.Mutex
-	queued  []roomEvent   // events for the next /sync
-	batch   int           // the last next_batch given is "s<batch>"
-	news    chan struct{} // signalled when events are queued
-	sent    []sentMessage // accepted messages, in order
-	arrived chan struct{} // signalled after every accepted message
-	txns    map[string]string
-	pass    int  // take this many sends before limited applies
-	limited int  // then answer this many with 429 M_LIMIT_EXCEEDED
-	fail    int  // answer sends with this code
-	syncs   int  // /sync requests served
-	echo    bool // echo the request's headers in error bodies
+	mu        sync.Mutex
+	queued    []roomEvent   // events for the next /sync
+	batch     int           // the last next_batch given is "s<batch>"
+	news      chan struct{} // signalled when events are queued
+	sent      []sentMessage // accepted messages, in order
+	arrived   chan struct{} // signalled after every accepted message
+	txns      map[string]string
+	pass      int      // take this many sends before limited applies
+	limited   int      // then answer this many with 429 M_LIMIT_EXCEEDED
+	retryMS   int      // their retry_after_ms (default 1500)
+	txnsTried []string // the transaction IDs of every send, in order
+	fail      int      // answer sends with this code
+	syncs     int      // /sync requests served
+	echo      bool     // echo the request's headers in error bodies
 }
 
 type roomEvent struct {
@@ -186,13 +189,15 @@ func (h *homeserver) send(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.mu.Lock()
+	h.txnsTried = append(h.txnsTried, txn)
+	retryMS := cmp.Or(h.retryMS, 1500)
 	switch {
 	case h.pass > 0:
 		h.pass--
 	case h.limited > 0:
 		h.limited--
 		h.mu.Unlock()
-		h.fault(w, r, http.StatusTooManyRequests, "M_LIMIT_EXCEEDED", "Too Many Requests", 1500)
+		h.fault(w, r, http.StatusTooManyRequests, "M_LIMIT_EXCEEDED", "Too Many Requests", retryMS)
 		return
 	case h.fail != 0:
 		code := h.fail
