@@ -51,7 +51,7 @@ func targets() []target {
 		&gitlabTarget{}, &giteaTarget{}, &bitbucketTarget{},
 		&changeHooks{},
 		&webStatus{},
-		&ircTarget{},
+		&ircTarget{}, &matrixTarget{},
 		&mailTarget{},
 		&pushTarget{},
 		&streamTarget{},
@@ -193,7 +193,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, w := range d.wheres {
 		fmt.Fprintln(stdout, "  "+w)
 	}
-	fmt.Fprintln(stdout, "  more targets (see -h): -smtp (mail), -irc, -github-api local [-github-checks], -stash-url local, -gitlab-api local, -gitea-url local, -bitbucket-api local, -gerrit-change, -push, -otlp-endpoint")
+	fmt.Fprintln(stdout, "  more targets (see -h): -smtp (mail), -irc, -matrix, -github-api local [-github-checks], -stash-url local, -gitlab-api local, -gitea-url local, -bitbucket-api local, -gerrit-change, -push, -otlp-endpoint")
 	master.Run(ctx, *builds, nil)
 
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
