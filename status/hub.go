@@ -772,8 +772,8 @@ func (s *sink) noteError(err error) {
 
 func (s *sink) stats() ReporterStats {
 	q := s.q.len()
-	if s.outbox != nil && !s.finished.Load() {
-		q += s.outbox.Len()
+	if s.outbox != nil {
+		q += s.outbox.Len() // after Shutdown: what stays for the next run
 	}
 	s.lastMu.Lock()
 	defer s.lastMu.Unlock()
