@@ -187,6 +187,21 @@ func TestAnswerRateLimited(t *testing.T) {
 	})
 }
 
+// A /sync refused for a while is tried again; the commands said meanwhile
+// are answered once it works.
+func TestSyncRecovers(t *testing.T) {
+	h := newHomeserver(t, ops)
+	h.set(func(h *homeserver) { h.syncFail = 3 })
+	newBot(t, h, Options{Rooms: []string{ops}, PollTimeout: 5 * time.Second, FailedDelay: time.Millisecond})
+	h.say(ops, said("@bob:example.org", "herald: version"))
+	msgs := h.waitSent(1)
+	assert.Equal(t, "Herald 9.9 at your service", msgs[0].Content["body"])
+	h.set(func(h *homeserver) {
+		assert.Equal(t, 0, h.syncFail)
+		assert.GreaterOrEqual(t, h.syncs, 5, "the first, three refused, the one with the command")
+	})
+}
+
 func TestErrors(t *testing.T) {
 	for _, c := range []struct {
 		code      int

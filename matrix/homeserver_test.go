@@ -33,6 +33,7 @@ type homeserver struct {
 	retryMS   int      // their retry_after_ms (default 1500)
 	txnsTried []string // the transaction IDs of every send, in order
 	fail      int      // answer sends with this code
+	syncFail  int      // answer this many /sync after the first with 429
 	syncs     int      // /sync requests served
 	echo      bool     // echo the request's headers in error bodies
 }
@@ -113,6 +114,12 @@ func (h *homeserver) sync(w http.ResponseWriter, r *http.Request) {
 		h.mu.Unlock()
 		h.t.Errorf("homeserver: /sync since=%q, want the last next_batch %q", since, want)
 		h.fault(w, r, http.StatusBadRequest, "M_INVALID_PARAM", "unknown since token", 0)
+		return
+	}
+	if since != "" && h.syncFail > 0 {
+		h.syncFail--
+		h.mu.Unlock()
+		h.fault(w, r, http.StatusTooManyRequests, "M_LIMIT_EXCEEDED", "Too Many Requests", 10)
 		return
 	}
 	var events []roomEvent
