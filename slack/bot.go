@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,7 @@ type Bot struct {
 	log     *slog.Logger
 	engine  *chat.Engine
 	api     *slackapi.Client // nil with a webhook
+	client  *http.Client     // o.HTTPClient, failed answers made errors
 	secrets []string         // what must never show in an error
 
 	ctx    context.Context // ends running commands at Close
@@ -78,10 +80,15 @@ func New(o Options) (*Bot, error) {
 	if err := errors.Join(err, cerr); err != nil {
 		return nil, err
 	}
+	client := *o.HTTPClient
+	client.Transport = answers{next: client.Transport}
+	b.client = &client
 	if o.Token.IsZero() {
 		b.engine.Join(webhookContact)
 	} else {
-		b.api = slackapi.New(o.Token.Reveal(), slackapi.OptionAPIURL(o.APIURL), slackapi.OptionHTTPClient(o.HTTPClient))
+		client := *b.client
+		client.Transport = bearer{token: o.Token.Reveal(), next: client.Transport}
+		b.api = slackapi.New(o.Token.Reveal(), slackapi.OptionAPIURL(o.APIURL), slackapi.OptionHTTPClient(&client))
 		for _, c := range o.Channels {
 			b.engine.Join(c)
 		}
@@ -100,6 +107,9 @@ func (b *Bot) String() string {
 	}
 	return fmt.Sprintf("slack.Bot(web API %s, channels %s)", b.o.APIURL, strings.Join(b.o.Channels, ","))
 }
+
+// GoString is String, so that %#v shows no secret either.
+func (b *Bot) GoString() string { return b.String() }
 
 // Handles implements status.Selective: BuildStarted and BuildFinished.
 func (b *Bot) Handles(k status.Kind) bool { return b.engine.Handles(k) }
@@ -163,11 +173,11 @@ func (b *Bot) postAll(ctx context.Context, posts []post) error {
 // post sends one message as Block Kit blocks with a plain-text fallback.
 func (b *Bot) post(ctx context.Context, to, text string) error {
 	blocks := messageBlocks(text)
-	fallback := plainText(text)
+	fallback := escape(plainText(text)) // the notification text is mrkdwn too: no <!channel> from build data
 	var err error
 	if b.api == nil {
 		to = webhookContact
-		err = slackapi.PostWebhookCustomHTTPContext(ctx, b.o.WebhookURL.Reveal(), b.o.HTTPClient,
+		err = slackapi.PostWebhookCustomHTTPContext(ctx, b.o.WebhookURL.Reveal(), b.client,
 			&slackapi.WebhookMessage{Text: fallback, Blocks: &slackapi.Blocks{BlockSet: blocks}})
 	} else {
 		_, _, err = b.api.PostMessageContext(ctx, to, slackapi.MsgOptionText(fallback, false), slackapi.MsgOptionBlocks(blocks...))
@@ -207,6 +217,11 @@ func (b *Bot) classify(ctx context.Context, what string, err error) error {
 		return fmt.Errorf("slack: %s: %w", what, ctx.Err())
 	}
 	msg := status.ReplyText([]byte(err.Error()), b.secrets...)
+	var re *status.ResponseError
+	if errors.As(err, &re) { // from answers: 408, 429, 5xx
+		after, _ := status.RetryAfter(err)
+		return status.Retryable(fmt.Errorf("slack: %s: %s", what, msg), after)
+	}
 	var rl *slackapi.RateLimitedError
 	var sc slackapi.StatusCodeError
 	var se slackapi.SlackErrorResponse

@@ -3,6 +3,7 @@ package slack
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -131,4 +132,52 @@ func validChannelID(s string) bool {
 		}
 	}
 	return true
+}
+
+// bearer sends the bot token as "Authorization: Bearer …", as Slack asks,
+// and takes it out of form bodies, where slack-go also puts it: a token in
+// a body ends up wherever bodies are logged or echoed.
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (t bearer) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Set("Authorization", "Bearer "+t.token)
+	if req.Body != nil && strings.HasPrefix(req.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		b, err := io.ReadAll(req.Body)
+		_ = req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		form, err := url.ParseQuery(string(b))
+		if err != nil {
+			return nil, fmt.Errorf("slack: reading the form to send: %w", err)
+		}
+		form.Del("token")
+		body := form.Encode()
+		req.Body, req.ContentLength = io.NopCloser(strings.NewReader(body)), int64(len(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+	}
+	return t.next.RoundTrip(req)
+}
+
+// answers turns Slack's answers that a later try may not get (408, 429,
+// 5xx) into status.ClassifyResponse's Retryable error, which keeps the
+// Retry-After that slack-go's StatusCodeError drops.
+type answers struct{ next http.RoundTripper }
+
+func (t answers) RoundTrip(req *http.Request) (*http.Response, error) {
+	next := t.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	resp, err := next.RoundTrip(req)
+	if err != nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode < 500) {
+		return resp, err
+	}
+	defer resp.Body.Close()
+	resp.Request = req
+	return nil, status.ClassifyResponse(resp)
 }
