@@ -182,13 +182,18 @@ func (d *hookDouble) url() string { return d.srv.URL + testHook }
 func slashRequest(secret string, at time.Time, form url.Values) *http.Request {
 	body := form.Encode()
 	ts := strconv.FormatInt(at.Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	fmt.Fprintf(mac, "v0:%s:%s", ts, body)
 	r := httptest.NewRequest(http.MethodPost, "/slack/commands", strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.Header.Set("X-Slack-Request-Timestamp", ts)
-	r.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	r.Header.Set("X-Slack-Signature", signature(secret, ts, body))
 	return r
+}
+
+// signature is Slack's v0 signature of body sent at ts.
+func signature(secret, ts, body string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(mac, "v0:%s:%s", ts, body)
+	return "v0=" + hex.EncodeToString(mac.Sum(nil))
 }
 
 func command(user, channel, text string) url.Values {
