@@ -353,3 +353,24 @@ func TestHTTPConformanceWebhook(t *testing.T) {
 }
 
 const baseHookSecret = "hooksecretXYZ"
+
+func TestWebhookSlashCommandsAndClose(t *testing.T) {
+	hook := newHookDouble(t)
+	hist := statustest.NewHistory(statustest.NewBuild("linux").Number(6).Succeeded().Build())
+	b, err := slack.New(slack.Options{WebhookURL: status.Secret(hook.url()), HTTPClient: hook.srv.Client(),
+		SigningSecret: testSigning, History: hist, NotifyEvents: []string{"failure"}, Logger: quiet()})
+	require.NoError(t, err)
+
+	a := ask(t, b, "U0ALICE", "C0ANY", "notify list")
+	assert.Equal(t, "The following events are being notified: failure", a.Text, "the webhook's channel is the one room")
+	a = ask(t, b, "U0ALICE", "C0ANY", "last linux")
+	assert.Contains(t, a.Text, "last build [linux]:")
+	assert.Contains(t, a.Text, "build success")
+	assert.Empty(t, hook.bodies, "answers go in the response")
+
+	require.NoError(t, b.Close(context.Background()))
+	w := httptest.NewRecorder()
+	b.ServeHTTP(w, slashRequest(testSigning, time.Now(), command("U0ALICE", "C0ANY", "version")))
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	require.NoError(t, b.Close(context.Background()), "Close is idempotent")
+}

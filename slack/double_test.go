@@ -1,6 +1,7 @@
 package slack_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -34,13 +35,34 @@ type apiPost struct {
 type apiDouble struct {
 	srv *httptest.Server
 
-	mu     sync.Mutex
-	posts  []apiPost
-	answer string // "" (ok), "ratelimited", "invalid_auth", "outage"
+	mu      sync.Mutex
+	posts   []apiPost
+	count   int           // posts accepted, taken or not
+	changed chan struct{} // closed and replaced at each post
+	answer  string        // "" (ok), "ratelimited", "invalid_auth", "outage"
 }
 
-func newAPIDouble(t *testing.T) *apiDouble {
-	d := &apiDouble{}
+// Wait returns once n posts were accepted in all, or ctx ends.
+func (d *apiDouble) Wait(ctx context.Context, n int) ([]apiPost, error) {
+	for {
+		d.mu.Lock()
+		if d.count >= n {
+			out := d.posts
+			d.mu.Unlock()
+			return out, nil
+		}
+		ch := d.changed
+		d.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func newAPIDouble(t testing.TB) *apiDouble {
+	d := &apiDouble{changed: make(chan struct{})}
 	d.srv = httptest.NewServer(http.HandlerFunc(d.serve))
 	t.Cleanup(d.srv.Close)
 	return d
@@ -130,6 +152,9 @@ func (d *apiDouble) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	d.mu.Lock()
 	d.posts = append(d.posts, p)
+	d.count++
+	close(d.changed)
+	d.changed = make(chan struct{})
 	d.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":"1700000000.000100","message":{"text":%q}}`, p.Channel, p.Text)
