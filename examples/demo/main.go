@@ -51,7 +51,7 @@ func targets() []target {
 		&gitlabTarget{}, &giteaTarget{}, &bitbucketTarget{},
 		&changeHooks{},
 		&webStatus{},
-		&ircTarget{}, &matrixTarget{},
+		&ircTarget{}, &matrixTarget{}, &slackTarget{},
 		&mailTarget{},
 		&pushTarget{},
 		&streamTarget{},
