@@ -1,7 +1,6 @@
 package telegram
 
 import (
-	"html"
 	"strings"
 	"unicode/utf16"
 
@@ -116,7 +115,8 @@ func cutAt(text string, max int) int {
 	return len(text)
 }
 
-// toHTML escapes text for parse mode HTML and turns the marks into <b>.
-func toHTML(text string) string {
-	return strings.NewReplacer(string(boldOn), "<b>", string(boldOff), "</b>").Replace(html.EscapeString(text))
-}
+// toHTML escapes text for parse mode HTML (which wants <, > and & as
+// entities) and turns the marks into <b>.
+func toHTML(text string) string { return htmlReplacer.Replace(text) }
+
+var htmlReplacer = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", string(boldOn), "<b>", string(boldOff), "</b>")

@@ -26,7 +26,9 @@ func (t transport) SayItems(to string, items []string) error {
 }
 
 // IsRoom: groups have negative IDs, channels @names; people positive IDs.
-func (t transport) IsRoom(to string) bool { return strings.HasPrefix(to, "-") || strings.HasPrefix(to, "@") }
+func (t transport) IsRoom(to string) bool {
+	return strings.HasPrefix(to, "-") || strings.HasPrefix(to, "@")
+}
 
 // say sends text to a chat, split at Telegram's limit, in HTML unless
 // Options.PlainText.
