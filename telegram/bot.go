@@ -95,6 +95,9 @@ func (b *Bot) Name() string { return "telegram" }
 // String describes the bot without its token.
 func (b *Bot) String() string { return "telegram.Bot(" + b.o.APIURL + ")" }
 
+// GoString is String: %#v would print the unexported options, token included.
+func (b *Bot) GoString() string { return b.String() }
+
 // Handles implements status.Selective: BuildStarted and BuildFinished.
 func (b *Bot) Handles(k status.Kind) bool { return b.engine.Handles(k) }
 
