@@ -20,14 +20,36 @@ import (
 	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
+	"github.com/heraldci/herald/telegram/telegramtest"
 )
+
+// testToken is the token the double accepts.
+const testToken = "123456:AAH-secret_token"
+
+// next waits for the next message the double accepted (a liveness bound,
+// not a timing).
+func next(t *testing.T, d *telegramtest.Server) telegramtest.Sent {
+	t.Helper()
+	select {
+	case s := <-d.Sent():
+		return s
+	case <-time.After(10 * time.Second):
+		t.Fatal("no sendMessage within 10 s")
+		return telegramtest.Sent{}
+	}
+}
+
+// msg is a message said to the bot.
+func msg(chatID int64, chatType string, fromID int64, username, text string) telegramtest.Message {
+	return telegramtest.Message{ChatID: chatID, ChatType: chatType, ChatTitle: "ops", FromID: fromID, Username: username, FirstName: "F" + username, Text: text}
+}
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // newBot starts a bot against d, closed when the test ends.
-func newBot(t *testing.T, d *apiDouble, o Options) *Bot {
+func newBot(t *testing.T, d *telegramtest.Server, o Options) *Bot {
 	t.Helper()
-	o.Token, o.APIURL = testToken, d.srv.URL
+	o.Token, o.APIURL = testToken, d.URL()
 	if o.Now == nil {
 		o.Now = func() time.Time { return statustest.Epoch.Add(3 * time.Hour) }
 	}
@@ -48,7 +70,7 @@ func newBot(t *testing.T, d *apiDouble, o Options) *Bot {
 }
 
 func TestCommands(t *testing.T) {
-	d := newDouble(t)
+	d := telegramtest.NewServer(t, telegramtest.Options{Token: testToken})
 	hist := statustest.NewHistory(
 		statustest.NewBuild("linux").Number(6).Succeeded().Build(),
 		statustest.NewBuild("windows").Number(3).Step("test <unit>", status.Failure).Failed().Build(),
@@ -59,7 +81,7 @@ func TestCommands(t *testing.T) {
 
 	const group, alice, mallory = -1001, 42, 66
 	var got strings.Builder
-	for _, batch := range [][]string{
+	for _, batch := range [][]telegramtest.Message{
 		{msg(alice, "private", alice, "alice", "/start")},
 		{msg(group, "supergroup", alice, "alice", "/status@herald_bot all")},
 		// Ignored: chatter in a group, another bot's command, a name that
@@ -72,8 +94,8 @@ func TestCommands(t *testing.T) {
 		{msg(alice, "private", alice, "alice", "/help force")},
 		{msg(alice, "private", alice, "", "/nonsense")},
 	} {
-		d.queue(batch...)
-		got.WriteString(d.next(t).String())
+		d.Queue(batch...)
+		got.WriteString(next(t, d).String())
 	}
 	testkit.Golden(t, *update, "commands.golden", []byte(got.String()))
 	require.Len(t, ctl.Calls(), 1)
@@ -83,23 +105,20 @@ func TestCommands(t *testing.T) {
 	// waits for more: every update gets confirmed.
 	for confirmed := false; !confirmed; {
 		select {
-		case <-d.polling:
+		case <-d.Polling():
 		case <-time.After(10 * time.Second):
 			t.Fatal("the bot stopped polling")
 		}
-		d.mu.Lock()
-		confirmed = len(d.updates) == 0
-		d.mu.Unlock()
+		confirmed = d.Pending() == 0
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	assert.Equal(t, d.nextID+1, d.offsets[len(d.offsets)-1], "the offset after the last update")
+	offsets := d.Offsets()
+	assert.Equal(t, d.LastID()+1, offsets[len(offsets)-1], "the offset after the last update")
 }
 
 func TestAnnouncements(t *testing.T) {
 	for _, plain := range []bool{false, true} {
 		t.Run(fmt.Sprintf("PlainText=%v", plain), func(t *testing.T) {
-			d := newDouble(t)
+			d := telegramtest.NewServer(t, telegramtest.Options{Token: testToken})
 			b := newBot(t, d, Options{Chats: []string{"-1001", "@herald_builds"}, NotifyEvents: []string{"started", "failure"},
 				PlainText: plain, NoCommands: true})
 			ctx := context.Background()
@@ -109,7 +128,7 @@ func TestAnnouncements(t *testing.T) {
 			}
 			var got strings.Builder
 			for range 4 {
-				got.WriteString(d.next(t).String())
+				got.WriteString(next(t, d).String())
 			}
 			testkit.Golden(t, *update, fmt.Sprintf("announce-plain-%v.golden", plain), []byte(got.String()))
 		})
@@ -117,7 +136,7 @@ func TestAnnouncements(t *testing.T) {
 }
 
 func TestLongMessagesAreSplit(t *testing.T) {
-	d := newDouble(t)
+	d := telegramtest.NewServer(t, telegramtest.Options{Token: testToken})
 	b := newBot(t, d, Options{NoCommands: true})
 	var long strings.Builder
 	for i := range 300 {
@@ -126,8 +145,8 @@ func TestLongMessagesAreSplit(t *testing.T) {
 	long.WriteString(strings.Repeat("x", 5000)) // no place to cut
 	require.NoError(t, b.say(context.Background(), "-1001", long.String()))
 	var texts []string
-	for len(d.sent) > 0 {
-		texts = append(texts, d.next(t).Text) // the double refused any over 4096
+	for len(d.Sent()) > 0 {
+		texts = append(texts, next(t, d).Text) // the double refused any over 4096
 	}
 	require.Greater(t, len(texts), 3)
 	var joined strings.Builder
@@ -153,13 +172,11 @@ func TestSplit(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	d := newDouble(t)
+	d := telegramtest.NewServer(t, telegramtest.Options{Token: testToken})
 	b := newBot(t, d, Options{NoCommands: true})
 	ctx := context.Background()
 
-	d.mu.Lock()
-	d.limit429 = 1
-	d.mu.Unlock()
+	d.RateLimit(1)
 	err := b.say(ctx, "-1001", "hello")
 	after, retry := status.RetryAfter(err)
 	assert.True(t, retry, "%v", err)
@@ -168,7 +185,7 @@ func TestErrors(t *testing.T) {
 
 	err = b.say(ctx, "-1001", "<b>"+string(boldOn))
 	require.NoError(t, err, "build data that looks like markup is escaped")
-	assert.Equal(t, "&lt;b&gt;", d.next(t).Text)
+	assert.Equal(t, "&lt;b&gt;", next(t, d).Text)
 
 	b.o.Token = "123456:wrong"
 	err = b.say(ctx, "-1001", "hello")
@@ -221,10 +238,10 @@ func TestTokenNeverShown(t *testing.T) {
 }
 
 func TestCloseEndsTheLongPoll(t *testing.T) {
-	d := newDouble(t)
-	b, err := New(Options{Token: testToken, APIURL: d.srv.URL, Logger: slog.New(slog.DiscardHandler)}) // polls 30 s
+	d := telegramtest.NewServer(t, telegramtest.Options{Token: testToken})
+	b, err := New(Options{Token: testToken, APIURL: d.URL(), Logger: slog.New(slog.DiscardHandler)}) // polls 30 s
 	require.NoError(t, err)
-	<-d.polling
+	<-d.Polling()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	require.NoError(t, b.Close(ctx))
@@ -251,7 +268,7 @@ func TestOptions(t *testing.T) {
 }
 
 func TestErrorsWrapContext(t *testing.T) {
-	d := newDouble(t)
+	d := telegramtest.NewServer(t, telegramtest.Options{Token: testToken})
 	b := newBot(t, d, Options{NoCommands: true, Chats: []string{"-1001"}, NotifyEvents: []string{"started"}})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -9,16 +9,13 @@ import (
 
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
+	"github.com/heraldci/herald/telegram/telegramtest"
 )
 
 func TestConformance(t *testing.T) {
-	d := newDouble(t)
-	go func() { // the double's sent messages are not looked at here
-		for range d.sent {
-		}
-	}()
+	d := telegramtest.NewServer(t, telegramtest.Options{Token: testToken})
 	statustest.Conformance(t, func() status.Reporter {
-		b, err := New(Options{Token: testToken, APIURL: d.srv.URL, Chats: []string{"-1001", "@herald_builds"},
+		b, err := New(Options{Token: testToken, APIURL: d.URL(), Chats: []string{"-1001", "@herald_builds"},
 			NotifyEvents: []string{"started", "finished", "failure", "successToFailure"}, History: statustest.NewHistory(),
 			PollTimeout: time.Second, Logger: slog.New(slog.DiscardHandler)})
 		require.NoError(t, err)

@@ -10,11 +10,11 @@ import (
 // message, in the chat it came from.
 func FuzzUpdates(f *testing.F) {
 	for _, m := range []string{
-		msg(42, "private", 42, "alice", "/start"),
-		msg(-1001, "supergroup", 42, "alice", "/status@herald_bot all"),
-		msg(-1001, "group", 42, "alice", "@herald_bot: force build linux"),
-		msg(-1001, "group", 42, "", "@herald_botty status"),
-		msg(-1001, "channel", 42, "alice", "/status"),
+		`{"message_id":1,"date":1700000000,"text":"/start","from":{"id":42,"is_bot":false,"first_name":"F","username":"alice"},"chat":{"id":42,"type":"private","title":"ops"}}`,
+		`{"message_id":1,"date":1700000000,"text":"/status@herald_bot all","from":{"id":42,"is_bot":false,"first_name":"F","username":"alice"},"chat":{"id":-1001,"type":"supergroup","title":"ops"}}`,
+		`{"message_id":1,"date":1700000000,"text":"@herald_bot: force build linux","from":{"id":42,"is_bot":false,"first_name":"F","username":"alice"},"chat":{"id":-1001,"type":"group","title":"ops"}}`,
+		`{"message_id":1,"date":1700000000,"text":"@herald_botty status","from":{"id":42,"is_bot":false,"first_name":"F","username":""},"chat":{"id":-1001,"type":"group","title":"ops"}}`,
+		`{"message_id":1,"date":1700000000,"text":"/status","from":{"id":42,"is_bot":false,"first_name":"F","username":"alice"},"chat":{"id":-1001,"type":"channel","title":"ops"}}`,
 		`{"chat":{"id":1,"type":"private"},"text":"no sender"}`,
 	} {
 		f.Add([]byte(`[{"update_id":1,"message":` + m + `}]`))
