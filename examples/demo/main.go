@@ -51,7 +51,7 @@ func targets() []target {
 		&gitlabTarget{}, &giteaTarget{}, &bitbucketTarget{},
 		&changeHooks{},
 		&webStatus{},
-		&ircTarget{},
+		&ircTarget{}, &telegramTarget{},
 		&mailTarget{},
 		&pushTarget{},
 		&streamTarget{},
