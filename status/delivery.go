@@ -81,7 +81,8 @@ type Outbox interface {
 	Read(max int) ([]Event, error)
 	// Remove deletes the n oldest events.
 	Remove(n int) error
-	// Len is the number of stored events.
+	// Len is the number of stored events. It may be called from any
+	// goroutine, also after Close (Stats reports it).
 	Len() int
 	// Close releases the outbox; stored events stay for the next Open.
 	Close() error

@@ -179,13 +179,17 @@ type Hub struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu          sync.Mutex // orders Publish; guards seq, sinks, closed, shutdownCtx
+	// publishing orders Publish calls (and guards seq): the History, Match
+	// functions and queueing run under it. mu guards the rest, briefly, so
+	// Stats and Add never wait for a slow Match.
+	publishing  sync.Mutex
 	seq         uint64
+	mu          sync.Mutex // guards sinks, closed, shutdownCtx
 	sinks       []*sink
 	closed      bool
 	shutdownCtx context.Context
 
-	late, historyErrors atomic.Uint64
+	published, late, historyErrors atomic.Uint64
 
 	shutdownDone chan struct{}
 	shutdownErr  error
@@ -285,8 +289,10 @@ func kindsOf(r Reporter) KindSet {
 // Publish takes ownership of e and everything it points to: the host must
 // not modify them afterwards (reporters read them concurrently). The History
 // may fill in fields in place (a new change's ID and time), which the host
-// may read after Publish returns. Calls are serialised; Match functions run
-// inside Publish and must be quick.
+// may read after Publish returns. Calls are serialised (that is what keeps
+// every reporter's order), so the History's Apply and Match functions, which
+// run inside Publish, must be quick; Stats and Add do not wait for them, and
+// logging happens after the next Publish may start.
 //
 // Overflow: a reporter's queue holds QueueSize events. When it is full, the
 // oldest queued log chunk (LogAppended) is shed to make room, or the new
@@ -309,9 +315,12 @@ func (h *Hub) Publish(e Event) {
 		e.Master = h.master
 	}
 	var notes []func()
+	h.publishing.Lock()
 	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
+	closed, sinks := h.closed, h.sinks
+	h.mu.Unlock()
+	if closed {
+		h.publishing.Unlock()
 		if n := h.late.Add(1); n&(n-1) == 0 {
 			h.log.Warn("status: event published after Shutdown not delivered", "kind", e.Kind, "late_total", n)
 		}
@@ -327,7 +336,7 @@ func (h *Hub) Publish(e Event) {
 		herr = h.history.Apply(&e)
 	}
 	shared := &e // one copy shared by every queue: events are immutable
-	for _, s := range h.sinks {
+	for _, s := range sinks {
 		if !s.kinds.Has(e.Kind) || (s.match != nil && !s.match(e)) {
 			continue
 		}
@@ -335,7 +344,8 @@ func (h *Hub) Publish(e Event) {
 			notes = append(notes, note)
 		}
 	}
-	h.mu.Unlock()
+	h.published.Add(1)
+	h.publishing.Unlock()
 
 	if herr != nil {
 		h.historyErrors.Add(1)
@@ -360,10 +370,7 @@ func (h *Hub) Stats() []ReporterStats {
 
 // Counts returns the Hub's own counters.
 func (h *Hub) Counts() HubCounts {
-	h.mu.Lock()
-	published := h.seq
-	h.mu.Unlock()
-	return HubCounts{Published: published, Late: h.late.Load(), HistoryErrors: h.historyErrors.Load()}
+	return HubCounts{Published: h.published.Load(), Late: h.late.Load(), HistoryErrors: h.historyErrors.Load()}
 }
 
 // Shutdown stops accepting events and waits until every reporter has been
@@ -380,6 +387,7 @@ func (h *Hub) Counts() HubCounts {
 // goroutine of the Hub has ended when Shutdown returns. Later calls wait for
 // the first and return its result.
 func (h *Hub) Shutdown(ctx context.Context) error {
+	h.publishing.Lock() // a Publish in progress finishes queueing first
 	h.mu.Lock()
 	first := !h.closed
 	h.closed = true
@@ -388,6 +396,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 	sinks := h.sinks
 	h.mu.Unlock()
+	h.publishing.Unlock()
 	if !first {
 		select {
 		case <-h.shutdownDone:
@@ -772,8 +781,8 @@ func (s *sink) noteError(err error) {
 
 func (s *sink) stats() ReporterStats {
 	q := s.q.len()
-	if s.outbox != nil && !s.finished.Load() {
-		q += s.outbox.Len()
+	if s.outbox != nil {
+		q += s.outbox.Len() // after Shutdown: what stays for the next run
 	}
 	s.lastMu.Lock()
 	defer s.lastMu.Unlock()
