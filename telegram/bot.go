@@ -214,7 +214,9 @@ func (b *Bot) handle(u Update) {
 	select {
 	case b.cmdSem <- struct{}{}:
 	default:
-		_ = b.say(b.ctx, r.To, "I am busy with other commands: try again in a moment")
+		ctx, cancel := context.WithTimeout(b.ctx, commandTimeout)
+		defer cancel()
+		_ = b.say(ctx, r.To, "I am busy with other commands: try again in a moment")
 		return
 	}
 	b.cmdWG.Add(1)

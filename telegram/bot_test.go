@@ -257,7 +257,7 @@ func TestOptions(t *testing.T) {
 		`telegram: Options.APIURL "telegram.org" is not an http(s) URL`,
 		`telegram: Options.Chats: "ops" is not a chat ID`,
 		`telegram: Options.Chats: "@ab" is not a chat ID`,
-		"telegram: Options.PollTimeout must not be negative",
+		"telegram: Options.PollTimeout -1ns is not a long poll",
 		`telegram: Options.NotifyEvents: unknown event "sometimes"`,
 		"telegram: Options.AllowForce needs Options.Control",
 	} {

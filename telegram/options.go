@@ -59,7 +59,8 @@ type Options struct {
 	// Command.Room is the chat ID of a group, "" in private.
 	Authz func(c chat.Command) bool
 
-	// PollTimeout is getUpdates' long-poll timeout (default 30 s).
+	// PollTimeout is getUpdates' long-poll timeout, in whole seconds
+	// (default 30 s).
 	PollTimeout time.Duration
 	// HTTPClient sends the requests (default: a client of its own, whose
 	// idle connections Close closes).
@@ -100,8 +101,8 @@ func (o Options) withDefaults() (Options, error) {
 		}
 	}
 	switch {
-	case o.PollTimeout < 0:
-		bad("Options.PollTimeout must not be negative")
+	case o.PollTimeout < 0 || o.PollTimeout > 0 && o.PollTimeout < time.Second:
+		bad("Options.PollTimeout %v is not a long poll: use whole seconds, at least 1s (0 for 30s)", o.PollTimeout)
 	case o.PollTimeout == 0:
 		o.PollTimeout = defaultPollTimeout
 	}
