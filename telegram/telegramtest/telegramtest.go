@@ -17,6 +17,7 @@
 package telegramtest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -77,6 +78,8 @@ type Server struct {
 	problems []string
 	requests []Request
 	limit429 int // the next sendMessage calls answered 429
+	accepted []Sent
+	changed  chan struct{} // closed and replaced when a message is accepted
 
 	wake    chan struct{} // a message was queued
 	polling chan struct{} // a getUpdates is waiting for messages
@@ -88,7 +91,8 @@ func New(o Options) *Server {
 	if o.Username == "" {
 		o.Username = "herald_bot"
 	}
-	return &Server{o: o, nextID: 100, wake: make(chan struct{}, 1), polling: make(chan struct{}, 1), sent: make(chan Sent, 10000)}
+	return &Server{o: o, nextID: 100, wake: make(chan struct{}, 1), polling: make(chan struct{}, 1), sent: make(chan Sent, 10000),
+		changed: make(chan struct{})}
 }
 
 // NewServer serves a Server on loopback until the test ends, then fails the
@@ -167,6 +171,29 @@ func (s *Server) RateLimit(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.limit429 = n
+}
+
+// Wait waits until sendMessage has accepted n messages in all, or ctx
+// ends; it returns those accepted so far.
+func (s *Server) Wait(ctx context.Context, n int) ([]Sent, error) {
+	for {
+		s.mu.Lock()
+		have, changed := len(s.accepted), s.changed
+		s.mu.Unlock()
+		if have >= n || ctx.Err() != nil {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			got := append([]Sent(nil), s.accepted...)
+			if len(got) >= n {
+				return got, nil
+			}
+			return got, fmt.Errorf("telegramtest: %d of %d messages: %w", len(got), n, ctx.Err())
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+		}
+	}
 }
 
 // Requests lists the requests so far, without getUpdates that served nothing.
@@ -339,8 +366,14 @@ func (s *Server) sendMessage(w http.ResponseWriter, body []byte, p map[string]an
 		s.fail(w, method, body, 429, "Too Many Requests: retry after 3", map[string]any{"retry_after": 3})
 		return
 	}
+	m := Sent{ChatID: chatID, ParseMode: mode, Text: text}
+	s.mu.Lock()
+	s.accepted = append(s.accepted, m)
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
 	select {
-	case s.sent <- Sent{ChatID: chatID, ParseMode: mode, Text: text}:
+	case s.sent <- m:
 	default: // nobody reads them (the demo): Requests has them
 	}
 	s.ok(w, method, body, map[string]any{"message_id": 1, "date": 0, "chat": map[string]any{"id": 1, "type": "group"}, "text": visible})
