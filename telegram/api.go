@@ -30,38 +30,38 @@ type apiResponse struct {
 	} `json:"parameters"`
 }
 
-// Update is one incoming update; the bot reads messages only.
-type Update struct {
-	UpdateID int64    `json:"update_id"`
-	Message  *Message `json:"message"`
+// apiUpdate is one incoming update; the bot reads messages only.
+type apiUpdate struct {
+	UpdateID int64       `json:"update_id"`
+	Message  *apiMessage `json:"message"`
 }
 
-// Message is a message said to (or near) the bot.
-type Message struct {
-	MessageID int64  `json:"message_id"`
-	From      *User  `json:"from"`
-	Chat      Chat   `json:"chat"`
-	Text      string `json:"text"`
+// apiMessage is a message said to (or near) the bot.
+type apiMessage struct {
+	MessageID int64    `json:"message_id"`
+	From      *apiUser `json:"from"`
+	Chat      apiChat  `json:"chat"`
+	Text      string   `json:"text"`
 }
 
-// User is a Telegram user or bot.
-type User struct {
+// apiUser is a Telegram user or bot.
+type apiUser struct {
 	ID        int64  `json:"id"`
 	IsBot     bool   `json:"is_bot"`
 	FirstName string `json:"first_name"`
 	Username  string `json:"username"`
 }
 
-// Chat is where a message was said.
-type Chat struct {
+// apiChat is where a message was said.
+type apiChat struct {
 	ID    int64  `json:"id"`
 	Type  string `json:"type"` // private, group, supergroup or channel
 	Title string `json:"title"`
 }
 
 // parseUpdates reads getUpdates' result.
-func parseUpdates(data []byte) ([]Update, error) {
-	var us []Update
+func parseUpdates(data []byte) ([]apiUpdate, error) {
+	var us []apiUpdate
 	if err := json.Unmarshal(data, &us); err != nil {
 		return nil, fmt.Errorf("telegram: getUpdates: unreadable result: %w", err)
 	}

@@ -147,7 +147,7 @@ func (b *Bot) poll() {
 			return
 		}
 		if b.botName() == "" {
-			var me User
+			var me apiUser
 			if err := b.call(b.ctx, "getMe", struct{}{}, &me); err != nil {
 				backoff = b.failed("getMe", err, backoff)
 				continue
@@ -157,7 +157,7 @@ func (b *Bot) poll() {
 			b.mu.Unlock()
 		}
 		ctx, cancel := context.WithTimeout(b.ctx, b.o.PollTimeout+30*time.Second)
-		var updates []Update
+		var updates []apiUpdate
 		err := b.call(ctx, "getUpdates", map[string]any{
 			"offset": offset, "timeout": int(b.o.PollTimeout / time.Second), "allowed_updates": []string{"message"},
 		}, &updates)
@@ -206,7 +206,7 @@ func (b *Bot) botName() string {
 }
 
 // handle runs the command in a message, if it is one for the bot.
-func (b *Bot) handle(u Update) {
+func (b *Bot) handle(u apiUpdate) {
 	r, text, ok := command(u, b.botName())
 	if !ok {
 		return
@@ -233,7 +233,7 @@ func (b *Bot) handle(u Update) {
 // "/force@bot linux reason", "@bot status" in groups, and any text in a
 // private chat. Telegram's "/start" asks for help; "/force" and "/stop"
 // may leave out the word "build".
-func command(u Update, botName string) (chat.Request, string, bool) {
+func command(u apiUpdate, botName string) (chat.Request, string, bool) {
 	m := u.Message
 	if m == nil || m.From == nil || m.From.IsBot || m.Text == "" || m.Chat.Type == "channel" {
 		return chat.Request{}, "", false
