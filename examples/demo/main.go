@@ -51,7 +51,7 @@ func targets() []target {
 		&gitlabTarget{}, &giteaTarget{}, &bitbucketTarget{},
 		&changeHooks{},
 		&webStatus{},
-		&ircTarget{}, &matrixTarget{}, &slackTarget{},
+		&ircTarget{}, &matrixTarget{}, &slackTarget{}, &telegramTarget{},
 		&mailTarget{},
 		&pushTarget{},
 		&streamTarget{},
