@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/heraldci/herald/internal/wire"
 	"github.com/heraldci/herald/status"
 )
 
@@ -281,8 +282,8 @@ func decodeMessage(ev sseEvent) (*Message, uint64, error) {
 	if _, err := status.ParseKind(ev.event); err != nil {
 		return nil, 0, nil // a newer server's event type
 	}
-	var e status.Event
-	if err := json.Unmarshal(ev.data, &e); err != nil {
+	e, err := wire.Unmarshal(ev.data)
+	if err != nil {
 		return nil, 0, fmt.Errorf("stream: bad %s event: %w", ev.event, err)
 	}
 	if seq == 0 {

@@ -7,7 +7,10 @@
 // HTTP Basic auth, choose builders, tags and event kinds with query
 // arguments (?builder=linux&tag=ci&kind=buildFinished), and receive
 // Server-Sent Events (text/event-stream; the event id is the event's Seq)
-// or NDJSON (?format=ndjson). A new client first gets a snapshot of the
+// or NDJSON (?format=ndjson). Each event is in Herald's versioned wire form
+// (a "v" field and JSON names of its own, the same as on package bus; see
+// the golden file testdata/stream.golden), so a change in the core model
+// does not change what clients read. A new client first gets a snapshot of the
 // builders' current state; a client that reconnects with Last-Event-ID (or
 // ?since=N) gets exactly the events it missed from a bounded replay buffer,
 // or a fresh snapshot when they are no longer there. Each client has a

@@ -2,7 +2,6 @@ package stream
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/heraldci/herald/auth"
 	"github.com/heraldci/herald/internal/sse"
+	"github.com/heraldci/herald/internal/wire"
 	"github.com/heraldci/herald/status"
 )
 
@@ -153,7 +153,7 @@ func (s *Server) Report(ctx context.Context, e status.Event) error {
 	}
 	_, err := s.b.Publish(e.Seq, func(id uint64) (*entry, error) {
 		e.Seq = id
-		b, err := json.Marshal(e)
+		b, err := wire.Marshal(e) // the versioned wire form, as on the bus
 		if err != nil {
 			return nil, fmt.Errorf("stream: encode %v event: %w", e.Kind, err)
 		}
