@@ -345,17 +345,22 @@ func (s *session) welcome(m *message) {
 			mask = w
 		}
 	}
+	// The session's lines (IDENTIFY, JOIN) are queued before the paced
+	// lanes open: otherwise the writer could send an announcement queued
+	// while we were away to a channel we have not joined yet (and lose it).
 	b.mu.Lock()
-	b.registered, b.nick, b.mask = true, s.nick, mask
 	channels := append([]Channel(nil), b.channels...)
 	b.mu.Unlock()
-	b.log.Info("irc: registered", "nick", s.nick)
 	if !b.o.Password.IsZero() {
 		b.out.pushSession(formatLine("PRIVMSG", "NickServ", "IDENTIFY "+b.o.Password.Reveal()))
 	}
 	for _, c := range channels {
 		b.out.pushSession(joinLine(c))
 	}
+	b.mu.Lock()
+	b.registered, b.nick, b.mask = true, s.nick, mask
+	b.mu.Unlock()
+	b.log.Info("irc: registered", "nick", s.nick)
 	b.out.signal()
 }
 
