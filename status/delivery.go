@@ -54,13 +54,13 @@ type BatchReporter interface {
 // already holds N, and nothing the ledger needs is ever shed.
 type Ledger interface {
 	History
-	// Apply records e. It is called by Publish under the Hub's lock, one
-	// event at a time, so it must be quick and must not wait for I/O
+	// Apply records e. It is called by Publish, one event at a time, in
+	// publish order, so it must be quick and must not wait for I/O
 	// (persist in the background). It fills in what every reporter must
 	// agree on, in place: a new change's ID, and its When when the source
 	// gave none. The event it leaves is the one reporters get. An error
 	// means e was not recorded (for example a step of an unknown build);
-	// the Hub logs it, counts it in HubStats, and still delivers e.
+	// the Hub logs it, counts it in HubCounts, and still delivers e.
 	Apply(e *Event) error
 }
 

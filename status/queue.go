@@ -91,8 +91,9 @@ func (q *queue) push(e *Event) pushOutcome {
 	return out
 }
 
-// at returns the i-th queued event (0 is the oldest).
-func (q *queue) at(i int) *Event { return q.ring[(q.head+i)%len(q.ring)] }
+// at returns the i-th queued event (0 is the oldest); set replaces it.
+func (q *queue) at(i int) *Event     { return q.ring[(q.head+i)%len(q.ring)] }
+func (q *queue) set(i int, e *Event) { q.ring[(q.head+i)%len(q.ring)] = e }
 
 func (q *queue) indexOfChunk() int {
 	for i := range q.n {
@@ -103,14 +104,22 @@ func (q *queue) indexOfChunk() int {
 	return -1
 }
 
-// remove takes the i-th queued event out, closing the gap; the overflow
-// path only, so the copying does not matter.
+// remove takes the i-th queued event out, closing the gap from the nearer
+// end; the overflow path only.
 func (q *queue) remove(i int) *Event {
 	e := q.at(i)
-	for j := i; j < q.n-1; j++ {
-		q.ring[(q.head+j)%len(q.ring)] = q.at(j + 1)
+	if i < q.n/2 { // close the gap from the front: dropping the oldest is O(1)
+		for j := i; j > 0; j-- {
+			q.set(j, q.at(j-1))
+		}
+		q.ring[q.head] = nil
+		q.head = (q.head + 1) % len(q.ring)
+	} else {
+		for j := i; j < q.n-1; j++ {
+			q.set(j, q.at(j+1))
+		}
+		q.set(q.n-1, nil)
 	}
-	q.ring[(q.head+q.n-1)%len(q.ring)] = nil
 	q.n--
 	if e.Kind == LogAppended {
 		q.chunks--
