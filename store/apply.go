@@ -100,6 +100,11 @@ func (m *Memory) apply(e *status.Event) error {
 		}
 		m.linkBuild(e)
 		m.putBuild(e.Build, e.Master)
+		if e.Kind == status.BuildFinished {
+			m.noteFinished(e.Build)
+		} else {
+			m.noteStarted(e.Build)
+		}
 	case status.StepStarted, status.StepTextChanged, status.StepFinished:
 		if e.Build == nil || e.Step == nil {
 			return noSubject(e, "Build and Step")

@@ -6,7 +6,16 @@
 //	mem := store.NewMemory(store.MemoryOptions{})
 //	hub := status.NewHub(status.HubOptions{History: mem})
 //
-// OpenMemory keeps the history in a file as well, across restarts.
+// OpenMemory keeps the history in a file as well, across restarts; builds
+// that were running when the previous process stopped are then finished,
+// and every reporter told, with one call after NewHub:
+//
+//	history, err := store.OpenMemory(path, store.MemoryOptions{})
+//	...
+//	hub := status.NewHub(status.HubOptions{History: history})
+//	if _, err := history.FinishInterrupted(ctx, hub); err != nil {
+//		...
+//	}
 package store
 
 import (
@@ -62,6 +71,12 @@ type Memory struct {
 	sets     map[string]*status.BuildSet
 	activity []activityEntry // oldest first
 	nextAct  uint64          // sequence number of the next activity entry
+
+	// interrupted holds the builds the previous process left running
+	// until their BuildFinished is applied (interrupted.go).
+	interrupted       map[buildKey]interruptedBuild
+	warnedInterrupted bool
+	finishing         sync.Mutex // one FinishInterrupted at a time
 
 	file *file // nil unless made by OpenMemory; see persist.go
 }
@@ -127,5 +142,7 @@ func NewMemory(o MemoryOptions) *Memory {
 		users:    map[string]*status.User{},
 		sets:     map[string]*status.BuildSet{},
 		nextAct:  1,
+
+		interrupted: map[buildKey]interruptedBuild{},
 	}
 }

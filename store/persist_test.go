@@ -142,7 +142,7 @@ func TestOpenMemoryRunningBuildComesBackInterrupted(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, got.Done(), "a running build comes back finished")
 	assert.Equal(t, status.Exception, got.Result)
-	assert.Equal(t, []string{"interrupted"}, got.Text)
+	assert.Equal(t, []string{store.InterruptedText}, got.Text)
 	assert.False(t, got.Finished.Before(got.Started))
 	require.Len(t, got.Steps, 1)
 	assert.Equal(t, status.Exception, got.Steps[0].Result)
@@ -162,7 +162,7 @@ func TestOpenMemoryRunningBuildComesBackInterrupted(t *testing.T) {
 	got, err = m3.Build(ctx, "linux", 8)
 	require.NoError(t, err)
 	assert.Equal(t, status.Exception, got.Result)
-	assert.Equal(t, []string{"interrupted"}, got.Text, "not interrupted twice")
+	assert.Equal(t, []string{store.InterruptedText}, got.Text, "not interrupted twice")
 }
 
 func TestOpenMemoryRefusesALockedFile(t *testing.T) {
@@ -350,7 +350,7 @@ func TestKillNineKeepsHistory(t *testing.T) {
 	b, err := m.Build(ctx, "linux", 21)
 	require.NoError(t, err)
 	assert.Equal(t, status.Exception, b.Result)
-	assert.Equal(t, []string{"interrupted"}, b.Text)
+	assert.Equal(t, []string{store.InterruptedText}, b.Text)
 	text := readAll(t, m, status.LogRef{Builder: "linux", Build: 21, Step: "compile", Name: "stdio"})
 	var want strings.Builder
 	for i := range 100 {
