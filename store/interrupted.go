@@ -35,11 +35,12 @@ type interruptedBuild struct {
 // status.Exception and the text InterruptedText, timed when the file was
 // last written before the stop. Commit statuses on GitHub or GitLab leave
 // "pending", mails and IRC announce the end, like any build's end. It
-// returns how many builds it finished. Call it once, right after NewHub
-// (and after publishing MasterStarted, if the host publishes that), before
-// new builds start:
+// returns how many builds it finished. Call it once at start-up, when the
+// Hub has its reporters (a reporter added later does not hear it) and
+// before new builds start:
 //
 //	hub := status.NewHub(status.HubOptions{History: history})
+//	hub.Add(...) // every reporter
 //	if _, err := history.FinishInterrupted(ctx, hub); err != nil {
 //		return err
 //	}
@@ -163,8 +164,8 @@ func (m *Memory) noteStarted(b *status.Build) {
 		return
 	}
 	m.warnedInterrupted = true
-	m.opts.Logger.Warn("store: a build started while builds the previous process left running are still unannounced: "+
-		"a master calls Memory.FinishInterrupted with its Hub right after NewHub, so its reporters (forge statuses, mail, IRC) "+
-		"learn that they ended (a front end fed by package bus gets their end from their master)",
+	m.opts.Logger.Warn("store: a new build started while builds the previous process left running were never announced as ended: "+
+		"call Memory.FinishInterrupted with the Hub once its reporters are added, so forge statuses, mails and bots learn they ended "+
+		"(a front end fed by package bus gets their end from their master instead)",
 		"unannounced", len(m.interrupted), "started", b.Builder+" #"+strconv.Itoa(b.Number))
 }

@@ -8,11 +8,12 @@
 //
 // OpenMemory keeps the history in a file as well, across restarts; builds
 // that were running when the previous process stopped are then finished,
-// and every reporter told, with one call after NewHub:
+// and every reporter told, with one call once the Hub has its reporters:
 //
 //	history, err := store.OpenMemory(path, store.MemoryOptions{})
 //	...
 //	hub := status.NewHub(status.HubOptions{History: history})
+//	hub.Add(...)
 //	if _, err := history.FinishInterrupted(ctx, hub); err != nil {
 //		...
 //	}
