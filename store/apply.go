@@ -270,6 +270,7 @@ func (m *Memory) putBuild(b *status.Build, master string) {
 		}
 		b = &nb
 	}
+	m.track(b)
 	if found {
 		list[i] = b
 		return
@@ -279,10 +280,20 @@ func (m *Memory) putBuild(b *status.Build, master string) {
 		for _, old := range list[:over] {
 			m.dropLogs(old)
 			m.markBuild(buildKey{old.Builder, old.Number})
+			delete(m.running, buildKey{old.Builder, old.Number})
 		}
 		list = slices.Delete(list, 0, over)
 	}
 	m.builds[b.Builder] = list
+}
+
+// track keeps m.running in step with b, a build being stored.
+func (m *Memory) track(b *status.Build) {
+	if k := (buildKey{b.Builder, b.Number}); b.Done() {
+		delete(m.running, k)
+	} else {
+		m.running[k] = struct{}{}
+	}
 }
 
 func byNumber(x *status.Build, n int) int { return cmp.Compare(x.Number, n) }
@@ -403,6 +414,7 @@ func (m *Memory) replace(b *status.Build) {
 	if i, ok := slices.BinarySearchFunc(list, b.Number, byNumber); ok {
 		list[i] = b
 		m.markBuild(buildKey{b.Builder, b.Number})
+		m.track(b)
 	}
 }
 

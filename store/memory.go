@@ -63,6 +63,7 @@ type Memory struct {
 	mu       sync.RWMutex
 	builders map[string]*status.Builder
 	builds   map[string][]*status.Build // per builder, by number ascending
+	running  map[buildKey]struct{}      // the builds in builds that have not finished
 	logs     map[logKey]*logData
 	changes  []status.Change // by ID ascending
 	nextID   int64
@@ -137,6 +138,7 @@ func NewMemory(o MemoryOptions) *Memory {
 		opts:     o,
 		builders: map[string]*status.Builder{},
 		builds:   map[string][]*status.Build{},
+		running:  map[buildKey]struct{}{},
 		logs:     map[logKey]*logData{},
 		workers:  map[string]*status.Worker{},
 		pending:  map[string]status.BuildRequest{},

@@ -367,6 +367,9 @@ func (m *Memory) load(tx *bolt.Tx, f *file) error {
 				list[i] = ib.finished
 			}
 		}
+		for _, b := range list {
+			m.track(b)
+		}
 		m.builds[string(name)] = list
 		if _, ok := m.builders[string(name)]; !ok && len(list) > 0 {
 			last := list[len(list)-1]
