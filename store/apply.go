@@ -298,12 +298,21 @@ func (m *Memory) track(b *status.Build) {
 
 func byNumber(x *status.Build, n int) int { return cmp.Compare(x.Number, n) }
 
+// addLog keeps d as the log k, listed under its build so that it leaves
+// with the build whatever the build's steps say (a host's BuildFinished
+// may carry steps without their logs).
+func (m *Memory) addLog(k logKey, d *logData) {
+	m.logs[k] = d
+	bk := buildKey{k.builder, k.build}
+	m.logsOf[bk] = append(m.logsOf[bk], k)
+}
+
 func (m *Memory) dropLogs(b *status.Build) {
-	for _, s := range b.Steps {
-		for _, l := range s.Logs {
-			delete(m.logs, logKey{l.Builder, l.Build, l.Step, l.Name})
-		}
+	k := buildKey{b.Builder, b.Number}
+	for _, lk := range m.logsOf[k] {
+		delete(m.logs, lk)
 	}
+	delete(m.logsOf, k)
 }
 
 // putStep replaces (by number and name) or appends step in a copy of the
@@ -354,7 +363,7 @@ func (m *Memory) putLog(e *status.Event) {
 	d := m.logs[k]
 	if d == nil {
 		d = &logData{}
-		m.logs[k] = d
+		m.addLog(k, d)
 		ref.Size = 0
 		m.attachLog(ref)
 	}

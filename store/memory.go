@@ -65,6 +65,7 @@ type Memory struct {
 	builds   map[string][]*status.Build // per builder, by number ascending
 	running  map[buildKey]struct{}      // the builds in builds that have not finished
 	logs     map[logKey]*logData
+	logsOf   map[buildKey][]logKey // the keys of logs, per build
 	changes  []status.Change // by ID ascending
 	nextID   int64
 	workers  map[string]*status.Worker
@@ -140,6 +141,7 @@ func NewMemory(o MemoryOptions) *Memory {
 		builds:   map[string][]*status.Build{},
 		running:  map[buildKey]struct{}{},
 		logs:     map[logKey]*logData{},
+		logsOf:   map[buildKey][]logKey{},
 		workers:  map[string]*status.Worker{},
 		pending:  map[string]status.BuildRequest{},
 		users:    map[string]*status.User{},

@@ -344,7 +344,7 @@ func (m *Memory) load(tx *bolt.Tx, f *file) error {
 	}
 	f.savedAct = m.nextAct - 1
 	builds, logs := tx.Bucket(bucketBuilds), tx.Bucket(bucketLogs)
-	return builds.ForEachBucket(func(name []byte) error {
+	if err := builds.ForEachBucket(func(name []byte) error {
 		var list []*status.Build
 		if err := forEachJSON(builds.Bucket(name), func(b *status.Build) { list = append(list, b) }); err != nil {
 			return fmt.Errorf("builds of %q: %w", name, err)
@@ -376,6 +376,21 @@ func (m *Memory) load(tx *bolt.Tx, f *file) error {
 			m.builders[string(name)] = &status.Builder{Name: last.Builder, Tags: last.Tags, Master: last.Master}
 		}
 		return nil
+	}); err != nil {
+		return err
+	}
+	// Logs of no build kept (an earlier Herald left those of some pruned
+	// builds) go at the first commit, with the build they belonged to.
+	return logs.ForEachBucket(func(name []byte) error {
+		return logs.Bucket(name).ForEachBucket(func(num []byte) error {
+			if len(num) != 8 {
+				return nil
+			}
+			if k := (buildKey{string(name), int(binary.BigEndian.Uint64(num))}); m.find(k.builder, k.number) == nil {
+				f.dirty.builds[k] = struct{}{}
+			}
+			return nil
+		})
 	})
 }
 
@@ -397,7 +412,7 @@ func (m *Memory) loadLogs(bk *bolt.Bucket, b *status.Build) error {
 		d := m.logs[lk]
 		if d == nil {
 			d = &logData{done: true}
-			m.logs[lk] = d
+			m.addLog(lk, d)
 		}
 		d.chunks = append(d.chunks, string(v))
 		d.size += int64(len(v))
@@ -582,7 +597,9 @@ func (m *Memory) capture() *writeSet {
 		w.builds[k] = m.find(k.builder, k.number)
 	}
 	for k := range d.logs {
-		if ld := m.logs[k]; ld != nil && len(ld.chunks) > ld.saved {
+		// A log is written only with its build: one written after its
+		// build's deletion would stay in the file for good.
+		if ld := m.logs[k]; ld != nil && len(ld.chunks) > ld.saved && m.find(k.builder, k.build) != nil {
 			w.logs = append(w.logs, logWrite{key: k, seg: ld.segs, from: ld.saved, to: len(ld.chunks), chunks: ld.chunks[ld.saved:len(ld.chunks):len(ld.chunks)]})
 		}
 	}
