@@ -66,7 +66,7 @@ type Memory struct {
 	running  map[buildKey]struct{}      // the builds in builds that have not finished
 	logs     map[logKey]*logData
 	logsOf   map[buildKey][]logKey // the keys of logs, per build
-	changes  []status.Change // by ID ascending
+	changes  []status.Change       // by ID ascending
 	nextID   int64
 	workers  map[string]*status.Worker
 	pending  map[string]status.BuildRequest
