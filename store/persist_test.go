@@ -186,8 +186,11 @@ func TestSyncWaitsForTheWriter(t *testing.T) {
 	require.NoError(t, m.Sync(ctx))
 	short, cancel := context.WithCancel(ctx)
 	cancel()
-	feed(t, m, status.Event{Kind: status.MasterStarted})
-	assert.ErrorIs(t, m.Sync(short), context.Canceled)
+	// A writer that waits an hour is still waiting, however slow this test.
+	slow := open(t, filepath.Join(t.TempDir(), "slow.db"), store.MemoryOptions{PersistDelay: time.Hour})
+	defer slow.Close(ctx)
+	feed(t, slow, status.Event{Kind: status.MasterStarted})
+	assert.ErrorIs(t, slow.Sync(short), context.Canceled)
 	assert.NoError(t, store.NewMemory(store.MemoryOptions{}).Sync(ctx), "a Memory without a file has nothing to sync")
 }
 
