@@ -128,10 +128,10 @@ type Stats struct {
 // Stats returns the Pusher's counters.
 func (p *Pusher) Stats() Stats {
 	return Stats{
-		Sent:      p.sent.Load(),
-		Batches:   p.batches.Load(),
-		Split:     p.splits.Load(),
-		Rejected:  p.rejected.Load(),
+		Sent:     p.sent.Load(),
+		Batches:  p.batches.Load(),
+		Split:    p.splits.Load(),
+		Rejected: p.rejected.Load(),
 	}
 }
 
