@@ -24,5 +24,9 @@
 // reporter can have a durable Outbox (WithOutbox) and take batches
 // (BatchReporter). See Hub.Publish for the whole policy.
 //
+// Logging: the Hub logs through HubOptions.Logger, and so do the reporters
+// added to it that implement Logging and were given no logger of their own
+// (every target of this module), each line with a "reporter" attribute.
+//
 // The package imports only the standard library.
 package status

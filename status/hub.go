@@ -22,8 +22,9 @@ type HubOptions struct {
 	// Ledger. Optional.
 	History Ledger
 	// Logger receives sheds, drops, failures, retries (debug) and panics.
-	// Default: slog.Default(). Reporters that log and were given no logger
-	// of their own should be given this one.
+	// Default: slog.Default(). Reporters, outboxes and the History that
+	// implement Logging and were given no logger of their own log through it
+	// too.
 	Logger *slog.Logger
 	// QueueSize is each reporter's queue size in events (default 1024);
 	// see Publish for what happens beyond it.
@@ -227,12 +228,17 @@ func NewHub(o HubOptions) *Hub {
 	_, _ = rand.Read(b[:])
 	h.id = base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])
 	h.ctx, h.cancel = context.WithCancel(context.Background())
+	if lg, ok := h.history.(Logging); ok {
+		lg.InheritLogger(h.log)
+	}
 	return h
 }
 
 // Add starts delivering events published from now on to r: the kinds r
 // handles (see Selective) that pass its Match (see WithMatch and Filter).
-// After Shutdown has begun, Add returns ErrHubClosed and r is left alone.
+// First it gives r (and its Outbox) the Hub's logger, when they are Logging.
+// After Shutdown has begun, Add returns ErrHubClosed and r gets no event
+// and is not closed.
 func (h *Hub) Add(r Reporter, opts ...AddOption) error {
 	o := AddOptions{QueueSize: h.queueSize, Retry: h.policy}
 	if f, ok := r.(*filtered); ok {
@@ -256,6 +262,14 @@ func (h *Hub) Add(r Reporter, opts ...AddOption) error {
 	}
 	if b, ok := r.(BatchReporter); ok && b.MaxBatch() > 1 {
 		s.batch = b
+	}
+	// Before the worker starts, so the first Report logs through it; outside
+	// the lock, as it is the reporter's code.
+	if lg, ok := r.(Logging); ok {
+		lg.InheritLogger(s.log)
+	}
+	if lg, ok := s.outbox.(Logging); ok {
+		lg.InheritLogger(s.log)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
