@@ -120,7 +120,9 @@ type Options struct {
 	// are never annotated, nor are paths that leave the checkout (../).
 	Checkout status.Renderer
 
-	// Logger receives skipped statuses (debug). Default: slog.Default().
+	// Logger receives skipped statuses (debug).
+	// Default: the logger of the Hub the reporter is added to (see
+	// status.Logging), and slog.Default() until then.
 	Logger *slog.Logger
 }
 
@@ -269,9 +271,6 @@ func (o *Options) validate() error {
 	}
 	if o.TargetURL == nil {
 		o.TargetURL = status.RenderFunc(func(b *status.Build) string { return b.URL })
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
 	}
 	return nil
 }

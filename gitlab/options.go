@@ -68,7 +68,9 @@ type Options struct {
 	// Results it does not map take DefaultStates'.
 	States States
 
-	// Logger receives skipped statuses (debug). Default: slog.Default().
+	// Logger receives skipped statuses (debug).
+	// Default: the logger of the Hub the reporter is added to (see
+	// status.Logging), and slog.Default() until then.
 	Logger *slog.Logger
 }
 
@@ -132,9 +134,6 @@ func (o *Options) validate() error {
 	forge.Default(&o.Ref, status.RenderFunc(defaultRef))
 	forge.Default(&o.Description, status.RenderFunc(func(b *status.Build) string { return b.Summary() }))
 	forge.Default(&o.TargetURL, status.RenderFunc(func(b *status.Build) string { return b.URL }))
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
 	return nil
 }
 

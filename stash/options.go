@@ -63,9 +63,10 @@ type Options struct {
 	// Buildbot 0.8.12's table.
 	States States
 
-	// Logger receives skipped statuses (debug) and the warning about
-	// credentials sent over plain http to another machine. Default:
-	// slog.Default().
+	// Logger receives skipped statuses (debug) and New's warning about
+	// credentials sent over plain http to another machine.
+	// Default: the logger of the Hub the reporter is added to (see
+	// status.Logging), and slog.Default() until then.
 	Logger *slog.Logger
 }
 
@@ -153,9 +154,6 @@ func (o *Options) validate() (*url.URL, error) {
 	}
 	if o.URL == nil {
 		o.URL = status.RenderFunc(func(b *status.Build) string { return b.URL })
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
 	}
 	if basic || !o.Token.IsZero() {
 		forge.WarnPlainHTTP(o.Logger, "stash", u)
