@@ -127,7 +127,9 @@ type Options struct {
 	// BuildURL returns a build's page (default: Build.URL).
 	BuildURL func(b *status.Build) string
 
-	// Logger receives a line per mail sent (default slog.Default()).
+	// Logger receives a line per mail sent. Default: the logger of the Hub
+	// the notifier is added to (see status.Logging), and slog.Default()
+	// until then.
 	Logger *slog.Logger
 	// Now is the clock for the Date header (default time.Now).
 	Now func() time.Time
@@ -270,9 +272,6 @@ func (o Options) withDefaults() (Options, error) {
 	if o.PreviousBuild == nil && o.History != nil {
 		h := o.History
 		o.PreviousBuild = h.PreviousBuild
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
 	}
 	if o.Now == nil {
 		o.Now = time.Now
