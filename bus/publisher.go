@@ -35,7 +35,10 @@ type PublisherOptions struct {
 	Kinds []status.Kind
 	// MaxBatch is how many events one ReportBatch publishes before waiting
 	// for their acknowledgements: the window of publishes in flight
-	// (default 256).
+	// (default 1024). A larger window wakes the publisher less often per
+	// event (see BENCHMARKS.md); keep it under the JetStream context's
+	// jetstream.WithPublishAsyncMaxPending (4000 unless set), past which
+	// a publish waits for acknowledgements before it is sent.
 	MaxBatch int
 }
 
@@ -87,7 +90,7 @@ func NewPublisher(o PublisherOptions) (*Publisher, error) {
 		p.kinds = status.KindsOf(o.Kinds...)
 	}
 	if p.maxBatch == 0 {
-		p.maxBatch = 256
+		p.maxBatch = 1024
 	}
 	return p, nil
 }

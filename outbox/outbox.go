@@ -312,6 +312,10 @@ func (e *RecordError) Error() string {
 
 func (e *RecordError) Unwrap() error { return e.Err }
 
+// Is makes a RecordError a status.ErrUnreadable, which the Hub removes and
+// counts as dropped.
+func (e *RecordError) Is(target error) bool { return target == status.ErrUnreadable }
+
 // Read returns up to max of the oldest events, in order, without removing
 // them. When a record does not decode, Read returns the events before it;
 // when it is the oldest, Read returns a *RecordError naming it.

@@ -1,6 +1,9 @@
 package status
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Selective is implemented by reporters that handle only some kinds of event.
 // The Hub asks once, in Add, and queues only those kinds for the reporter, so
@@ -64,6 +67,9 @@ type Ledger interface {
 	Apply(e *Event) error
 }
 
+// ErrUnreadable marks an event an Outbox stored but can no longer read.
+var ErrUnreadable = errors.New("status: stored event cannot be read")
+
 // Outbox is a durable queue in front of one reporter (package outbox keeps
 // one in a bbolt file). With WithOutbox the Hub appends each event queued for
 // the reporter to the outbox in groups, one commit per group, and delivers
@@ -77,7 +83,11 @@ type Outbox interface {
 	// survive a crash of the process.
 	Append(events []Event) error
 	// Read returns up to max of the oldest stored events, in order,
-	// without removing them; none when the outbox is empty.
+	// without removing them; none when the outbox is empty. When the
+	// oldest stored event can no longer be read (a damaged record), Read
+	// returns an error wrapping ErrUnreadable: the Hub removes that one
+	// event, counts it in Dropped and logs it. Other errors the Hub logs
+	// and retries after a pause, as it retries a failing reporter.
 	Read(max int) ([]Event, error)
 	// Remove deletes the n oldest events.
 	Remove(n int) error

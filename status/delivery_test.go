@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -325,6 +326,72 @@ func TestHubOutboxKeepsEventsForTheNextRun(t *testing.T) {
 	}
 	assert.Equal(t, status.MasterStopping, evs[100].Kind)
 	assert.Zero(t, ob.Len())
+}
+
+// troubledOutbox is a memOutbox whose file fails: readErrs and removeErrs
+// are returned by the next Reads and Removes, and the event with sequence
+// unreadable cannot be decoded while it is the oldest.
+type troubledOutbox struct {
+	memOutbox
+	readErrs, removeErrs []error
+	unreadable           uint64
+}
+
+func (o *troubledOutbox) Read(max int) ([]status.Event, error) {
+	o.mu.Lock()
+	if len(o.readErrs) > 0 {
+		err := o.readErrs[0]
+		o.readErrs = o.readErrs[1:]
+		o.mu.Unlock()
+		return nil, err
+	}
+	if len(o.events) > 0 && o.events[0].Seq == o.unreadable {
+		o.mu.Unlock()
+		return nil, fmt.Errorf("outbox: record 1: %w", status.ErrUnreadable)
+	}
+	o.mu.Unlock()
+	return o.memOutbox.Read(max)
+}
+
+func (o *troubledOutbox) Remove(n int) error {
+	o.mu.Lock()
+	if len(o.removeErrs) > 0 {
+		err := o.removeErrs[0]
+		o.removeErrs = o.removeErrs[1:]
+		o.mu.Unlock()
+		return err
+	}
+	o.mu.Unlock()
+	return o.memOutbox.Remove(n)
+}
+
+// A disk that fails for a while delays delivery from the outbox and loses
+// nothing; an event that can no longer be read is removed and counted as
+// dropped, and the events after it are delivered.
+func TestHubOutboxOutlivesReadAndRemoveErrors(t *testing.T) {
+	diskErr := errors.New("read ob.db: input/output error")
+	ob := &troubledOutbox{memOutbox: memOutbox{appended: make(chan struct{}, 1)},
+		readErrs: []error{diskErr, diskErr}, removeErrs: []error{diskErr}, unreadable: 2}
+	var logs testkit.Buffer
+	h := status.NewHub(status.HubOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Retry: status.RetryPolicy{Initial: time.Millisecond, Max: time.Millisecond, Jitter: -1}})
+	var rec statustest.Recorder
+	require.NoError(t, h.Add(&rec, status.WithName("push"), status.WithOutbox(ob)))
+	for range 5 {
+		h.Publish(status.Event{Kind: status.MasterStarted})
+	}
+	shutdown(t, h)
+	var got []uint64
+	for _, e := range rec.Events() {
+		got = append(got, e.Seq)
+	}
+	assert.Equal(t, []uint64{1, 3, 4, 5}, got, "delivery went on after the disk errors, in order, without the unreadable one")
+	st := statsOf(h, "push")
+	assert.Equal(t, uint64(1), st.Dropped, "the unreadable event is counted")
+	assert.Zero(t, ob.Len())
+	assert.Contains(t, logs.String(), "cannot be read; removed")
+	assert.Contains(t, logs.String(), "outbox read failed; trying again")
+	assert.Contains(t, logs.String(), "outbox remove failed; trying again")
 }
 
 func TestHubAttemptTimeoutIsDeadlineExceeded(t *testing.T) {

@@ -635,13 +635,25 @@ func (s *sink) runOutbox() {
 			}
 		}
 	}()
+	failures := 0 // reads or removes failed in a row
 deliver:
 	for s.hub.ctx.Err() == nil {
 		evs, err := s.outbox.Read(s.maxBatch())
+		if err != nil && errors.Is(err, ErrUnreadable) {
+			rerr := s.outbox.Remove(1)
+			if rerr == nil {
+				s.dropped.Add(1)
+				s.noteError(err)
+				s.log.Error("status: an event in the outbox cannot be read; removed, counted as dropped", "err", err)
+				continue
+			}
+			err = errors.Join(err, rerr)
+		}
 		if err != nil {
-			s.noteError(err)
-			s.log.Error("status: outbox read failed; delivery stopped until restart", "err", err)
-			break
+			if !s.outboxTrouble("read", err, &failures) {
+				break
+			}
+			continue
 		}
 		if len(evs) == 0 {
 			select {
@@ -662,15 +674,40 @@ deliver:
 		if !s.deliver(ptrs) {
 			break // aborted: the events stay in the outbox
 		}
-		if err := s.outbox.Remove(len(evs)); err != nil {
-			s.noteError(err)
-			s.log.Error("status: outbox remove failed; delivery stopped until restart", "err", err)
-			break
+		for {
+			err := s.outbox.Remove(len(evs))
+			if err == nil {
+				break
+			}
+			if !s.outboxTrouble("remove", err, &failures) {
+				break deliver
+			}
 		}
+		failures = 0
 	}
 	<-writerDone // it ends once the queue is closed and empty, or the Hub gives up
 	if err := s.outbox.Close(); err != nil {
 		s.log.Error("status: outbox close", "err", err)
+	}
+}
+
+// outboxTrouble logs a failed outbox read or remove (a disk error, a
+// file another process locked) and waits before the next try, backing off
+// as for a failing reporter; it returns false once the Hub is shutting
+// down. Delivery from the outbox goes on when the disk does: events are
+// never given up for it.
+func (s *sink) outboxTrouble(op string, err error, failures *int) bool {
+	s.noteError(err)
+	wait := s.policy.Backoff(*failures)
+	*failures++
+	s.log.Error("status: outbox "+op+" failed; trying again", "wait", wait, "attempt", *failures, "err", err)
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.hub.ctx.Done():
+		return false
 	}
 }
 
