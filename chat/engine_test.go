@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -151,4 +152,16 @@ func TestEngineOptions(t *testing.T) {
 	}
 	_, err = New(Options{}, nil)
 	assert.EqualError(t, err, "chat: no Transport")
+}
+
+// Given no logger, an engine added to a Hub itself (a transport written
+// outside this module) logs through the Hub's, named.
+func TestLogsThroughTheHub(t *testing.T) {
+	e, _ := newEngine(t, Options{Name: "rocket", Authz: func(Command) bool { return false }})
+	log, logs := testkit.NewLogs()
+	hub := status.NewHub(status.HubOptions{Logger: log})
+	require.NoError(t, hub.Add(e, status.WithName("rocket")))
+	defer hub.Shutdown(context.Background())
+	ask(e, "mallory", "", "help")
+	assert.Contains(t, logs.Lines(), testkit.LogLine{Level: "WARN", Reporter: "rocket", Msg: "rocket: command refused by Authz"})
 }

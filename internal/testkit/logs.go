@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -98,4 +100,23 @@ func HubLog(t testing.TB, r status.Reporter, events ...status.Event) []LogLine {
 		t.Fatal(err)
 	}
 	return logs.Lines()
+}
+
+// FailingServer is an HTTP server that answers every request 503, each
+// only once release was called: a bot that polls it from its constructor
+// on fails first after the test has added it to a Hub. It is closed when
+// the test ends.
+func FailingServer(t testing.TB) (url string, release func()) {
+	t.Helper()
+	released := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-released:
+		case <-r.Context().Done():
+			return
+		}
+		http.Error(w, "down for a test", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, sync.OnceFunc(func() { close(released) })
 }
