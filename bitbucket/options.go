@@ -50,7 +50,8 @@ type Options struct {
 	// the start, "Build #7 failed: <build text>" and the like at the end.
 	Description status.Renderer
 	// URL is the status's link, which Bitbucket requires. Default: the
-	// build's URL; a build without one is reported with an error.
+	// build's URL (a Hub with HubOptions.WebURL gives every build its page
+	// in the web status); a build without one is reported with an error.
 	URL status.Renderer
 
 	// States maps the result of a finished build to the state posted.

@@ -74,7 +74,8 @@ type Options struct {
 	// titles of its check run. Default: "Build #7
 	// started." and "Build #7 succeeded." / "Build #7 failed: <build text>".
 	StartDescription, EndDescription status.Renderer
-	// TargetURL is the link of the status. Default: the build's URL.
+	// TargetURL is the link of the status. Default: the build's URL (a Hub
+	// with HubOptions.WebURL gives every build its page in the web status).
 	TargetURL status.Renderer
 
 	// Comment, when set, also comments on the build's pull request when

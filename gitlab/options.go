@@ -53,7 +53,8 @@ type Options struct {
 	// Default: "Build #7 started.", then "Build #7 failed: <build text>" and
 	// the like.
 	Description status.Renderer
-	// TargetURL is the status's link. Default: the build's URL.
+	// TargetURL is the status's link. Default: the build's URL (a Hub with
+	// HubOptions.WebURL gives every build its page in the web status).
 	TargetURL status.Renderer
 
 	// Note, when set, also leaves a note on the build's merge request

@@ -47,7 +47,8 @@ type Options struct {
 	// the start, "Build #7 failed: <build text>" and the like at the end.
 	Description status.Renderer
 	// URL is the link of the status, which Bitbucket requires. Default: the
-	// build's URL; a build without one is reported with an error.
+	// build's URL (a Hub with HubOptions.WebURL gives every build its page
+	// in the web status); a build without one is reported with an error.
 	URL status.Renderer
 
 	// Comment, when set, also comments on the build's pull request when

@@ -40,6 +40,12 @@ type HubOptions struct {
 	CloseTimeout time.Duration
 	// Master names this master in events that do not name one.
 	Master string
+	// WebURL is where browsers reach the web status (web.Options.BaseURL,
+	// such as "https://ci.example.org"): a build published without a URL
+	// gets its page there (Links.Build), so mails, chat messages, forge
+	// statuses and the pages all link to the same place. Default: none;
+	// builds keep the URL the host gave.
+	WebURL string
 	// Now is the clock for event times (default time.Now).
 	Now func() time.Time
 }
@@ -169,6 +175,7 @@ type Hub struct {
 	log            *slog.Logger
 	now            func() time.Time
 	master         string
+	links          Links // Base is HubOptions.WebURL
 	id             string
 	history        Ledger
 	queueSize      int
@@ -202,6 +209,7 @@ func NewHub(o HubOptions) *Hub {
 		log:            o.Logger,
 		now:            o.Now,
 		master:         o.Master,
+		links:          Links{Base: o.WebURL},
 		history:        o.History,
 		queueSize:      o.QueueSize,
 		policy:         o.Retry.withDefaults(),
@@ -298,7 +306,8 @@ func kindsOf(r Reporter) KindSet {
 // Publish records e in the History, then queues it for every reporter that
 // handles it, and returns without waiting for any reporter. It sets e.Seq,
 // and e.ID, e.Time and e.Master when they are zero (an event relayed from
-// another master keeps its ID, so receivers can still de-duplicate it).
+// another master keeps its ID, so receivers can still de-duplicate it). With
+// HubOptions.WebURL it sets e.Build.URL, in place, when it is empty.
 //
 // Publish takes ownership of e and everything it points to: the host must
 // not modify them afterwards (reporters read them concurrently). The History
@@ -344,6 +353,11 @@ func (h *Hub) Publish(e Event) {
 	e.Seq = h.seq
 	if e.ID == "" { // events relayed from another master's Hub keep theirs
 		e.ID = h.id + "-" + strconv.FormatUint(e.Seq, 10)
+	}
+	// Under the lock, before anyone sees the build: once set, a build
+	// published again is only read.
+	if b := e.Build; b != nil && b.URL == "" && b.Builder != "" && h.links.Base != "" {
+		b.URL = h.links.Build(b.Builder, b.Number)
 	}
 	var herr error
 	if h.history != nil {

@@ -141,9 +141,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	var ln net.Listener
+	var url string // of the HTTP server, where the web status is
+	if *addr != "" {
+		var err error
+		if ln, err = net.Listen("tcp", *addr); err != nil {
+			return fmt.Errorf("listen on -addr %s: %w (pick another with -addr, or -addr '' for none)", *addr, err)
+		}
+		url = "http://" + ln.Addr().String()
+	}
 	// The store is the Hub's history: every event is in it before any
-	// reporter sees it.
-	hub := status.NewHub(status.HubOptions{History: mem, Logger: log, Master: "demo"})
+	// reporter sees it. Every build gets its page's URL, which the targets
+	// link to.
+	hub := status.NewHub(status.HubOptions{History: mem, Logger: log, Master: "demo", WebURL: url})
 	last := map[string]int{} // continue numbering after builds kept in -history
 	if builds, err := mem.Builds(ctx, status.BuildQuery{}); err == nil {
 		for _, b := range builds {
@@ -151,17 +161,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	master := sim.New(hub, sim.Options{Seed: *seed, Speed: *speed, LastNumbers: last})
-	d := &demo{hub: hub, store: mem, control: master, onChanges: master.OnChanges, mux: http.NewServeMux(), log: log, out: stdout}
+	d := &demo{hub: hub, store: mem, control: master, onChanges: master.OnChanges, mux: http.NewServeMux(), log: log, out: stdout, url: url}
 	d.onClose(mem.Close) // writes the rest of -history after the Hub's last event
 
-	var ln net.Listener
-	if *addr != "" {
-		var err error
-		if ln, err = net.Listen("tcp", *addr); err != nil {
-			return fmt.Errorf("listen on -addr %s: %w (pick another with -addr, or -addr '' for none)", *addr, err)
-		}
-		d.url = "http://" + ln.Addr().String()
-	}
 	for _, t := range ts {
 		if err := t.Start(ctx, d); err != nil {
 			return fmt.Errorf("%T: %w", t, err)
