@@ -15,6 +15,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -113,6 +114,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	speed := fs.Float64("speed", 1, "simulation speed factor (2: twice as fast)")
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random seed of the simulation")
 	addr := fs.String("addr", "127.0.0.1:8010", "HTTP address for pages and webhooks (empty: no HTTP)")
+	webURL := fs.String("web-url", "", "where browsers reach the web status, linked from mails, chat and commit statuses (default: the -addr server)")
 	verbose := fs.Bool("v", false, "log at debug level")
 	historyFile := fs.String("history", "", "keep the build history in this file across restarts (default: in memory only)")
 	ts := targets()
@@ -153,7 +155,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// The store is the Hub's history: every event is in it before any
 	// reporter sees it. Every build gets its page's URL, which the targets
 	// link to.
-	hub := status.NewHub(status.HubOptions{History: mem, Logger: log, Master: "demo", WebURL: url})
+	hub := status.NewHub(status.HubOptions{History: mem, Logger: log, Master: "demo", WebURL: cmp.Or(*webURL, url)})
 	last := map[string]int{} // continue numbering after builds kept in -history
 	if builds, err := mem.Builds(ctx, status.BuildQuery{}); err == nil {
 		for _, b := range builds {
