@@ -267,15 +267,3 @@ func TestSecretsAbsent(t *testing.T) {
 	assert.Contains(t, all, "Authorization: Bearer <redacted>")
 	assert.Contains(t, all, "HTTP 401")
 }
-
-// Given no logger, the reporter logs through the Hub's, named.
-func TestLogsThroughTheHub(t *testing.T) {
-	r, err := New(Options{Token: "t"})
-	require.NoError(t, err)
-	b := &status.Build{Builder: "linux", Number: 1,
-		Sources: []status.SourceStamp{{Repository: "https://example.org/o/r"}}, // no revision
-	}
-	lines := testkit.HubLog(t, r, status.Event{Kind: status.BuildStarted, Build: b})
-	assert.Contains(t, lines, testkit.LogLine{Level: "DEBUG", Reporter: "bitbucket",
-		Msg: "bitbucket: status skipped: no workspace/repository or no commit hash"})
-}

@@ -158,10 +158,7 @@ func TestEngineOptions(t *testing.T) {
 // outside this module) logs through the Hub's, named.
 func TestLogsThroughTheHub(t *testing.T) {
 	e, _ := newEngine(t, Options{Name: "rocket", Authz: func(Command) bool { return false }})
-	log, logs := testkit.NewLogs()
-	hub := status.NewHub(status.HubOptions{Logger: log})
-	require.NoError(t, hub.Add(e, status.WithName("rocket")))
-	defer hub.Shutdown(context.Background())
+	_, logs := testkit.LoggingHub(t, e, status.WithName("rocket"))
 	ask(e, "mallory", "", "help")
 	assert.Contains(t, logs.Lines(), testkit.LogLine{Level: "WARN", Reporter: "rocket", Msg: "rocket: command refused by Authz"})
 }

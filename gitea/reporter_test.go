@@ -253,15 +253,3 @@ func TestSecretsAbsent(t *testing.T) {
 	assert.Contains(t, all, "Authorization: token <redacted>")
 	assert.Contains(t, all, "bad credentials <redacted>")
 }
-
-// Given no logger, the reporter logs through the Hub's, named.
-func TestLogsThroughTheHub(t *testing.T) {
-	r, err := New(Options{BaseURL: "https://gitea.example.com", Token: "t"})
-	require.NoError(t, err)
-	b := &status.Build{Builder: "linux", Number: 1,
-		Sources: []status.SourceStamp{{Repository: "https://example.org/o/r"}}, // no revision
-	}
-	lines := testkit.HubLog(t, r, status.Event{Kind: status.BuildStarted, Build: b})
-	assert.Contains(t, lines, testkit.LogLine{Level: "DEBUG", Reporter: "gitea",
-		Msg: "gitea: status skipped: no owner/name or no commit hash"})
-}

@@ -619,15 +619,3 @@ func TestSecondaryLimitWithoutRetryAfter(t *testing.T) {
 		t.Errorf("%d requests reached GitHub, want 2", n)
 	}
 }
-
-// Given no logger, the reporter logs through the Hub's, named.
-func TestLogsThroughTheHub(t *testing.T) {
-	r, err := New(Options{Token: "t"})
-	require.NoError(t, err)
-	b := &status.Build{Builder: "linux", Number: 1,
-		Sources: []status.SourceStamp{{Repository: "https://example.org/o/r"}}, // no revision
-	}
-	lines := testkit.HubLog(t, r, status.Event{Kind: status.BuildStarted, Build: b})
-	assert.Contains(t, lines, testkit.LogLine{Level: "DEBUG", Reporter: "github",
-		Msg: "github: build has no source stamp with a revision, no status set"})
-}

@@ -328,13 +328,3 @@ func TestSecretsAbsent(t *testing.T) {
 	assert.Contains(t, all, "PRIVATE-TOKEN: <redacted>")
 	assert.Contains(t, all, "401 Unauthorized")
 }
-
-// Given no logger, the reporter logs through the Hub's, named.
-func TestLogsThroughTheHub(t *testing.T) {
-	r, err := New(Options{BaseURL: "https://gitlab.example.com", Token: "t"})
-	require.NoError(t, err)
-	b := &status.Build{Builder: "linux", Number: 1}
-	lines := testkit.HubLog(t, r, status.Event{Kind: status.BuildStarted, Build: b})
-	assert.Contains(t, lines, testkit.LogLine{Level: "DEBUG", Reporter: "gitlab",
-		Msg: "gitlab: build has no source stamp, no status set"})
-}

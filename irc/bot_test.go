@@ -158,9 +158,6 @@ func TestLogsThroughTheHub(t *testing.T) {
 	b, err := New(Options{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Nick: "herald",
 		FailedDelay: 10 * time.Millisecond})
 	require.NoError(t, err)
-	log, logs := testkit.NewLogs()
-	hub := status.NewHub(status.HubOptions{Logger: log})
-	require.NoError(t, hub.Add(b))
-	defer hub.Shutdown(context.Background()) // closes b
+	_, logs := testkit.LoggingHub(t, b)
 	logs.WaitFor(t, testkit.LogLine{Level: "WARN", Reporter: "irc", Msg: "irc: connection failed"})
 }

@@ -346,10 +346,7 @@ func TestLogsThroughTheHub(t *testing.T) {
 	url, release := testkit.FailingServer(t)
 	b, err := New(Options{Homeserver: url, UserID: botID, AccessToken: "token", FailedDelay: 10 * time.Millisecond})
 	require.NoError(t, err)
-	log, logs := testkit.NewLogs()
-	hub := status.NewHub(status.HubOptions{Logger: log})
-	require.NoError(t, hub.Add(b))
-	defer hub.Shutdown(context.Background()) // closes b
+	_, logs := testkit.LoggingHub(t, b)
 	release()
 	logs.WaitFor(t, testkit.LogLine{Level: "WARN", Reporter: "matrix", Msg: "matrix: sync failed"})
 }

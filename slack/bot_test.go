@@ -380,10 +380,7 @@ func TestLogsThroughTheHub(t *testing.T) {
 	api := newAPIDouble(t)
 	b, err := slack.New(slack.Options{Token: testToken, APIURL: api.url(), SigningSecret: testSigning})
 	require.NoError(t, err)
-	log, logs := testkit.NewLogs()
-	hub := status.NewHub(status.HubOptions{Logger: log})
-	require.NoError(t, hub.Add(b))
-	defer hub.Shutdown(context.Background()) // closes b
+	_, logs := testkit.LoggingHub(t, b)
 	w := httptest.NewRecorder()
 	b.ServeHTTP(w, slashRequest("not-the-secret", time.Now(), command("U0ALICE", "C0BUILDS", "version")))
 	assert.Equal(t, http.StatusUnauthorized, w.Code)

@@ -550,15 +550,3 @@ func TestContextEndsHangingRequest(t *testing.T) {
 		t.Errorf("deadline: %v, want a retryable deadline error", err)
 	}
 }
-
-// Given no logger, the reporter logs through the Hub's, named.
-func TestLogsThroughTheHub(t *testing.T) {
-	r, err := New(Options{BaseURL: "https://bitbucket.example.com", Token: "t"})
-	require.NoError(t, err)
-	b := &status.Build{Builder: "linux", Number: 1,
-		Sources: []status.SourceStamp{{Repository: "https://example.org/o/r"}}, // no revision
-	}
-	lines := testkit.HubLog(t, r, status.Event{Kind: status.BuildStarted, Build: b})
-	assert.Contains(t, lines, testkit.LogLine{Level: "DEBUG", Reporter: "stash",
-		Msg: "stash: status skipped: the source stamp has no commit hash"})
-}

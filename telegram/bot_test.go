@@ -283,10 +283,7 @@ func TestLogsThroughTheHub(t *testing.T) {
 	url, release := testkit.FailingServer(t)
 	b, err := New(Options{Token: "123456:ABC-DEF", APIURL: url})
 	require.NoError(t, err)
-	log, logs := testkit.NewLogs()
-	hub := status.NewHub(status.HubOptions{Logger: log})
-	require.NoError(t, hub.Add(b))
-	defer hub.Shutdown(context.Background()) // closes b
+	_, logs := testkit.LoggingHub(t, b)
 	release()
 	logs.WaitFor(t, testkit.LogLine{Level: "WARN", Reporter: "telegram", Msg: "telegram: getMe failed"})
 }

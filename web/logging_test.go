@@ -25,10 +25,7 @@ func (brokenHistory) Builders(context.Context) ([]status.Builder, error) {
 func TestLogsThroughTheHub(t *testing.T) {
 	s, err := New(Options{History: brokenHistory{fixture()}})
 	require.NoError(t, err)
-	log, logs := testkit.NewLogs()
-	hub := status.NewHub(status.HubOptions{Logger: log})
-	require.NoError(t, hub.Add(s))
-	defer hub.Shutdown(context.Background()) // closes s
+	_, logs := testkit.LoggingHub(t, s)
 
 	code, _ := get(t, s, "/builders")
 	assert.Equal(t, http.StatusInternalServerError, code)

@@ -80,17 +80,32 @@ func (l *Logs) WaitFor(t testing.TB, want LogLine) {
 	}
 }
 
-// HubLog adds r, made with no logger of its own, to a Hub logging into
-// NewLogs, publishes events, shuts the Hub down (closing r) and returns the
-// lines logged: a target's test finds its own there, carrying the reporter
-// attribute, when it logs through the Hub's logger.
-func HubLog(t testing.TB, r status.Reporter, events ...status.Event) []LogLine {
+// LoggingHub adds r, made with no logger of its own, to a Hub that logs
+// into the Logs it returns, and shuts the Hub down (closing r) when the test
+// ends: what a target's test reads to check that it logs through the Hub's
+// logger, its lines carrying the reporter attribute (status.Logging).
+func LoggingHub(t testing.TB, r status.Reporter, opts ...status.AddOption) (*status.Hub, *Logs) {
 	t.Helper()
 	log, logs := NewLogs()
 	hub := status.NewHub(status.HubOptions{Logger: log})
-	if err := hub.Add(r); err != nil {
+	if err := hub.Add(r, opts...); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := hub.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	return hub, logs
+}
+
+// HubLog publishes events through a LoggingHub of r, shuts it down and
+// returns the lines logged.
+func HubLog(t testing.TB, r status.Reporter, events ...status.Event) []LogLine {
+	t.Helper()
+	hub, logs := LoggingHub(t, r)
 	for _, e := range events {
 		hub.Publish(e)
 	}
