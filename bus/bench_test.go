@@ -154,6 +154,7 @@ var paths = []path{
 	{"jetstream", jetstreamPath(bus.StreamOptions{}, false)},
 	{"jetstream-server-process", jetstreamPath(bus.StreamOptions{}, true)},
 	{"jetstream-async-persist", jetstreamPath(bus.StreamOptions{AsyncPersist: true}, false)},
+	{"jetstream-memory", jetstreamPath(bus.StreamOptions{Memory: true}, false)},
 	{"in-process-hub", func(b *testing.B, rec *latencyRecorder) (*status.Hub, func()) {
 		h := status.NewHub(status.HubOptions{Logger: quiet, QueueSize: 1 << 20})
 		_ = h.Add(rec)

@@ -6,7 +6,17 @@
 //	mem := store.NewMemory(store.MemoryOptions{})
 //	hub := status.NewHub(status.HubOptions{History: mem})
 //
-// OpenMemory keeps the history in a file as well, across restarts.
+// OpenMemory keeps the history in a file as well, across restarts; builds
+// that were running when the previous process stopped are then finished,
+// and every reporter told, with one call once the Hub has its reporters:
+//
+//	history, err := store.OpenMemory(path, store.MemoryOptions{})
+//	...
+//	hub := status.NewHub(status.HubOptions{History: history})
+//	hub.Add(...)
+//	if _, err := history.FinishInterrupted(ctx, hub); err != nil {
+//		...
+//	}
 package store
 
 import (
@@ -57,8 +67,10 @@ type Memory struct {
 	mu       sync.RWMutex
 	builders map[string]*status.Builder
 	builds   map[string][]*status.Build // per builder, by number ascending
+	running  map[buildKey]struct{}      // the builds in builds that have not finished
 	logs     map[logKey]*logData
-	changes  []status.Change // by ID ascending
+	logsOf   map[buildKey][]logKey // the keys of logs, per build
+	changes  []status.Change       // by ID ascending
 	nextID   int64
 	workers  map[string]*status.Worker
 	pending  map[string]status.BuildRequest
@@ -66,6 +78,12 @@ type Memory struct {
 	sets     map[string]*status.BuildSet
 	activity []activityEntry // oldest first
 	nextAct  uint64          // sequence number of the next activity entry
+
+	// interrupted holds the builds the previous process left running
+	// until their BuildFinished is applied (interrupted.go).
+	interrupted       map[buildKey]interruptedBuild
+	warnedInterrupted bool
+	finishing         sync.Mutex // one FinishInterrupted at a time
 
 	file *file // nil unless made by OpenMemory; see persist.go
 }
@@ -132,11 +150,15 @@ func NewMemory(o MemoryOptions) *Memory {
 		inherit:  inherit,
 		builders: map[string]*status.Builder{},
 		builds:   map[string][]*status.Build{},
+		running:  map[buildKey]struct{}{},
 		logs:     map[logKey]*logData{},
+		logsOf:   map[buildKey][]logKey{},
 		workers:  map[string]*status.Worker{},
 		pending:  map[string]status.BuildRequest{},
 		users:    map[string]*status.User{},
 		sets:     map[string]*status.BuildSet{},
 		nextAct:  1,
+
+		interrupted: map[buildKey]interruptedBuild{},
 	}
 }

@@ -198,6 +198,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "  "+w)
 	}
 	fmt.Fprintln(stdout, "  more targets (see -h): -smtp (mail), -irc, -matrix, -github-api local [-github-checks], -stash-url local, -gitlab-api local, -gitea-url local, -bitbucket-api local, -gerrit-change, -push, -otlp-endpoint")
+	// Builds the last run left running (-history) end now, and every
+	// reporter added above hears it, before new builds start.
+	if n, err := mem.FinishInterrupted(ctx, hub); err != nil {
+		log.Error("demo: finishing the builds the last run left running", "err", err)
+	} else if n > 0 {
+		log.Info("demo: builds the last run left running ended as interrupted", "builds", n)
+	}
 	master.Run(ctx, *builds, nil)
 
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -47,6 +47,12 @@ func composing(ctx context.Context, logger *slog.Logger, mailer, bot status.Repo
 		return nil
 	}), status.WithName("pager"))
 
+	// Builds this master left running when it stopped (a crash, kill -9) end now,
+	// and every reporter above hears it: one BuildFinished each, Result Exception.
+	if _, err := history.FinishInterrupted(ctx, hub); err != nil {
+		return err
+	}
+
 	// Your master publishes as builds progress; Publish never blocks on a reporter.
 	run := status.StartBuild(hub, &status.Build{Builder: "linux", Number: 7})
 	step := run.StartStep("test")
