@@ -1,6 +1,7 @@
 package hublog_test
 
 import (
+	"io"
 	"log/slog"
 	"sync"
 	"testing"
@@ -86,4 +87,20 @@ func TestInheritWhileLogging(t *testing.T) {
 	wg.Wait()
 	log.With("g", 9).Info("done")
 	assert.Equal(t, "level=INFO msg=done g=9\n", hubBuf.String())
+}
+
+// BenchmarkLog compares a line through the target's logger, after the Hub's
+// arrived, with the same line straight through the Hub's.
+func BenchmarkLog(b *testing.B) {
+	hub := slog.New(slog.NewJSONHandler(io.Discard, nil)).With("reporter", "bench")
+	log, inherit := hublog.New(nil)
+	inherit(hub)
+	for name, l := range map[string]*slog.Logger{"direct": hub.With("target", "x"), "inherited": log.With("target", "x")} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				l.Info("status skipped", "builder", "linux", "build", 7)
+			}
+		})
+	}
 }
