@@ -598,14 +598,14 @@ run:
 			continue
 		}
 		if s.batch != nil {
-			if !s.deliver(evs) {
-				s.dropped.Add(uint64(len(evs)))
+			if left := s.deliver(evs); left > 0 {
+				s.dropped.Add(uint64(left))
 				break
 			}
 			continue
 		}
 		for i := range evs {
-			if !s.deliver(evs[i : i+1]) {
+			if s.deliver(evs[i:i+1]) > 0 {
 				s.dropped.Add(uint64(len(evs) - i))
 				break run
 			}
@@ -685,11 +685,9 @@ deliver:
 		for i := range evs {
 			ptrs[i] = &evs[i]
 		}
-		if !s.deliver(ptrs) {
-			break // aborted: the events stay in the outbox
-		}
-		for {
-			err := s.outbox.Remove(len(evs))
+		left := s.deliver(ptrs)
+		for done := len(evs) - left; done > 0; {
+			err := s.outbox.Remove(done)
 			if err == nil {
 				break
 			}
@@ -698,6 +696,9 @@ deliver:
 			}
 		}
 		failures = 0
+		if left > 0 {
+			break // aborted: the rest stays in the outbox
+		}
 	}
 	<-writerDone // it ends once the queue is closed and empty, or the Hub gives up
 	if err := s.outbox.Close(); err != nil {
@@ -737,25 +738,45 @@ func (s *sink) finish() {
 }
 
 // deliver reports evs (one event, or a batch) until accepted, given up, or
-// the Hub gives up waiting; false in the last case.
-func (s *sink) deliver(evs []*Event) bool {
+// the Hub gives up waiting; left is how many of the last events were
+// neither delivered nor given up, in the last case (a BatchError may have
+// settled the first ones).
+func (s *sink) deliver(evs []*Event) (left int) {
 	ctx := s.hub.ctx
 	var firstFailure time.Time
 	for attempt := 0; ; attempt++ {
 		err, panicked, timedOut := s.call(evs)
 		if err == nil {
 			s.delivered.Add(uint64(len(evs)))
-			return true
+			return 0
 		}
 		s.noteError(err)
+		if be := (*BatchError)(nil); !panicked && errors.As(err, &be) && be.Settled > 0 {
+			settled := min(be.Settled, len(evs))
+			refused := min(max(be.Refused, 0), settled)
+			s.delivered.Add(uint64(settled - refused))
+			s.failed.Add(uint64(refused))
+			if refused > 0 {
+				s.log.Error("status: reporter refused events for good", "kind", evs[0].Kind, "seq", evs[0].Seq,
+					"events", refused, "of", settled, "err", be.Err)
+			}
+			evs = evs[settled:]
+			if len(evs) == 0 {
+				return 0
+			}
+			attempt, firstFailure = 0, time.Time{} // the batch moved on: the rest starts afresh
+			if be.Err != nil {
+				err = be.Err
+			}
+		}
 		first := evs[0]
 		if panicked {
 			s.panics.Add(1)
 			s.failed.Add(uint64(len(evs)))
-			return true
+			return 0
 		}
 		if ctx.Err() != nil {
-			return false
+			return len(evs)
 		}
 		after, retry := RetryAfter(err)
 		if timedOut {
@@ -764,7 +785,7 @@ func (s *sink) deliver(evs []*Event) bool {
 		if !retry {
 			s.failed.Add(uint64(len(evs)))
 			s.log.Error("status: reporter failed", "kind", first.Kind, "seq", first.Seq, "events", len(evs), "err", err)
-			return true
+			return 0
 		}
 		wait := after
 		if wait <= 0 {
@@ -779,7 +800,7 @@ func (s *sink) deliver(evs []*Event) bool {
 			s.failed.Add(uint64(len(evs)))
 			s.log.Error("status: reporter failed, giving up retries", "kind", first.Kind, "seq", first.Seq,
 				"events", len(evs), "attempts", attempt+1, "err", err)
-			return true
+			return 0
 		}
 		s.retried.Add(1)
 		s.log.Debug("status: reporter will retry", "kind", first.Kind, "seq", first.Seq, "wait", wait, "err", err)
@@ -788,7 +809,7 @@ func (s *sink) deliver(evs []*Event) bool {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return false
+			return len(evs)
 		}
 	}
 }
