@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
@@ -19,6 +20,7 @@ type Pusher struct {
 	o       Options
 	tr      transport
 	log     *slog.Logger
+	inherit func(*slog.Logger)
 	started string
 
 	mu    sync.Mutex // guards limit, carried from one batch to the next
@@ -32,6 +34,7 @@ var (
 	_ status.Selective     = (*Pusher)(nil)
 	_ status.Closer        = (*Pusher)(nil)
 	_ status.Named         = (*Pusher)(nil)
+	_ status.Logging       = (*Pusher)(nil)
 )
 
 // transport encodes and delivers one request.
@@ -59,14 +62,17 @@ func New(o Options) (*Pusher, error) {
 
 func newPusher(o Options, tr transport) *Pusher {
 	o.withDefaults()
-	return &Pusher{
-		o:       o,
-		tr:      tr,
-		log:     o.Logger.With("reporter", o.Name),
-		started: pythonTime(o.Now()),
-		limit:   o.ChunkSize,
+	p := &Pusher{o: o, tr: tr, started: pythonTime(o.Now()), limit: o.ChunkSize}
+	p.log, p.inherit = hublog.New(o.Logger)
+	if o.Logger != nil { // the Hub's logger names its reporters itself
+		p.log = p.log.With("reporter", o.Name)
 	}
+	return p
 }
+
+// InheritLogger implements status.Logging: without Options.Logger the
+// Pusher logs through l.
+func (p *Pusher) InheritLogger(l *slog.Logger) { p.inherit(l) }
 
 // Name returns Options.Name.
 func (p *Pusher) Name() string { return p.o.Name }
