@@ -27,6 +27,9 @@ type PublisherOptions struct {
 	// Prefix is the subject prefix (default "herald"); the stream must
 	// capture prefix.> (see EnsureStream).
 	Prefix string
+	// Partitions is the number of streams of the bus, as in
+	// StreamOptions.Partitions (default 1).
+	Partitions int
 	// Master names this master in events that do not name one (the Hub
 	// sets it from HubOptions.Master).
 	Master string
@@ -55,7 +58,7 @@ type PublisherOptions struct {
 // had arrived all the same.
 type Publisher struct {
 	js       jetstream.JetStream
-	prefix   string
+	parts    []partition
 	master   string
 	kinds    status.KindSet
 	maxBatch int
@@ -80,13 +83,16 @@ func NewPublisher(o PublisherOptions) (*Publisher, error) {
 	if !validPrefix(o.Prefix) {
 		errs = append(errs, fmt.Errorf("bus: PublisherOptions.Prefix %q is not a valid subject prefix", o.Prefix))
 	}
+	if err := checkPartitions("PublisherOptions.Partitions", o.Partitions); err != nil {
+		errs = append(errs, err)
+	}
 	if o.MaxBatch < 0 {
 		errs = append(errs, fmt.Errorf("bus: PublisherOptions.MaxBatch %d is negative", o.MaxBatch))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	p := &Publisher{js: o.JetStream, prefix: o.Prefix, master: o.Master, kinds: status.KindsOf(status.AllKinds()...), maxBatch: o.MaxBatch}
+	p := &Publisher{js: o.JetStream, parts: partitions("", o.Prefix, o.Partitions), master: o.Master, kinds: status.KindsOf(status.AllKinds()...), maxBatch: o.MaxBatch}
 	if len(o.Kinds) > 0 {
 		p.kinds = status.KindsOf(o.Kinds...)
 	}
@@ -140,7 +146,8 @@ func (p *Publisher) ReportBatch(ctx context.Context, events []status.Event) erro
 		if err != nil {
 			return fmt.Errorf("bus: encode %v event: %w", e.Kind, err)
 		}
-		msg := &nats.Msg{Subject: Subject(p.prefix, e), Data: data}
+		prefix := p.parts[partitionOf(e, len(p.parts))].prefix
+		msg := &nats.Msg{Subject: Subject(prefix, e), Data: data}
 		f, err := p.js.PublishMsgAsync(msg, jetstream.WithMsgID(msgID(e)))
 		if err != nil {
 			return p.fail(ctx, msg.Subject, err)
