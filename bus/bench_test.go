@@ -3,17 +3,71 @@
 package bus_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+
 	"github.com/heraldci/herald/bus"
 	"github.com/heraldci/herald/status"
 )
+
+// serverDirEnv asks this test binary to be a nats-server, as in a
+// deployment where the server is its own process: TestMain serves
+// JetStream from the directory it names on a free loopback port, prints
+// the client URL and serves until killed.
+const serverDirEnv = "HERALD_BUS_SERVER_DIR"
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(serverDirEnv); dir != "" {
+		s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir,
+			NoLog: true, NoSigs: true, JetStreamMaxMemory: 64 << 20, JetStreamMaxStore: 1 << 30})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		s.Start()
+		if !s.ReadyForConnections(10 * time.Second) {
+			fmt.Fprintln(os.Stderr, "nats-server not ready")
+			os.Exit(1)
+		}
+		fmt.Println(s.ClientURL())
+		s.WaitForShutdown()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// serverProcess starts a nats-server in a child process and returns its
+// client URL and process ID; the child is killed when b ends.
+func serverProcess(b *testing.B) (string, int) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), serverDirEnv+"="+b.TempDir())
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		b.Fatalf("nats-server process: %v", err)
+	}
+	return strings.TrimSpace(line), cmd.Process.Pid
+}
 
 // latencyRecorder notes how long each event took from Hub.Publish (which
 // stamps e.Time) to its arrival; it stands for a front end's Hub and for a
@@ -44,11 +98,35 @@ func (l *latencyRecorder) Report(_ context.Context, e status.Event) error {
 	return nil
 }
 
-// cpuTime is the process's user and system CPU time so far.
+// serverPID is the nats-server child process of the running benchmark, if
+// any, whose CPU time counts too.
+var serverPID int
+
+// cpuTime is the user and system CPU time so far of this process and of
+// the nats-server child (read from /proc; 10 ms ticks).
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	t := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	if serverPID != 0 {
+		t += childCPU(serverPID)
+	}
+	return t
+}
+
+// childCPU reads utime and stime of pid from /proc/pid/stat.
+func childCPU(pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 }
 
 // report reports latency percentiles, throughput, and the CPU time the
@@ -73,8 +151,10 @@ type path struct {
 }
 
 var paths = []path{
-	{"jetstream", jetstreamPath(bus.StreamOptions{})},
-	{"jetstream-async-persist", jetstreamPath(bus.StreamOptions{AsyncPersist: true})},
+	{"jetstream", jetstreamPath(bus.StreamOptions{}, false)},
+	{"jetstream-server-process", jetstreamPath(bus.StreamOptions{}, true)},
+	{"jetstream-async-persist", jetstreamPath(bus.StreamOptions{AsyncPersist: true}, false)},
+	{"jetstream-memory", jetstreamPath(bus.StreamOptions{Memory: true}, false)},
 	{"in-process-hub", func(b *testing.B, rec *latencyRecorder) (*status.Hub, func()) {
 		h := status.NewHub(status.HubOptions{Logger: quiet, QueueSize: 1 << 20})
 		_ = h.Add(rec)
@@ -82,12 +162,19 @@ var paths = []path{
 	}},
 }
 
-// jetstreamPath runs a server, a master Hub publishing to a stream made
-// with o, and a subscriber feeding rec, in this process.
-func jetstreamPath(o bus.StreamOptions) func(b *testing.B, rec *latencyRecorder) (*status.Hub, func()) {
+// jetstreamPath runs a server (in this process, or in a child process when
+// apart is set), a master Hub publishing to a stream made with o, and a
+// subscriber feeding rec.
+func jetstreamPath(o bus.StreamOptions, apart bool) func(b *testing.B, rec *latencyRecorder) (*status.Hub, func()) {
 	return func(b *testing.B, rec *latencyRecorder) (*status.Hub, func()) {
-		srv := startServer(b, b.TempDir(), 0)
-		_, js := connect(b, srv.ClientURL())
+		var url string
+		if apart {
+			url, serverPID = serverProcess(b)
+			b.Cleanup(func() { serverPID = 0 })
+		} else {
+			url = startServer(b, b.TempDir(), 0).ClientURL()
+		}
+		_, js := connect(b, url)
 		if _, err := bus.EnsureStream(context.Background(), js, o); err != nil {
 			b.Fatal(err)
 		}
@@ -95,7 +182,7 @@ func jetstreamPath(o bus.StreamOptions) func(b *testing.B, rec *latencyRecorder)
 		if err != nil {
 			b.Fatal(err)
 		}
-		_, pjs := connect(b, srv.ClientURL())
+		_, pjs := connect(b, url)
 		h := masterHub(b, pjs, "m1")
 		return h, func() { _ = sub.Close(context.Background()) }
 	}

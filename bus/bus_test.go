@@ -403,3 +403,31 @@ func TestEnsureStreamPersistMode(t *testing.T) {
 	_, err = bus.EnsureStream(context.Background(), js, bus.StreamOptions{AsyncPersist: true})
 	assert.ErrorContains(t, err, "persist mode", "the server does not change a stream's persist mode")
 }
+
+// Sync returns only once the front end has every event the stream held,
+// so a caller can read the front end's state right after it.
+func TestSyncWaitsForWhatTheStreamHolds(t *testing.T) {
+	srv := startServer(t, t.TempDir(), 0)
+	_, js := connect(t, srv.ClientURL())
+	ensureStream(t, js)
+	var front statustest.Recorder
+	sub, err := bus.Subscribe(context.Background(), js, bus.SubscribeOptions{Durable: "front", Logger: quiet}, &front)
+	require.NoError(t, err)
+	defer sub.Close(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, sub.Sync(ctx), "an empty stream is in sync at once")
+
+	const n = 3000
+	h := masterHub(t, js, "m1")
+	for i := range n {
+		h.Publish(buildEvent(fmt.Sprintf("b%d", i%4), i))
+	}
+	require.NoError(t, h.Shutdown(context.Background())) // every event is in the stream now
+	require.NoError(t, sub.Sync(ctx))
+	assert.Len(t, front.Events(), n, "Sync returned before the front end had everything")
+
+	done, cancelDone := context.WithCancel(context.Background())
+	cancelDone()
+	assert.ErrorIs(t, sub.Sync(done), context.Canceled)
+}

@@ -13,7 +13,13 @@
 // the front end's History is flushed, never past an event it did not get,
 // and skips events it has lately published. An event reaches a front end
 // twice only when its process dies between publishing it and the
-// acknowledgement.
+// acknowledgement. Subscription.Sync waits until a front end has every
+// event the stream holds (a readiness check after a restart).
+//
+// The subscriber keeps stream order, which is stronger than the order per
+// builder that reporters need: the front end's Hub takes events one at a
+// time anyway (its History applies each inside Publish), and decoding is a
+// few microseconds of the path's cost (BENCHMARKS.md).
 //
 // Subjects are herald.<kind>.<builder>, with the builder name escaped so
 // dots, wildcards and spaces cannot change the subject's shape; events

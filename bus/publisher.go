@@ -35,7 +35,10 @@ type PublisherOptions struct {
 	Kinds []status.Kind
 	// MaxBatch is how many events one ReportBatch publishes before waiting
 	// for their acknowledgements: the window of publishes in flight
-	// (default 256).
+	// (default 1024). A larger window wakes the publisher less often per
+	// event (see BENCHMARKS.md); keep it under the JetStream context's
+	// jetstream.WithPublishAsyncMaxPending (4000 unless set), past which
+	// a publish waits for acknowledgements before it is sent.
 	MaxBatch int
 }
 
@@ -47,8 +50,9 @@ type PublisherOptions struct {
 // It takes batches (status.BatchReporter): the Hub hands it up to MaxBatch
 // waiting events, which it publishes asynchronously, in order, on one
 // connection (so each subject keeps its order), and then waits for every
-// acknowledgement; any failure makes the whole batch Retryable, and the
-// server's de-duplication makes resending the acknowledged part harmless.
+// acknowledgement; after a failure the Hub publishes again from the first
+// event not acknowledged, and the server's de-duplication drops any that
+// had arrived all the same.
 type Publisher struct {
 	js       jetstream.JetStream
 	prefix   string
@@ -87,7 +91,7 @@ func NewPublisher(o PublisherOptions) (*Publisher, error) {
 		p.kinds = status.KindsOf(o.Kinds...)
 	}
 	if p.maxBatch == 0 {
-		p.maxBatch = 256
+		p.maxBatch = 1024
 	}
 	return p, nil
 }
@@ -118,9 +122,12 @@ func (p *Publisher) Report(ctx context.Context, e status.Event) error {
 
 // ReportBatch publishes events in order and waits for every
 // acknowledgement. Connection loss, timeouts and a missing stream leader are
-// Retryable.
+// Retryable; when some events were acknowledged before the failure, the
+// error is a *status.BatchError saying so, and the Hub publishes only the
+// rest again.
 func (p *Publisher) ReportBatch(ctx context.Context, events []status.Event) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(events))
+	at := make([]int, 0, len(events)) // index in events of each future's event
 	for i := range events {
 		e := &events[i]
 		if !p.kinds.Has(e.Kind) {
@@ -139,15 +146,22 @@ func (p *Publisher) ReportBatch(ctx context.Context, events []status.Event) erro
 			return p.fail(ctx, msg.Subject, err)
 		}
 		futures = append(futures, f)
+		at = append(at, i)
 	}
-	for _, f := range futures {
+	for j, f := range futures {
+		var err error
 		select {
 		case <-f.Ok():
-		case err := <-f.Err():
-			return p.fail(ctx, f.Msg().Subject, err)
+			continue
+		case perr := <-f.Err():
+			err = p.fail(ctx, f.Msg().Subject, perr)
 		case <-ctx.Done():
-			return fmt.Errorf("bus: waiting for acknowledgements: %w", ctx.Err())
+			err = fmt.Errorf("bus: waiting for acknowledgements: %w", ctx.Err())
 		}
+		if at[j] == 0 {
+			return err
+		}
+		return &status.BatchError{Settled: at[j], Err: err} // the events before were acknowledged
 	}
 	return nil
 }

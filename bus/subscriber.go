@@ -74,6 +74,8 @@ type Subscription struct {
 	pending int
 	last    jetstream.Msg // the newest message not yet acknowledged
 	recent  recentSet
+	handled uint64        // stream sequence of the newest message handled
+	moved   chan struct{} // closed and replaced when handled grows
 
 	kick chan struct{}
 	gap  chan struct{}
@@ -160,6 +162,7 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, o SubscribeOptions, 
 		},
 		pull:   min(o.MaxAckPending, 1000),
 		recent: newRecentSet(max(100000, 4*o.MaxAckPending)),
+		moved:  make(chan struct{}),
 		kick:   make(chan struct{}, 1),
 		gap:    make(chan struct{}, 1),
 		stop:   make(chan struct{}),
@@ -277,6 +280,9 @@ func (s *Subscription) handle(m jetstream.Msg) {
 	}
 	s.last = m
 	s.pending++
+	s.handled = meta.Sequence.Stream
+	close(s.moved)
+	s.moved = make(chan struct{})
 	if s.pending >= s.ackBatch {
 		select {
 		case s.kick <- struct{}{}:
@@ -369,6 +375,47 @@ func (s *Subscription) ackNow() {
 		s.pending -= n
 	}
 	s.mu.Unlock()
+}
+
+// Sync returns once every event the stream held for this subscription when
+// Sync was called has been handed to the Hub, or when ctx ends: a front
+// end's readiness check after a restart, or a tool waiting until a front
+// end has seen what the masters published. It asks the server how far the
+// consumer has to go, waits for what was sent to arrive, and asks again,
+// at most every 100ms while events are still coming.
+func (s *Subscription) Sync(ctx context.Context) error {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		cons, err := s.js.Consumer(ctx, s.stream, s.cfg.Durable)
+		if err != nil {
+			return fmt.Errorf("bus: sync %s: %w", s.cfg.Durable, err)
+		}
+		info := cons.CachedInfo()
+		s.mu.Lock()
+		handled := s.handled
+		s.mu.Unlock()
+		if info.NumPending == 0 && handled >= info.Delivered.Stream {
+			return nil
+		}
+		want := max(info.Delivered.Stream, handled+1)
+	wait:
+		for {
+			s.mu.Lock()
+			handled, moved := s.handled, s.moved
+			s.mu.Unlock()
+			if handled >= want {
+				break
+			}
+			select {
+			case <-moved:
+			case <-t.C:
+				break wait
+			case <-ctx.Done():
+				return fmt.Errorf("bus: sync %s: %d events to go: %w", s.cfg.Durable, info.NumPending, ctx.Err())
+			}
+		}
+	}
 }
 
 // Stats returns the subscription's counters.

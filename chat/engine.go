@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
@@ -124,7 +125,9 @@ type Options struct {
 	// SourceURL is what the source command announces (default Herald's
 	// repository); Version is what version announces.
 	SourceURL, Version string
-	// Logger receives refused and failed commands (default slog.Default()).
+	// Logger receives refused and failed commands. A transport passes its
+	// own. Default: the logger of the Hub the Engine is added to (see
+	// status.Logging), and slog.Default() until then.
 	Logger *slog.Logger
 	// Now is the clock for "3m05s ago" (default time.Now).
 	Now func() time.Time
@@ -134,11 +137,12 @@ const defaultSourceURL = "https://github.com/heraldci/herald"
 
 // Engine answers commands and announces builds for one bot.
 type Engine struct {
-	o      Options
-	t      Transport
-	log    *slog.Logger
-	format formatter
-	cmds   map[string]*handler
+	o       Options
+	t       Transport
+	log     *slog.Logger
+	inherit func(*slog.Logger)
+	format  formatter
+	cmds    map[string]*handler
 
 	mu       sync.Mutex
 	contacts map[string]*contact // by fold(name)
@@ -208,9 +212,8 @@ func New(o Options, t Transport) (*Engine, error) {
 	if o.SourceURL == "" {
 		o.SourceURL = defaultSourceURL
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
+	var inherit func(*slog.Logger)
+	o.Logger, inherit = hublog.New(o.Logger)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -218,7 +221,7 @@ func New(o Options, t Transport) (*Engine, error) {
 		o.Highlight = func(text string, _ status.Result) string { return text }
 	}
 	e := &Engine{
-		o: o, t: t, log: o.Logger,
+		o: o, t: t, log: o.Logger, inherit: inherit,
 		format:   formatter{highlight: o.Highlight, revisions: o.UseRevisions, blame: !o.NoBlameList, now: o.Now},
 		contacts: map[string]*contact{},
 		lastDone: map[string]finished{},
@@ -317,6 +320,11 @@ func (e *Engine) dispatch(ctx context.Context, r *Request, text string) error {
 	}
 	return h.Run(ctx, r)
 }
+
+// InheritLogger implements status.Logging: without Options.Logger the
+// engine logs through l. A transport's bot, which gives the engine its
+// logger, implements it itself.
+func (e *Engine) InheritLogger(l *slog.Logger) { e.inherit(l) }
 
 // Handles reports the kinds Report acts on: BuildStarted and BuildFinished.
 func (e *Engine) Handles(k status.Kind) bool { return kinds.Has(k) }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -164,4 +165,13 @@ func TestEngineOptions(t *testing.T) {
 	}
 	_, err = New(Options{}, nil)
 	assert.EqualError(t, err, "chat: no Transport")
+}
+
+// Given no logger, an engine added to a Hub itself (a transport written
+// outside this module) logs through the Hub's, named.
+func TestLogsThroughTheHub(t *testing.T) {
+	e, _ := newEngine(t, Options{Name: "rocket", Authz: func(Command) bool { return false }})
+	_, logs := testkit.LoggingHub(t, e, status.WithName("rocket"))
+	ask(e, "mallory", "", "help")
+	assert.Contains(t, logs.Lines(), testkit.LogLine{Level: "WARN", Reporter: "rocket", Msg: "rocket: command refused by Authz"})
 }

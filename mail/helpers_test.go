@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -206,21 +208,36 @@ func freePort(t testing.TB) int {
 }
 
 // startMailpit runs mailpit on loopback ports with extra flags and stops it
-// (waiting for it to exit) when the test ends.
+// (waiting for it to exit) when the test ends. Mailpit cannot be told to
+// pick its own ports, so the ports are found free first; when another
+// process takes one in between, mailpit exits saying so, and it is started
+// again on new ports.
 func startMailpit(t *testing.T, extra ...string) *mailpit {
 	t.Helper()
 	bin := testkit.NeedBinary(t, "mailpit", "go install github.com/axllent/mailpit@v1.27.11")
+	for attempt := 1; ; attempt++ {
+		mp, logs, err := tryMailpit(t, bin, extra)
+		if err == nil {
+			return mp
+		}
+		if !strings.Contains(logs, "address already in use") || attempt == 3 {
+			t.Fatalf("mailpit: %v:\n%s", err, logs)
+		}
+		t.Logf("mailpit lost a port to another process; starting it again: %v", err)
+	}
+}
+
+// tryMailpit starts mailpit once; on failure it returns mailpit's output.
+func tryMailpit(t *testing.T, bin string, extra []string) (*mailpit, string, error) {
+	t.Helper()
 	sp, hp := freePort(t), freePort(t)
 	args := append([]string{
 		"--smtp", fmt.Sprintf("127.0.0.1:%d", sp), "--listen", fmt.Sprintf("127.0.0.1:%d", hp),
 		"--disable-version-check", "--smtp-disable-rdns", "--database", filepath.Join(t.TempDir(), "mailpit.db"),
 	}, extra...)
 	cmd := exec.Command(bin, args...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
+	out, w := io.Pipe() // Wait returns once all output is copied to w
+	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -245,9 +262,9 @@ func startMailpit(t *testing.T, extra ...string) *mailpit {
 		ready <- io.EOF
 	}()
 	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); w.Close(); close(exited) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
-		go func() { _ = cmd.Wait(); close(exited) }()
 		select {
 		case <-exited:
 		case <-time.After(10 * time.Second):
@@ -255,30 +272,60 @@ func startMailpit(t *testing.T, extra ...string) *mailpit {
 			<-exited
 		}
 	})
+	logs := func() string {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return logText.String()
+	}
 	select {
 	case err := <-ready:
 		if err != nil {
-			logMu.Lock()
-			defer logMu.Unlock()
-			t.Fatalf("mailpit exited before it was ready:\n%s", logText.String())
+			<-exited
+			return nil, logs(), errors.New("exited before it was ready")
 		}
 	case <-time.After(20 * time.Second):
-		t.Fatal("mailpit not ready after 20s")
+		return nil, logs(), errors.New("not ready after 20s")
 	}
-	// Mailpit logs "starting" just before it listens: wait for the port.
+	// Mailpit logs "starting" before it listens, and exits when the port
+	// is taken: wait for its own SMTP greeting on the port (another
+	// process holding it would greet otherwise, or not at all).
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", sp), time.Second)
-		if err == nil {
-			c.Close()
+		greeting, err := smtpGreeting(sp, slices.Contains(extra, "--smtp-require-tls"))
+		if err == nil && strings.Contains(greeting, "Mailpit") {
 			break
 		}
+		select {
+		case <-exited:
+			return nil, logs(), errors.New("exited after it said it was starting")
+		default:
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("mailpit SMTP port %d not accepting after 10s: %v", sp, err)
+			return nil, logs(), fmt.Errorf("no Mailpit greeting on SMTP port %d after 10s: %q, %v", sp, greeting, err)
 		}
 		time.Sleep(10 * time.Millisecond) // polling another process's port
 	}
-	return &mailpit{SMTPHost: "127.0.0.1", SMTPPort: sp, API: fmt.Sprintf("http://127.0.0.1:%d/api/v1", hp)}
+	return &mailpit{SMTPHost: "127.0.0.1", SMTPPort: sp, API: fmt.Sprintf("http://127.0.0.1:%d/api/v1", hp)}, "", nil
+}
+
+// smtpGreeting reads the first line an SMTP server on port sends, over
+// TLS from the first byte when implicitTLS is set (mailpit's test
+// certificate is not checked: the greeting is what tells mailpit apart).
+func smtpGreeting(port int, implicitTLS bool) (string, error) {
+	var c net.Conn
+	var err error
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	if implicitTLS {
+		c, err = tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	} else {
+		c, err = net.DialTimeout("tcp", addr, time.Second)
+	}
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	return bufio.NewReader(c).ReadString('\n')
 }
 
 // apiClient bounds every call to mailpit's API.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/heraldci/herald/chat"
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
@@ -19,12 +20,13 @@ import (
 // and, unless Options.NoCommands, answers the commands people address to
 // it. New starts its sync loop; Close ends it.
 type Bot struct {
-	o      Options
-	base   *url.URL
-	client *http.Client
-	own    bool // client is ours: close its idle connections at Close
-	log    *slog.Logger
-	engine *chat.Engine
+	o       Options
+	base    *url.URL
+	client  *http.Client
+	own     bool // client is ours: close its idle connections at Close
+	log     *slog.Logger
+	inherit func(*slog.Logger)
+	engine  *chat.Engine
 
 	ctx    context.Context // ends the sync loop and the running command
 	cancel context.CancelFunc
@@ -37,6 +39,7 @@ var (
 	_ status.Closer    = (*Bot)(nil)
 	_ status.Named     = (*Bot)(nil)
 	_ status.Selective = (*Bot)(nil)
+	_ status.Logging   = (*Bot)(nil)
 )
 
 // commandTimeout bounds one command: its History and Control calls and
@@ -51,7 +54,9 @@ func New(o Options) (*Bot, error) {
 	if b.client == nil {
 		b.client, b.own = &http.Client{}, true
 	}
-	b.log = o.Logger.With("target", "matrix", "user", o.UserID)
+	var log *slog.Logger
+	log, b.inherit = hublog.New(o.Logger)
+	b.log = log.With("target", "matrix", "user", o.UserID)
 	e, cerr := chat.New(chat.Options{
 		Name: "matrix", History: o.History, Control: o.Control, AllowForce: o.AllowForce, AllowShutdown: o.AllowShutdown,
 		Authz: o.Authz, NotifyEvents: o.NotifyEvents, UseRevisions: o.UseRevisions, NoBlameList: o.NoBlameList,
@@ -73,6 +78,10 @@ func New(o Options) (*Bot, error) {
 	}
 	return b, nil
 }
+
+// InheritLogger implements status.Logging: without Options.Logger the bot
+// logs through l from now on.
+func (b *Bot) InheritLogger(l *slog.Logger) { b.inherit(l) }
 
 // Name returns "matrix".
 func (b *Bot) Name() string { return "matrix" }

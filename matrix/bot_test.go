@@ -364,3 +364,14 @@ func FuzzParseSync(f *testing.F) {
 		}
 	})
 }
+
+// Given no logger, the bot logs through the Hub's once added, named; its
+// sync loop logs from its own goroutine.
+func TestLogsThroughTheHub(t *testing.T) {
+	url, release := testkit.FailingServer(t)
+	b, err := New(Options{Homeserver: url, UserID: botID, AccessToken: "token", FailedDelay: 10 * time.Millisecond})
+	require.NoError(t, err)
+	_, logs := testkit.LoggingHub(t, b)
+	release()
+	logs.WaitFor(t, testkit.LogLine{Level: "WARN", Reporter: "matrix", Msg: "matrix: sync failed"})
+}

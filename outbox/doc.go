@@ -37,7 +37,8 @@
 // error too (runtime/debug.SetPanicOnFault), never a crash. A stored record
 // that does not decode makes Read return a *RecordError naming its key; the
 // events before it are returned first, so the error concerns the oldest
-// event, and Remove(1) drops it when the host decides to.
+// event. A RecordError is a status.ErrUnreadable: the Hub removes that
+// event with Remove(1), counts it as dropped and logs it, and goes on.
 //
 // # On-disk form
 //

@@ -13,6 +13,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/heraldci/herald/chat"
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
@@ -24,6 +25,7 @@ import (
 type Bot struct {
 	o       Options
 	log     *slog.Logger
+	inherit func(*slog.Logger)
 	engine  *chat.Engine
 	api     *slackapi.Client // nil with a webhook
 	client  *http.Client     // o.HTTPClient, failed answers made errors
@@ -46,6 +48,7 @@ var (
 	_ status.Closer    = (*Bot)(nil)
 	_ status.Named     = (*Bot)(nil)
 	_ status.Selective = (*Bot)(nil)
+	_ status.Logging   = (*Bot)(nil)
 )
 
 // webhookContact is the engine's one room when announcements go to an
@@ -56,7 +59,8 @@ const webhookContact = "webhook"
 // It connects to nothing until there is something to say.
 func New(o Options) (*Bot, error) {
 	o, err := o.withDefaults()
-	b := &Bot{o: o, log: o.Logger.With("target", "slack"), answerWithin: answerWithin}
+	log, inherit := hublog.New(o.Logger)
+	b := &Bot{o: o, log: log.With("target", "slack"), inherit: inherit, answerWithin: answerWithin}
 	for _, s := range []status.Secret{o.Token, o.WebhookURL, o.SigningSecret} {
 		if !s.IsZero() {
 			b.secrets = append(b.secrets, s.Reveal())
@@ -87,6 +91,10 @@ func New(o Options) (*Bot, error) {
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	return b, nil
 }
+
+// InheritLogger implements status.Logging: without Options.Logger the bot
+// logs through l.
+func (b *Bot) InheritLogger(l *slog.Logger) { b.inherit(l) }
 
 // Name returns "slack".
 func (b *Bot) Name() string { return "slack" }

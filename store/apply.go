@@ -100,6 +100,11 @@ func (m *Memory) apply(e *status.Event) error {
 		}
 		m.linkBuild(e)
 		m.putBuild(e.Build, e.Master)
+		if e.Kind == status.BuildFinished {
+			m.noteFinished(e.Build)
+		} else {
+			m.noteStarted(e.Build)
+		}
 	case status.StepStarted, status.StepTextChanged, status.StepFinished:
 		if e.Build == nil || e.Step == nil {
 			return noSubject(e, "Build and Step")
@@ -265,6 +270,7 @@ func (m *Memory) putBuild(b *status.Build, master string) {
 		}
 		b = &nb
 	}
+	m.track(b)
 	if found {
 		list[i] = b
 		return
@@ -274,20 +280,39 @@ func (m *Memory) putBuild(b *status.Build, master string) {
 		for _, old := range list[:over] {
 			m.dropLogs(old)
 			m.markBuild(buildKey{old.Builder, old.Number})
+			delete(m.running, buildKey{old.Builder, old.Number})
 		}
 		list = slices.Delete(list, 0, over)
 	}
 	m.builds[b.Builder] = list
 }
 
+// track keeps m.running in step with b, a build being stored.
+func (m *Memory) track(b *status.Build) {
+	if k := (buildKey{b.Builder, b.Number}); b.Done() {
+		delete(m.running, k)
+	} else {
+		m.running[k] = struct{}{}
+	}
+}
+
 func byNumber(x *status.Build, n int) int { return cmp.Compare(x.Number, n) }
 
+// addLog keeps d as the log k, listed under its build so that it leaves
+// with the build whatever the build's steps say (a host's BuildFinished
+// may carry steps without their logs).
+func (m *Memory) addLog(k logKey, d *logData) {
+	m.logs[k] = d
+	bk := buildKey{k.builder, k.build}
+	m.logsOf[bk] = append(m.logsOf[bk], k)
+}
+
 func (m *Memory) dropLogs(b *status.Build) {
-	for _, s := range b.Steps {
-		for _, l := range s.Logs {
-			delete(m.logs, logKey{l.Builder, l.Build, l.Step, l.Name})
-		}
+	k := buildKey{b.Builder, b.Number}
+	for _, lk := range m.logsOf[k] {
+		delete(m.logs, lk)
 	}
+	delete(m.logsOf, k)
 }
 
 // putStep replaces (by number and name) or appends step in a copy of the
@@ -338,7 +363,7 @@ func (m *Memory) putLog(e *status.Event) {
 	d := m.logs[k]
 	if d == nil {
 		d = &logData{}
-		m.logs[k] = d
+		m.addLog(k, d)
 		ref.Size = 0
 		m.attachLog(ref)
 	}
@@ -398,6 +423,7 @@ func (m *Memory) replace(b *status.Build) {
 	if i, ok := slices.BinarySearchFunc(list, b.Number, byNumber); ok {
 		list[i] = b
 		m.markBuild(buildKey{b.Builder, b.Number})
+		m.track(b)
 	}
 }
 

@@ -6,7 +6,17 @@
 //	mem := store.NewMemory(store.MemoryOptions{})
 //	hub := status.NewHub(status.HubOptions{History: mem})
 //
-// OpenMemory keeps the history in a file as well, across restarts.
+// OpenMemory keeps the history in a file as well, across restarts; builds
+// that were running when the previous process stopped are then finished,
+// and every reporter told, with one call once the Hub has its reporters:
+//
+//	history, err := store.OpenMemory(path, store.MemoryOptions{})
+//	...
+//	hub := status.NewHub(status.HubOptions{History: history})
+//	hub.Add(...)
+//	if _, err := history.FinishInterrupted(ctx, hub); err != nil {
+//		...
+//	}
 package store
 
 import (
@@ -14,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
@@ -39,7 +50,9 @@ type MemoryOptions struct {
 	// PersistDelay (plus the time of one commit) before it. Unused by
 	// NewMemory.
 	PersistDelay time.Duration
-	// Logger receives failures to write the file (default slog.Default()).
+	// Logger receives failures to write the file. Default: the logger of
+	// the Hub the Memory is the History of (see status.Logging), and
+	// slog.Default() until then.
 	Logger *slog.Logger
 }
 
@@ -48,13 +61,16 @@ type MemoryOptions struct {
 // are shared snapshots: callers must not modify them. It is safe for
 // concurrent use.
 type Memory struct {
-	opts MemoryOptions
+	opts    MemoryOptions
+	inherit func(*slog.Logger)
 
 	mu       sync.RWMutex
 	builders map[string]*status.Builder
 	builds   map[string][]*status.Build // per builder, by number ascending
+	running  map[buildKey]struct{}      // the builds in builds that have not finished
 	logs     map[logKey]*logData
-	changes  []status.Change // by ID ascending
+	logsOf   map[buildKey][]logKey // the keys of logs, per build
+	changes  []status.Change       // by ID ascending
 	nextID   int64
 	workers  map[string]*status.Worker
 	pending  map[string]status.BuildRequest
@@ -62,6 +78,12 @@ type Memory struct {
 	sets     map[string]*status.BuildSet
 	activity []activityEntry // oldest first
 	nextAct  uint64          // sequence number of the next activity entry
+
+	// interrupted holds the builds the previous process left running
+	// until their BuildFinished is applied (interrupted.go).
+	interrupted       map[buildKey]interruptedBuild
+	warnedInterrupted bool
+	finishing         sync.Mutex // one FinishInterrupted at a time
 
 	file *file // nil unless made by OpenMemory; see persist.go
 }
@@ -95,7 +117,14 @@ type activityEntry struct {
 	e   status.Event
 }
 
-var _ status.Ledger = (*Memory)(nil)
+var (
+	_ status.Ledger  = (*Memory)(nil)
+	_ status.Logging = (*Memory)(nil)
+)
+
+// InheritLogger implements status.Logging: without MemoryOptions.Logger
+// the Memory logs through l.
+func (m *Memory) InheritLogger(l *slog.Logger) { m.inherit(l) }
 
 // NewMemory returns an empty Memory that keeps its history in memory only.
 func NewMemory(o MemoryOptions) *Memory {
@@ -114,18 +143,22 @@ func NewMemory(o MemoryOptions) *Memory {
 	if o.PersistDelay <= 0 {
 		o.PersistDelay = time.Second
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
+	var inherit func(*slog.Logger)
+	o.Logger, inherit = hublog.New(o.Logger)
 	return &Memory{
 		opts:     o,
+		inherit:  inherit,
 		builders: map[string]*status.Builder{},
 		builds:   map[string][]*status.Build{},
+		running:  map[buildKey]struct{}{},
 		logs:     map[logKey]*logData{},
+		logsOf:   map[buildKey][]logKey{},
 		workers:  map[string]*status.Worker{},
 		pending:  map[string]status.BuildRequest{},
 		users:    map[string]*status.User{},
 		sets:     map[string]*status.BuildSet{},
 		nextAct:  1,
+
+		interrupted: map[buildKey]interruptedBuild{},
 	}
 }

@@ -1,8 +1,12 @@
 package store_test
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"io"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -268,4 +272,93 @@ func TestMemoryConcurrentReadWrite(t *testing.T) {
 	bs, err := m.Builds(ctx, status.BuildQuery{})
 	require.NoError(t, err)
 	assert.Len(t, bs, 50)
+}
+
+// TestMemoryRunningIndex checks the running builds Builds returns from its
+// index against a scan of every build, through builds starting, growing,
+// finishing, arriving out of order and leaving with retention.
+func TestMemoryRunningIndex(t *testing.T) {
+	m := store.NewMemory(store.MemoryOptions{BuildsPerBuilder: 6})
+	rng := rand.New(rand.NewPCG(1, 2))
+	builders := []string{"a", "b", "c"}
+	next := map[string]int{}
+	var running []*status.Build
+	t0 := statustest.Epoch
+	queries := []status.BuildQuery{
+		{Running: true}, {Running: true, Limit: 1}, {Running: true, Limit: 2},
+		{Running: true, Builders: []string{"a"}}, {Running: true, Builders: []string{"b", "c"}, Limit: 1},
+		{Running: true, Tags: []string{"odd"}}, {Running: true, MinNumber: 5},
+	}
+	for op := range 600 {
+		switch k := rng.IntN(10); {
+		case k < 4 || len(running) == 0: // start one, sometimes with a number below the newest
+			name := builders[rng.IntN(len(builders))]
+			next[name] += 10
+			n := next[name]
+			if rng.IntN(5) == 0 && n > 20 {
+				n -= 15 // below the newest: inserted in the middle
+			}
+			b := &status.Build{Builder: name, Number: n, Started: t0.Add(time.Duration(op) * time.Second)}
+			if b.Number%20 == 10 {
+				b.Tags = []string{"odd"}
+			}
+			feed(t, m, status.Event{Kind: status.BuildStarted, Build: b})
+			running = append(running, b)
+		case k < 7: // a step: the stored build is replaced, still running
+			i := rng.IntN(len(running))
+			b := running[i]
+			if _, err := m.Build(ctx, b.Builder, b.Number); err != nil { // retention dropped it
+				running = slices.Delete(running, i, i+1)
+				continue
+			}
+			feed(t, m, status.Event{Kind: status.StepStarted, Build: b, Step: &status.Step{Name: fmt.Sprint("s", op), Started: b.Started}})
+		default: // finish one
+			i := rng.IntN(len(running))
+			b := running[i].Clone()
+			b.Finished, b.Result = b.Started.Add(time.Minute), status.Success
+			feed(t, m, status.Event{Kind: status.BuildFinished, Build: b})
+			running = slices.Delete(running, i, i+1)
+		}
+		for _, q := range queries {
+			got, err := m.Builds(ctx, q)
+			require.NoError(t, err)
+			assert.Equal(t, keys(scanRunning(t, m, q)), keys(got), "after op %d, query %+v", op, q)
+		}
+	}
+	all, err := m.Builds(ctx, status.BuildQuery{Running: true})
+	require.NoError(t, err)
+	assert.NotEmpty(t, all)
+	assert.Less(t, len(all), len(running), "retention dropped some running builds")
+}
+
+// scanRunning answers q as Builds does by scanning every build.
+func scanRunning(t *testing.T, m *store.Memory, q status.BuildQuery) []*status.Build {
+	all, err := m.Builds(ctx, status.BuildQuery{})
+	require.NoError(t, err)
+	slices.SortStableFunc(all, func(a, b *status.Build) int {
+		return cmp.Or(cmp.Compare(a.Builder, b.Builder), cmp.Compare(b.Number, a.Number))
+	})
+	var out []*status.Build
+	per := map[string]int{}
+	for _, b := range all {
+		if q.Match(b) && (q.Limit == 0 || per[b.Builder] < q.Limit) {
+			out = append(out, b)
+			per[b.Builder]++
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *status.Build) int {
+		return cmp.Or(b.Started.Compare(a.Started), cmp.Compare(a.Builder, b.Builder), cmp.Compare(b.Number, a.Number))
+	})
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out
+}
+
+func keys(bs []*status.Build) []string {
+	out := []string{}
+	for _, b := range bs {
+		out = append(out, fmt.Sprintf("%s #%d", b.Builder, b.Number))
+	}
+	return out
 }

@@ -50,10 +50,6 @@ var (
 
 const fileVersion = "2"
 
-// interrupted is the text of a build (and its running steps) that was
-// running when its master stopped without finishing it.
-const interrupted = "interrupted"
-
 // file is the persistence state of a Memory made by OpenMemory.
 type file struct {
 	path  string
@@ -68,6 +64,7 @@ type file struct {
 
 	since atomic.Int64  // when the oldest unwritten change was applied (Unix ns); 0: none
 	kick  chan struct{} // wakes the writer; capacity 1
+	urged chan struct{} // ends the writer's wait for PersistDelay; capacity 1
 	stop  chan struct{} // closed by Close
 	done  chan struct{} // closed when the writer has closed the file
 
@@ -140,6 +137,20 @@ func (f *file) wake() {
 	}
 }
 
+// urge has the writer commit now rather than PersistDelay after the first
+// event of the group; m.mu is held.
+func (f *file) urge() {
+	f.since.Store(1) // long ago: no wait
+	select {
+	case f.urged <- struct{}{}:
+	default:
+	}
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
+}
+
 // OpenMemory returns a Memory that keeps its history in the bbolt file at
 // path as well: builders, workers, changes, builds (running ones too) with
 // their logs, and the waterfall's activity, within the same retention as in
@@ -151,10 +162,12 @@ func (f *file) wake() {
 // MemoryOptions.PersistDelay), and Sync waits for it. After a crash the
 // file holds everything applied more than about PersistDelay before it.
 // Builds that were running when the file was last written come back
-// finished with Result status.Exception and the text "interrupted", as do
-// their running steps (Buildbot 3 marks them RETRY, since its request goes
-// back in the queue; Herald cannot promise the host retries); workers come
-// back disconnected; pending requests, build sets and users added with
+// finished with Result status.Exception and the text InterruptedText, their
+// running steps with "interrupted" (Buildbot 3 marks them RETRY, since its
+// request goes back in the queue; Herald cannot promise the host retries);
+// a master then calls FinishInterrupted with its Hub, so its reporters
+// learn that they ended, and the file records it. Workers come back
+// disconnected; pending requests, build sets and users added with
 // AddUser are not kept.
 //
 // The file is checked on open (its headers and size, then every page as it
@@ -169,7 +182,7 @@ func OpenMemory(path string, o MemoryOptions) (*Memory, error) {
 	}
 	m := NewMemory(o)
 	f := &file{path: path, delay: m.opts.PersistDelay, dirty: newDirtySet(),
-		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), committed: make(chan struct{})}
+		kick: make(chan struct{}, 1), urged: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), committed: make(chan struct{})}
 	var osFile *os.File // bbolt's, to close should bolt.Open panic
 	err := guard(path, func() error {
 		db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second,
@@ -233,7 +246,7 @@ func OpenMemory(path string, o MemoryOptions) (*Memory, error) {
 		return nil, err
 	}
 	m.file = f
-	if len(f.dirty.builds) > 0 { // interrupted builds to write back
+	if len(f.dirty.builds) > 0 || f.dirty.activity { // retention to apply to the file
 		f.wake()
 	}
 	go m.writeLoop()
@@ -291,7 +304,8 @@ func checkFormat(tx *bolt.Tx, path string) (fresh bool, err error) {
 }
 
 // load reads the file into m (m.file is not set yet), noting in f.dirty
-// what it changed: builds past retention to delete, interrupted builds.
+// what it changed (builds past retention to delete) and, in
+// m.interrupted, the builds that were running.
 func (m *Memory) load(tx *bolt.Tx, f *file) error {
 	meta := tx.Bucket(bucketMeta)
 	var saved time.Time
@@ -330,7 +344,7 @@ func (m *Memory) load(tx *bolt.Tx, f *file) error {
 	}
 	f.savedAct = m.nextAct - 1
 	builds, logs := tx.Bucket(bucketBuilds), tx.Bucket(bucketLogs)
-	return builds.ForEachBucket(func(name []byte) error {
+	if err := builds.ForEachBucket(func(name []byte) error {
 		var list []*status.Build
 		if err := forEachJSON(builds.Bucket(name), func(b *status.Build) { list = append(list, b) }); err != nil {
 			return fmt.Errorf("builds of %q: %w", name, err)
@@ -345,11 +359,16 @@ func (m *Memory) load(tx *bolt.Tx, f *file) error {
 				return fmt.Errorf("logs of %s #%d: %w", b.Builder, b.Number, err)
 			}
 			if !b.Done() {
-				nb := interrupt(b, saved)
-				nb.Steps, _ = m.logSizes(nb.Steps) // its logs' sizes as far as they got
-				list[i] = nb
-				f.dirty.builds[buildKey{b.Builder, b.Number}] = struct{}{}
+				// Shown ended at once; the file keeps it running until
+				// FinishInterrupted's BuildFinished is applied.
+				b.Steps, _ = m.logSizes(b.Steps) // its logs' sizes as far as they got
+				ib := interruptedBuild{running: b, finished: interrupt(b, saved)}
+				m.interrupted[buildKey{b.Builder, b.Number}] = ib
+				list[i] = ib.finished
 			}
+		}
+		for _, b := range list {
+			m.track(b)
 		}
 		m.builds[string(name)] = list
 		if _, ok := m.builders[string(name)]; !ok && len(list) > 0 {
@@ -357,6 +376,21 @@ func (m *Memory) load(tx *bolt.Tx, f *file) error {
 			m.builders[string(name)] = &status.Builder{Name: last.Builder, Tags: last.Tags, Master: last.Master}
 		}
 		return nil
+	}); err != nil {
+		return err
+	}
+	// Logs of no build kept (an earlier Herald left those of some pruned
+	// builds) go at the first commit, with the build they belonged to.
+	return logs.ForEachBucket(func(name []byte) error {
+		return logs.Bucket(name).ForEachBucket(func(num []byte) error {
+			if len(num) != 8 {
+				return nil
+			}
+			if k := (buildKey{string(name), int(binary.BigEndian.Uint64(num))}); m.find(k.builder, k.number) == nil {
+				f.dirty.builds[k] = struct{}{}
+			}
+			return nil
+		})
 	})
 }
 
@@ -378,7 +412,7 @@ func (m *Memory) loadLogs(bk *bolt.Bucket, b *status.Build) error {
 		d := m.logs[lk]
 		if d == nil {
 			d = &logData{done: true}
-			m.logs[lk] = d
+			m.addLog(lk, d)
 		}
 		d.chunks = append(d.chunks, string(v))
 		d.size += int64(len(v))
@@ -386,26 +420,6 @@ func (m *Memory) loadLogs(bk *bolt.Bucket, b *status.Build) error {
 		d.segs++
 		return nil
 	})
-}
-
-// interrupt returns b, which was running when its master went away, as
-// finished with an exception at the last time the file was written.
-func interrupt(b *status.Build, saved time.Time) *status.Build {
-	nb := b.Clone()
-	end := saved
-	if end.Before(nb.Started) {
-		end = nb.Started
-	}
-	nb.Finished, nb.Result, nb.Text = end, status.Exception, append(nb.Text, interrupted)
-	for i := range nb.Steps {
-		if st := &nb.Steps[i]; !st.Done() {
-			st.Finished, st.Result, st.Text = end, status.Exception, append(st.Text, interrupted)
-			if st.Finished.Before(st.Started) {
-				st.Finished = st.Started
-			}
-		}
-	}
-	return nb
 }
 
 func forEachJSON[T any](bk *bolt.Bucket, fn func(*T)) error {
@@ -511,6 +525,8 @@ func (m *Memory) writeLoop() {
 				t := time.NewTimer(wait)
 				select {
 				case <-t.C:
+				case <-f.urged:
+					t.Stop()
 				case <-f.stop:
 					t.Stop()
 					m.finalCommit()
@@ -581,7 +597,9 @@ func (m *Memory) capture() *writeSet {
 		w.builds[k] = m.find(k.builder, k.number)
 	}
 	for k := range d.logs {
-		if ld := m.logs[k]; ld != nil && len(ld.chunks) > ld.saved {
+		// A log is written only with its build: one written after its
+		// build's deletion would stay in the file for good.
+		if ld := m.logs[k]; ld != nil && len(ld.chunks) > ld.saved && m.find(k.builder, k.build) != nil {
 			w.logs = append(w.logs, logWrite{key: k, seg: ld.segs, from: ld.saved, to: len(ld.chunks), chunks: ld.chunks[ld.saved:len(ld.chunks):len(ld.chunks)]})
 		}
 	}

@@ -3,6 +3,8 @@ package store_test
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
@@ -142,7 +145,7 @@ func TestOpenMemoryRunningBuildComesBackInterrupted(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, got.Done(), "a running build comes back finished")
 	assert.Equal(t, status.Exception, got.Result)
-	assert.Equal(t, []string{"interrupted"}, got.Text)
+	assert.Equal(t, []string{store.InterruptedText}, got.Text)
 	assert.False(t, got.Finished.Before(got.Started))
 	require.Len(t, got.Steps, 1)
 	assert.Equal(t, status.Exception, got.Steps[0].Result)
@@ -162,7 +165,7 @@ func TestOpenMemoryRunningBuildComesBackInterrupted(t *testing.T) {
 	got, err = m3.Build(ctx, "linux", 8)
 	require.NoError(t, err)
 	assert.Equal(t, status.Exception, got.Result)
-	assert.Equal(t, []string{"interrupted"}, got.Text, "not interrupted twice")
+	assert.Equal(t, []string{store.InterruptedText}, got.Text, "not interrupted twice")
 }
 
 func TestOpenMemoryRefusesALockedFile(t *testing.T) {
@@ -183,8 +186,11 @@ func TestSyncWaitsForTheWriter(t *testing.T) {
 	require.NoError(t, m.Sync(ctx))
 	short, cancel := context.WithCancel(ctx)
 	cancel()
-	feed(t, m, status.Event{Kind: status.MasterStarted})
-	assert.ErrorIs(t, m.Sync(short), context.Canceled)
+	// A writer that waits an hour is still waiting, however slow this test.
+	slow := open(t, filepath.Join(t.TempDir(), "slow.db"), store.MemoryOptions{PersistDelay: time.Hour})
+	defer slow.Close(ctx)
+	feed(t, slow, status.Event{Kind: status.MasterStarted})
+	assert.ErrorIs(t, slow.Sync(short), context.Canceled)
 	assert.NoError(t, store.NewMemory(store.MemoryOptions{}).Sync(ctx), "a Memory without a file has nothing to sync")
 }
 
@@ -350,7 +356,7 @@ func TestKillNineKeepsHistory(t *testing.T) {
 	b, err := m.Build(ctx, "linux", 21)
 	require.NoError(t, err)
 	assert.Equal(t, status.Exception, b.Result)
-	assert.Equal(t, []string{"interrupted"}, b.Text)
+	assert.Equal(t, []string{store.InterruptedText}, b.Text)
 	text := readAll(t, m, status.LogRef{Builder: "linux", Build: 21, Step: "compile", Name: "stdio"})
 	var want strings.Builder
 	for i := range 100 {
@@ -403,4 +409,82 @@ func FuzzOpenMemory(f *testing.F) {
 		assert.NoError(t, err)
 		assert.NoError(t, m.Close(ctx))
 	})
+}
+
+// logBuckets counts, in a closed history file, the builds and the builds'
+// log buckets it holds.
+func logBuckets(t *testing.T, path string) (builds, logs int) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	require.NoError(t, err)
+	defer db.Close()
+	require.NoError(t, db.View(func(tx *bolt.Tx) error {
+		count := func(b *bolt.Bucket, n *int) error {
+			return b.ForEachBucket(func(name []byte) error {
+				return b.Bucket(name).ForEach(func(_, _ []byte) error { *n++; return nil })
+			})
+		}
+		return errors.Join(count(tx.Bucket([]byte("builds")), &builds), count(tx.Bucket([]byte("logs")), &logs))
+	}))
+	return builds, logs
+}
+
+// TestOpenMemoryDropsTheLogsOfPrunedBuilds prunes builds whose last event
+// lists their steps without logs (as a host's own BuildFinished may): their
+// logs leave memory and the file with them, and logs an earlier Herald left
+// in the file without their build go at the next start.
+func TestOpenMemoryDropsTheLogsOfPrunedBuilds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	opts := store.MemoryOptions{BuildsPerBuilder: 3, PersistDelay: time.Hour} // one commit, at Close
+	m := open(t, path, opts)
+	for i := 1; i <= 20; i++ {
+		evs := statustest.NewBuild("linux").Number(i).Step("compile", status.Success).Step("test", status.Failure).Failed().Events()
+		end := &evs[len(evs)-1]
+		require.Equal(t, status.BuildFinished, end.Kind)
+		end.Build = end.Build.Clone()
+		for j := range end.Build.Steps {
+			end.Build.Steps[j].Logs = nil
+		}
+		feed(t, m, evs...)
+	}
+	_, err := m.Log(ctx, status.LogRef{Builder: "linux", Build: 1, Step: "test", Name: "stdio"})
+	assert.ErrorIs(t, err, status.ErrNotFound, "a pruned build's log leaves memory")
+	assert.Equal(t, "test: output of stdio\n", readAll(t, m, status.LogRef{Builder: "linux", Build: 20, Step: "test", Name: "stdio"}))
+	require.NoError(t, m.Close(ctx))
+	builds, logs := logBuckets(t, path)
+	assert.Equal(t, 3, builds)
+	assert.Equal(t, 3, logs, "only the kept builds have logs in the file")
+
+	// Logs without their build, as an earlier Herald left them.
+	db, err := bolt.Open(path, 0o600, nil)
+	require.NoError(t, err)
+	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
+		for _, orphan := range []struct {
+			builder string
+			number  uint64
+		}{{"linux", 2}, {"linux", 7}, {"gone", 1}} {
+			bk, err := tx.Bucket([]byte("logs")).CreateBucketIfNotExists([]byte(orphan.builder))
+			if err != nil {
+				return err
+			}
+			nb, err := bk.CreateBucket(binary.BigEndian.AppendUint64(nil, orphan.number))
+			if err != nil {
+				return err
+			}
+			if err := nb.Put([]byte("test\x00stdio\x00\x00\x00\x00\x00"), []byte("old\n")); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	require.NoError(t, db.Close())
+	_, logs = logBuckets(t, path)
+	require.Equal(t, 6, logs)
+
+	m = open(t, path, opts)
+	assert.Equal(t, "test: output of stdio\n", readAll(t, m, status.LogRef{Builder: "linux", Build: 18, Step: "test", Name: "stdio"}))
+	require.NoError(t, m.Close(ctx))
+	builds, logs = logBuckets(t, path)
+	assert.Equal(t, 3, builds)
+	assert.Equal(t, 3, logs, "the next start deletes logs without a build")
 }

@@ -71,7 +71,9 @@ func (m *Memory) Builds(ctx context.Context, q status.BuildQuery) ([]*status.Bui
 			}
 		}
 	}
-	if len(q.Builders) > 0 {
+	if q.Running {
+		out = m.runningBuilds(&q)
+	} else if len(q.Builders) > 0 {
 		for _, name := range q.Builders {
 			scan(m.builds[name])
 		}
@@ -90,6 +92,41 @@ func (m *Memory) Builds(ctx context.Context, q status.BuildQuery) ([]*status.Bui
 		out = out[:q.Limit]
 	}
 	return out, ctx.Err()
+}
+
+// runningBuilds returns the running builds q selects, at most q.Limit of
+// each builder (the newest by number, as Builds' scan takes them). It reads
+// the index of running builds, not every build: pages ask for the running
+// builds of each builder on every view, and a builder keeps up to
+// BuildsPerBuilder finished ones.
+func (m *Memory) runningBuilds(q *status.BuildQuery) []*status.Build {
+	var out []*status.Build
+	for k := range m.running {
+		if len(q.Builders) > 0 && !slices.Contains(q.Builders, k.builder) {
+			continue
+		}
+		if b := m.find(k.builder, k.number); b != nil && q.Match(b) {
+			out = append(out, b)
+		}
+	}
+	if q.Limit <= 0 {
+		return out
+	}
+	slices.SortFunc(out, func(a, b *status.Build) int {
+		return cmp.Or(cmp.Compare(a.Builder, b.Builder), cmp.Compare(b.Number, a.Number))
+	})
+	var kept []*status.Build
+	n := 0
+	for i, b := range out {
+		if i == 0 || out[i-1].Builder != b.Builder {
+			n = 0
+		}
+		if n < q.Limit {
+			kept = append(kept, b)
+			n++
+		}
+	}
+	return kept
 }
 
 // Build returns one build; number -1 is the newest, -2 the one before...

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/heraldci/herald/chat"
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
@@ -21,6 +22,7 @@ import (
 type Bot struct {
 	o       Options
 	log     *slog.Logger
+	inherit func(*slog.Logger)
 	engine  *chat.Engine
 	http    *http.Client
 	ownHTTP bool // http is the Bot's: Close closes its idle connections
@@ -40,6 +42,7 @@ var (
 	_ status.Closer    = (*Bot)(nil)
 	_ status.Named     = (*Bot)(nil)
 	_ status.Selective = (*Bot)(nil)
+	_ status.Logging   = (*Bot)(nil)
 )
 
 const (
@@ -52,7 +55,8 @@ const (
 // the background. Every problem is reported at once.
 func New(o Options) (*Bot, error) {
 	o, err := o.withDefaults()
-	b := &Bot{o: o, log: o.Logger.With("target", "telegram"), http: o.HTTPClient,
+	log, inherit := hublog.New(o.Logger)
+	b := &Bot{o: o, log: log.With("target", "telegram"), inherit: inherit, http: o.HTTPClient,
 		done: make(chan struct{}), cmdSem: make(chan struct{}, maxCommands)}
 	if b.http == nil {
 		b.http = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
@@ -82,6 +86,10 @@ func New(o Options) (*Bot, error) {
 	}
 	return b, nil
 }
+
+// InheritLogger implements status.Logging: without Options.Logger the bot
+// logs through l from now on.
+func (b *Bot) InheritLogger(l *slog.Logger) { b.inherit(l) }
 
 // Name returns "telegram".
 func (b *Bot) Name() string { return "telegram" }

@@ -351,20 +351,11 @@ func runAll(ctx context.Context, url, dir, addr string, builds int, speed float6
 	wg.Wait()
 
 	// Let the front end catch up with everything the masters published.
-	want := uint64(0)
-	_, js, err := connect(url, "catch-up")
-	if err == nil {
-		if st, err := js.Stream(ctx, "HERALD"); err == nil {
-			if info, err := st.Info(ctx); err == nil {
-				want = info.State.Msgs
-			}
-		}
-		js.Conn().Close()
+	syncCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	if err := f.sub.Sync(syncCtx); err != nil {
+		errs = append(errs, err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for f.sub.Stats().Published+f.sub.Stats().Duplicates < want && time.Now().Before(deadline) && ctx.Err() == nil {
-		time.Sleep(50 * time.Millisecond) // waiting for a remote process, not synchronising goroutines
-	}
+	cancel()
 	errs = append(errs, f.close())
 	builders, _ := mem.Builders(context.Background())
 	fmt.Fprintf(stdout, "front end saw %d events and %d builders:", f.sub.Stats().Published, len(builders))

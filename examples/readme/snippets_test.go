@@ -29,8 +29,12 @@ func composing(ctx context.Context, logger *slog.Logger, mailer, bot status.Repo
 	if err != nil {
 		return err
 	}
-	hub := status.NewHub(status.HubOptions{History: history, Logger: logger, Master: "ci1"})
+	hub := status.NewHub(status.HubOptions{History: history, Logger: logger, Master: "ci1",
+		WebURL: "https://ci.example.org"}) // where package web's pages are
 	defer hub.Shutdown(ctx) // drains every queue, then closes the reporters
+	// logger is also the history's and every target's (status.Logging), their lines
+	// marked reporter=<name>, unless a target's Options.Logger names another. Every
+	// build gets its page's URL (status.Links): mails, chat and forges link to it.
 
 	// Every target is a status.Reporter with its own queue, retries and counters,
 	// and says which kinds of event it wants (status.Selective).
@@ -42,6 +46,12 @@ func composing(ctx context.Context, logger *slog.Logger, mailer, bot status.Repo
 		}
 		return nil
 	}), status.WithName("pager"))
+
+	// Builds this master left running when it stopped (a crash, kill -9) end now,
+	// and every reporter above hears it: one BuildFinished each, Result Exception.
+	if _, err := history.FinishInterrupted(ctx, hub); err != nil {
+		return err
+	}
 
 	// Your master publishes as builds progress; Publish never blocks on a reporter.
 	run := status.StartBuild(hub, &status.Build{Builder: "linux", Number: 7})

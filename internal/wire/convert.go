@@ -2,20 +2,19 @@ package wire
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/heraldci/herald/status"
 )
 
-// FromStatus converts e to its wire form.
+// FromStatus converts e to its wire form. The result shares e's slices and
+// maps: encode it before e changes.
 func FromStatus(e status.Event) Event {
 	w := Event{V: Version, ID: e.ID, Kind: e.Kind.String(), Time: e.Time, Seq: e.Seq, Master: e.Master,
 		Skipped: e.Skipped, Chunk: e.Chunk}
 	if b := e.Builder; b != nil {
-		w.Builder = &Builder{Name: b.Name, Tags: slices.Clone(b.Tags), Description: b.Description,
-			State: b.State.String(), Workers: slices.Clone(b.Workers), Pending: b.Pending, Master: b.Master}
+		w.Builder = &Builder{Name: b.Name, Tags: b.Tags, Description: b.Description,
+			State: b.State.String(), Workers: b.Workers, Pending: b.Pending, Master: b.Master}
 	}
 	w.Build = fromBuild(e.Build)
 	if e.Step != nil {
@@ -27,23 +26,23 @@ func FromStatus(e status.Event) Event {
 		w.Log = &l
 	}
 	if bs := e.BuildSet; bs != nil {
-		w.BuildSet = &BuildSet{ID: bs.ID, Reason: bs.Reason, Sources: fromSources(bs.Sources), Builders: slices.Clone(bs.Builders),
-			Properties: maps.Clone(bs.Properties), Submitted: bs.Submitted, Finished: timePtr(bs.Finished), Result: bs.Result.String()}
+		w.BuildSet = &BuildSet{ID: bs.ID, Reason: bs.Reason, Sources: fromSources(bs.Sources), Builders: bs.Builders,
+			Properties: bs.Properties, Submitted: bs.Submitted, Finished: timePtr(bs.Finished), Result: bs.Result.String()}
 		for _, b := range bs.Builds {
 			w.BuildSet.Builds = append(w.BuildSet.Builds, fromBuild(b))
 		}
 	}
 	if r := e.Request; r != nil {
 		w.Request = &Request{ID: r.ID, BuildSetID: r.BuildSetID, Builder: r.Builder, Reason: r.Reason, Submitted: r.Submitted,
-			Sources: fromSources(r.Sources), Properties: maps.Clone(r.Properties), Priority: r.Priority}
+			Sources: fromSources(r.Sources), Properties: r.Properties, Priority: r.Priority}
 	}
 	if e.Change != nil {
 		c := fromChange(*e.Change)
 		w.Change = &c
 	}
 	if wk := e.Worker; wk != nil {
-		w.Worker = &Worker{Name: wk.Name, Host: wk.Host, Admin: wk.Admin, Version: wk.Version, Info: maps.Clone(wk.Info),
-			Connected: wk.Connected, Paused: wk.Paused, Builders: slices.Clone(wk.Builders), LastSeen: wk.LastSeen, Master: wk.Master}
+		w.Worker = &Worker{Name: wk.Name, Host: wk.Host, Admin: wk.Admin, Version: wk.Version, Info: wk.Info,
+			Connected: wk.Connected, Paused: wk.Paused, Builders: wk.Builders, LastSeen: wk.LastSeen, Master: wk.Master}
 	}
 	return w
 }
@@ -103,9 +102,9 @@ func fromBuild(b *status.Build) *Build {
 	if b == nil {
 		return nil
 	}
-	w := &Build{Builder: b.Builder, Number: b.Number, Tags: slices.Clone(b.Tags), Worker: b.Worker, Reason: b.Reason,
-		Result: b.Result.String(), Text: slices.Clone(b.Text), Started: b.Started, Finished: timePtr(b.Finished),
-		Properties: maps.Clone(b.Properties), Sources: fromSources(b.Sources), Blamelist: slices.Clone(b.Blamelist),
+	w := &Build{Builder: b.Builder, Number: b.Number, Tags: b.Tags, Worker: b.Worker, Reason: b.Reason,
+		Result: b.Result.String(), Text: b.Text, Started: b.Started, Finished: timePtr(b.Finished),
+		Properties: b.Properties, Sources: fromSources(b.Sources), Blamelist: b.Blamelist,
 		URL: b.URL, BuildSetID: b.BuildSetID, Master: b.Master}
 	for _, s := range b.Steps {
 		w.Steps = append(w.Steps, fromStep(s))
@@ -128,7 +127,7 @@ func toBuild(w *Build, errs *errList) *status.Build {
 }
 
 func fromStep(s status.Step) Step {
-	w := Step{Name: s.Name, Number: s.Number, Result: s.Result.String(), Text: slices.Clone(s.Text), Started: s.Started,
+	w := Step{Name: s.Name, Number: s.Number, Result: s.Result.String(), Text: s.Text, Started: s.Started,
 		Finished: timePtr(s.Finished)}
 	for _, l := range s.Logs {
 		w.Logs = append(w.Logs, Log(l))
@@ -186,7 +185,7 @@ func toSources(ws []Source) []status.SourceStamp {
 func fromChange(c status.Change) Change {
 	return Change{ID: c.ID, Author: c.Author, Committer: c.Committer, Revision: c.Revision, Branch: c.Branch,
 		Repository: c.Repository, Project: c.Project, Codebase: c.Codebase, Category: c.Category, RevLink: c.RevLink,
-		When: c.When, Files: slices.Clone(c.Files), Comments: c.Comments, Properties: maps.Clone(c.Properties)}
+		When: c.When, Files: c.Files, Comments: c.Comments, Properties: c.Properties}
 }
 
 func toChange(w Change) status.Change {

@@ -1,7 +1,7 @@
 package wire_test
 
 import (
-	"encoding/json"
+	stdjson "encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -54,7 +55,9 @@ func TestRoundTripEveryKind(t *testing.T) {
 // One golden file per kind: what other machines read.
 func TestGoldenEveryKind(t *testing.T) {
 	for _, e := range events()[len(status.AllKinds()):] { // the finished build's
-		data, err := json.MarshalIndent(wire.FromStatus(e), "", "  ")
+		data, err := wire.Marshal(e)
+		require.NoError(t, err)
+		data, err = jsontext.AppendFormat(nil, data, jsontext.WithIndent("  "))
 		require.NoError(t, err)
 		testkit.Golden(t, *update, "event-"+e.Kind.String()+".json", append(data, '\n'))
 	}
@@ -67,6 +70,30 @@ func TestReadersTolerateUnknownFields(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, status.BuildStarted, e.Kind)
 	assert.Equal(t, "linux", e.Build.Builder)
+}
+
+// A log chunk of binary output is still an event: invalid UTF-8 becomes
+// U+FFFD instead of failing the publish, and a reader takes such bytes
+// from an older writer the same way.
+func TestInvalidUTF8IsReplaced(t *testing.T) {
+	data, err := wire.Marshal(status.Event{Kind: status.LogAppended, Chunk: "ok \xff\xfe end"})
+	require.NoError(t, err)
+	e, err := wire.Unmarshal(data)
+	require.NoError(t, err)
+	assert.Equal(t, "ok \ufffd\ufffd end", e.Chunk)
+	e, err = wire.Unmarshal([]byte("{\"v\":1,\"kind\":\"logAppended\",\"chunk\":\"a\xffb\"}"))
+	require.NoError(t, err)
+	assert.Equal(t, "a\ufffdb", e.Chunk)
+}
+
+// Names are matched exactly, and a name given twice is refused rather
+// than read either way.
+func TestExactAndUniqueNames(t *testing.T) {
+	e, err := wire.Unmarshal([]byte(`{"v":1,"kind":"buildStarted","SEQ":9}`))
+	require.NoError(t, err)
+	assert.Zero(t, e.Seq)
+	_, err = wire.Unmarshal([]byte(`{"v":1,"kind":"buildStarted","seq":1,"seq":2}`))
+	assert.Error(t, err)
 }
 
 func TestRefusesNewerVersionsAndBadNames(t *testing.T) {
@@ -144,5 +171,53 @@ func FuzzUnmarshal(f *testing.F) {
 		require.NoError(t, err, "%s", again)
 		a, _ := wire.Marshal(e2)
 		assert.JSONEq(t, string(again), string(a), "not stable across a second round trip")
+	})
+}
+
+// BenchmarkCodec encodes and decodes every kind of event of a finished
+// build (what a bus publisher and subscriber pay per event), with this
+// package's codec and, in the same run, with encoding/json on the same
+// types (the codec it replaced).
+func BenchmarkCodec(b *testing.B) {
+	evs := events()
+	data := make([][]byte, len(evs))
+	for i, e := range evs {
+		data[i], _ = wire.Marshal(e)
+	}
+	b.Run("marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := range b.N {
+			if _, err := wire.Marshal(evs[i%len(evs)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("marshal-encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := range b.N {
+			if _, err := stdjson.Marshal(wire.FromStatus(evs[i%len(evs)])); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("unmarshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := range b.N {
+			if _, err := wire.Unmarshal(data[i%len(data)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("unmarshal-encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := range b.N {
+			var w wire.Event
+			if err := stdjson.Unmarshal(data[i%len(data)], &w); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := w.ToStatus(); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 }
