@@ -20,8 +20,8 @@ import (
 // Bot is a Slack bot: a status.Reporter that announces builds with Block
 // Kit messages (through the Web API or an incoming webhook), and an
 // http.Handler that answers slash commands with package chat's engine.
-// It starts no goroutine; Report, ServeHTTP and Close may be called from
-// any goroutine.
+// It starts a goroutine per slash command only, which Close ends; Report,
+// ServeHTTP and Close may be called from any goroutine.
 type Bot struct {
 	o       Options
 	log     *slog.Logger
@@ -126,9 +126,9 @@ func (b *Bot) Report(ctx context.Context, e status.Event) error {
 	return b.engine.Report(ctx, e)
 }
 
-// Close ends the commands still running (their context is cancelled) and
-// waits for them, or for ctx. Later Reports and commands are refused.
-// Close is idempotent.
+// Close ends the commands still running (their context is cancelled; an
+// answer due at a response_url is not sent) and waits for them, or for
+// ctx. Later commands are refused with 503. Close is idempotent.
 func (b *Bot) Close(ctx context.Context) error {
 	b.mu.Lock()
 	b.closed = true
