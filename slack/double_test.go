@@ -289,11 +289,13 @@ func signature(secret, ts, body string) string {
 	return "v0=" + hex.EncodeToString(mac.Sum(nil))
 }
 
+// command is a slash command's form as Slack sends it, but for its
+// response_url, where nothing listens: no test reaches Slack.
 func command(user, channel, text string) url.Values {
 	return url.Values{
 		"token": {"verification-token-unused"}, "team_id": {"T0001"}, "team_domain": {"example"},
 		"channel_id": {channel}, "channel_name": {"builds"}, "user_id": {user}, "user_name": {strings.ToLower(user)},
-		"command": {"/herald"}, "text": {text}, "response_url": {"https://hooks.slack.com/commands/1234/5678"},
+		"command": {"/herald"}, "text": {text}, "response_url": {"http://127.0.0.1:1/commands/1234/5678"},
 		"trigger_id": {"13345224609.738474920.8088930838d88f008e0"},
 	}
 }
