@@ -27,17 +27,30 @@ type said struct {
 type fakeTransport struct {
 	mu   sync.Mutex
 	msgs []said
+	// refuse, when set, decides each Say before it is kept: an error
+	// refuses it.
+	refuse func(ctx context.Context, to, text string) error
+	tries  []said // every Say, kept or not
 }
 
-func (f *fakeTransport) Say(to, text string, announce bool) error {
+func (f *fakeTransport) Say(ctx context.Context, to, text string, announce bool) error {
+	f.mu.Lock()
+	f.tries = append(f.tries, said{to, text, announce})
+	refuse := f.refuse
+	f.mu.Unlock()
+	if refuse != nil {
+		if err := refuse(ctx, to, text); err != nil {
+			return err
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.msgs = append(f.msgs, said{to, text, announce})
 	return nil
 }
 
-func (f *fakeTransport) SayItems(to string, items []string) error {
-	return f.Say(to, strings.Join(items, "\n"), false)
+func (f *fakeTransport) SayItems(ctx context.Context, to string, items []string) error {
+	return f.Say(ctx, to, strings.Join(items, "\n"), false)
 }
 
 func (f *fakeTransport) IsRoom(to string) bool { return strings.HasPrefix(to, "!") }

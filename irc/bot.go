@@ -181,16 +181,14 @@ func (b *Bot) isRegistered() bool {
 // Report announces BuildStarted and BuildFinished events to the contacts
 // whose notify events ask for them, and completes watch commands and the
 // follow-up of forced builds. Other kinds are ignored. It only queues
-// lines: when the queue is full it returns a Retryable ErrQueueFull.
+// lines: when the queue is full it returns a Retryable ErrQueueFull, and
+// the Hub's retry queues what did not fit (package chat remembers it by
+// Event.ID).
 func (b *Bot) Report(ctx context.Context, e status.Event) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("irc: %w", err)
 	}
-	err := b.engine.Report(ctx, e)
-	if errors.Is(err, ErrQueueFull) {
-		return status.Retryable(fmt.Errorf("irc: announcing %s #%d: %w", e.Build.Builder, e.Build.Number, err), b.o.Interval)
-	}
-	return err
+	return b.engine.Report(ctx, e)
 }
 
 // say queues text for a channel or nick, split to fit the server's line

@@ -33,12 +33,6 @@ type Bot struct {
 	cmdWG  sync.WaitGroup
 	cmdSem chan struct{}
 
-	// reportMu serialises Report: the engine announces through the
-	// Transport, which has no context, so Report leaves its own in
-	// reportCtx for the sendMessage calls it causes.
-	reportMu  sync.Mutex
-	reportCtx context.Context
-
 	mu       sync.Mutex
 	username string // the bot's @username, from getMe
 }
@@ -111,16 +105,13 @@ func (b *Bot) Handles(k status.Kind) bool { return b.engine.Handles(k) }
 
 // Report announces BuildStarted and BuildFinished events in the chats whose
 // notify events ask for them, and completes watch commands and the
-// follow-up of forced builds, sending before it returns. Reports run one at
-// a time.
+// follow-up of forced builds, sending under ctx before it returns. When a
+// chat refuses for a while (429) the Hub's retry of the event (same
+// Event.ID) sends to the chats that did not get it only.
 func (b *Bot) Report(ctx context.Context, e status.Event) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("telegram: %w", err)
 	}
-	b.reportMu.Lock()
-	defer b.reportMu.Unlock()
-	b.reportCtx = ctx
-	defer func() { b.reportCtx = nil }()
 	return b.engine.Report(ctx, e)
 }
 
