@@ -34,7 +34,7 @@ func (t transport) IsRoom(to string) bool { return isChannel(to) }
 // interval, when a line has left the queue.
 func (b *Bot) queueFull(to string, err error) error {
 	if errors.Is(err, ErrQueueFull) {
-		return status.Retryable(fmt.Errorf("irc: saying to %s: %w", to, err), b.o.Interval)
+		return status.Retryable(fmt.Errorf("%w (saying to %s)", err, to), b.o.Interval)
 	}
 	return err
 }
