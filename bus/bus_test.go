@@ -482,3 +482,36 @@ func TestPartitionsKeepEachBuildersOrder(t *testing.T) {
 	_, err = bus.Subscribe(context.Background(), js, bus.SubscribeOptions{Durable: "x", Partitions: 1000}, &front)
 	assert.ErrorContains(t, err, "Partitions")
 }
+
+// An event JSON cannot hold (a property that is a channel) is refused
+// alone: the Hub counts it failed, and the events around it arrive.
+func TestUnencodableEventIsRefusedAlone(t *testing.T) {
+	srv := startServer(t, t.TempDir(), 0)
+	_, js := connect(t, srv.ClientURL())
+	ensureStream(t, js)
+	var front statustest.Recorder
+	sub, err := bus.Subscribe(context.Background(), js, bus.SubscribeOptions{Durable: "front", Logger: quiet}, &front)
+	require.NoError(t, err)
+	defer sub.Close(context.Background())
+	h := masterHub(t, js, "m1")
+	const n = 50
+	for i := range n {
+		e := buildEvent("linux", i)
+		if i == 20 {
+			e.Build.Properties = map[string]any{"oops": make(chan int)}
+		}
+		h.Publish(e)
+	}
+	require.NoError(t, h.Shutdown(context.Background()))
+	st := h.Stats()[0]
+	assert.Equal(t, uint64(1), st.Failed)
+	assert.Equal(t, uint64(n-1), st.Delivered)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, sub.Sync(ctx))
+	evs := front.Events()
+	assert.Len(t, evs, n-1)
+	for _, e := range evs {
+		assert.NotEqual(t, 20, e.Build.Number)
+	}
+}

@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -130,10 +131,13 @@ func (p *Publisher) Report(ctx context.Context, e status.Event) error {
 // acknowledgement. Connection loss, timeouts and a missing stream leader are
 // Retryable; when some events were acknowledged before the failure, the
 // error is a *status.BatchError saying so, and the Hub publishes only the
-// rest again.
+// rest again. An event that cannot be encoded (a property value JSON
+// cannot hold) is refused alone, and the others are published.
 func (p *Publisher) ReportBatch(ctx context.Context, events []status.Event) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(events))
 	at := make([]int, 0, len(events)) // index in events of each future's event
+	var refused []int                 // events that cannot be encoded: given up, the others go on
+	var refusal error
 	for i := range events {
 		e := &events[i]
 		if !p.kinds.Has(e.Kind) {
@@ -144,7 +148,9 @@ func (p *Publisher) ReportBatch(ctx context.Context, events []status.Event) erro
 		}
 		data, err := wire.Marshal(*e)
 		if err != nil {
-			return fmt.Errorf("bus: encode %v event: %w", e.Kind, err)
+			refused = append(refused, i)
+			refusal = cmp.Or(refusal, fmt.Errorf("bus: encode %v event %s: %w", e.Kind, msgID(e), err))
+			continue
 		}
 		prefix := p.parts[partitionOf(e, len(p.parts))].prefix
 		msg := &nats.Msg{Subject: Subject(prefix, e), Data: data}
@@ -168,7 +174,15 @@ func (p *Publisher) ReportBatch(ctx context.Context, events []status.Event) erro
 		if at[j] == 0 {
 			return err
 		}
-		return &status.BatchError{Settled: at[j], Err: err} // the events before were acknowledged
+		// The events before were acknowledged, or refused.
+		n := 0
+		for n < len(refused) && refused[n] < at[j] {
+			n++
+		}
+		return &status.BatchError{Settled: at[j], Refused: n, Err: err}
+	}
+	if len(refused) > 0 {
+		return &status.BatchError{Settled: len(events), Refused: len(refused), Err: refusal}
 	}
 	return nil
 }

@@ -199,7 +199,9 @@ func (f *File) Shed() uint64 { return f.shed.Load() }
 // Append stores events, in order, in one transaction with one fsync. When
 // they would exceed Options.MaxEvents it sheds their log chunks first; when
 // the rest still does not fit it stores nothing and returns an error
-// wrapping ErrFull.
+// wrapping ErrFull. An event that cannot be encoded (a property value JSON
+// cannot hold) is left out and the others are stored: the error is then a
+// *status.BatchError whose Refused counts those left out.
 func (f *File) Append(events []status.Event) error {
 	if len(events) == 0 {
 		return nil
@@ -216,7 +218,8 @@ func (f *File) Append(events []status.Event) error {
 				ErrFull, f.path, f.Len(), len(keep), f.max)
 		}
 	}
-	recs := make([][]byte, len(keep))
+	recs := make([][]byte, 0, len(keep))
+	var refused []error        // events that cannot be encoded: left out, the others stored
 	marked := map[logKey]int{} // skips this group consumes
 	for i := range keep {
 		e := &keep[i]
@@ -232,9 +235,10 @@ func (f *File) Append(events []status.Event) error {
 		}
 		b, err := encodeEvent(e)
 		if err != nil {
-			return fmt.Errorf("outbox: %s: %w", f.path, err)
+			refused = append(refused, err)
+			continue
 		}
-		recs[i] = b
+		recs = append(recs, b)
 	}
 	err := f.guard("append", func() error {
 		return f.db.Update(func(tx *bolt.Tx) error {
@@ -271,6 +275,10 @@ func (f *File) Append(events []status.Event) error {
 			f.log.Warn("outbox: full, shedding log chunks (the next event of each log says how many it lacks)",
 				"shed", n, "shed_total", total, "max_events", f.max)
 		}
+	}
+	if len(refused) > 0 {
+		return &status.BatchError{Settled: len(events), Refused: len(refused),
+			Err: fmt.Errorf("outbox: %s: %d events left out: %w", f.path, len(refused), errors.Join(refused...))}
 	}
 	return nil
 }

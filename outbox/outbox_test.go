@@ -294,3 +294,19 @@ func TestLogsThroughTheHubsLogger(t *testing.T) {
 	assert.Contains(t, logs.Lines(), testkit.LogLine{Level: "WARN", Reporter: "push",
 		Msg: "outbox: full, shedding log chunks (the next event of each log says how many it lacks)"})
 }
+
+// An event JSON cannot hold is left out alone; the group's others are
+// stored, and the error says how many were left out.
+func TestAppendLeavesOutAnUnencodableEvent(t *testing.T) {
+	f := open(t, filepath.Join(t.TempDir(), "ob.db"), Options{})
+	bad := event(2)
+	bad.Build = &status.Build{Builder: "linux", Properties: map[string]any{"oops": make(chan int)}}
+	err := f.Append([]status.Event{event(1), bad, event(3)})
+	var be *status.BatchError
+	require.ErrorAs(t, err, &be)
+	assert.Equal(t, 3, be.Settled)
+	assert.Equal(t, 1, be.Refused)
+	got, err := f.Read(10)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"hub-1", "hub-3"}, ids(got))
+}

@@ -358,3 +358,22 @@ func TestHubCountsRefusedPacketsExactly(t *testing.T) {
 	assert.Equal(t, uint64(n), hs.Delivered+hs.Failed)
 	assert.Len(t, rc.packets(), n-int(st.Rejected))
 }
+
+// An event whose payload cannot be encoded is refused alone; the others of
+// its batch are sent.
+func TestUnencodableEventIsRefusedAlone(t *testing.T) {
+	rc := newReceiver(t, JSON, 0, 0)
+	srv := serve(t, rc, "")
+	p, err := New(Options{URL: srv.URL, Format: JSON, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	events := buildEvents(1, 5)
+	events[2].Build.Properties = map[string]any{"oops": make(chan int)}
+	err = p.ReportBatch(context.Background(), events)
+	var be *status.BatchError
+	require.ErrorAs(t, err, &be)
+	assert.Equal(t, 5, be.Settled)
+	assert.Equal(t, 1, be.Refused)
+	assert.False(t, status.IsRetryable(err))
+	assert.Len(t, rc.packets(), 4)
+	assert.Equal(t, uint64(1), p.Stats().Rejected)
+}

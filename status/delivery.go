@@ -56,8 +56,9 @@ type BatchReporter interface {
 // the first Settled events are done with — delivered, or, Refused of them,
 // given up for good (the reporter says why in Err or its log) — and Err is
 // why the rest were not delivered. The Hub counts the settled events as
-// delivered and failed, and retries (when Err is Retryable) or gives up
-// only events[Settled:], so a receiver never gets again what it took.
+// delivered and failed, and retries (when the error is Retryable, outside
+// or inside) or gives up only events[Settled:], so a receiver never gets
+// again what it took.
 type BatchError struct {
 	Settled int
 	Refused int
@@ -65,6 +66,9 @@ type BatchError struct {
 }
 
 func (e *BatchError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("batch: %d events settled, %d of them refused", e.Settled, e.Refused)
+	}
 	if e.Refused > 0 {
 		return fmt.Sprintf("%v (batch: %d events settled, %d of them refused)", e.Err, e.Settled, e.Refused)
 	}
@@ -103,7 +107,8 @@ var ErrUnreadable = errors.New("status: stored event cannot be read")
 // The Hub calls Append from one goroutine and Read and Remove from another.
 type Outbox interface {
 	// Append stores events durably, in order; when it returns nil they
-	// survive a crash of the process.
+	// survive a crash of the process. A *BatchError with Settled equal to
+	// len(events) says that all but Refused of them are stored.
 	Append(events []Event) error
 	// Read returns up to max of the oldest stored events, in order,
 	// without removing them; none when the outbox is empty. When the

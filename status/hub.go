@@ -41,10 +41,10 @@ type HubOptions struct {
 	// Master names this master in events that do not name one.
 	Master string
 	// WebURL is where browsers reach the web status (web.Options.BaseURL,
-	// such as "https://ci.example.org"): a build published without a URL
-	// gets its page there (Links.Build), so mails, chat messages, forge
-	// statuses and the pages all link to the same place. Default: none;
-	// builds keep the URL the host gave.
+	// such as "https://ci.example.org"): an event's build (Event.Build)
+	// published without a URL gets its page there (Links.Build), so mails,
+	// chat messages, forge statuses and the pages all link to the same
+	// place. Default: none; builds keep the URL the host gave.
 	WebURL string
 	// Now is the clock for event times (default time.Now).
 	Now func() time.Time
@@ -151,7 +151,7 @@ type ReporterStats struct {
 	Retried       uint64 // Report calls repeated after a Retryable error or attempt timeout
 	Failed        uint64 // events given up: permanent error, panic, or retries exhausted
 	Shed          uint64 // log chunks shed because the queue was full
-	Dropped       uint64 // other events lost: hard queue limit, a failed outbox write, or cut by Shutdown
+	Dropped       uint64 // other events lost: hard queue limit, a failed outbox write, an unreadable outbox record, or cut by Shutdown
 	Panics        uint64 // Report calls that panicked (also counted in Failed)
 	Queued        int    // events waiting now, in memory and in the outbox
 	LastError     string
@@ -307,7 +307,8 @@ func kindsOf(r Reporter) KindSet {
 // handles it, and returns without waiting for any reporter. It sets e.Seq,
 // and e.ID, e.Time and e.Master when they are zero (an event relayed from
 // another master keeps its ID, so receivers can still de-duplicate it). With
-// HubOptions.WebURL it sets e.Build.URL, in place, when it is empty.
+// HubOptions.WebURL it gives e a copy of e.Build with its page's URL, when
+// the build has none (the builds inside e.BuildSet keep theirs).
 //
 // Publish takes ownership of e and everything it points to: the host must
 // not modify them afterwards (reporters read them concurrently). The History
@@ -354,10 +355,12 @@ func (h *Hub) Publish(e Event) {
 	if e.ID == "" { // events relayed from another master's Hub keep theirs
 		e.ID = h.id + "-" + strconv.FormatUint(e.Seq, 10)
 	}
-	// Under the lock, before anyone sees the build: once set, a build
-	// published again is only read.
+	// On a copy: the host's build may already be in readers' hands (a
+	// History serving pages hands out what it was given).
 	if b := e.Build; b != nil && b.URL == "" && b.Builder != "" && h.links.Base != "" {
-		b.URL = h.links.Build(b.Builder, b.Number)
+		nb := *b
+		nb.URL = h.links.Build(b.Builder, b.Number)
+		e.Build = &nb
 	}
 	var herr error
 	if h.history != nil {
@@ -639,9 +642,13 @@ func (s *sink) runOutbox() {
 				group[i] = *e
 			}
 			if err := s.outbox.Append(group); err != nil {
-				s.dropped.Add(uint64(len(group)))
+				lost := len(group)
+				if be := (*BatchError)(nil); errors.As(err, &be) && be.Settled == len(group) {
+					lost = be.Refused // the others are stored
+				}
+				s.dropped.Add(uint64(lost))
 				s.noteError(err)
-				s.log.Error("status: outbox append failed, events lost", "events", len(group), "err", err)
+				s.log.Error("status: outbox append failed, events lost", "events", lost, "of", len(group), "err", err)
 			}
 			select {
 			case s.stored <- struct{}{}:
@@ -765,9 +772,6 @@ func (s *sink) deliver(evs []*Event) (left int) {
 				return 0
 			}
 			attempt, firstFailure = 0, time.Time{} // the batch moved on: the rest starts afresh
-			if be.Err != nil {
-				err = be.Err
-			}
 		}
 		first := evs[0]
 		if panicked {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	"github.com/heraldci/herald/status"
 )
@@ -177,29 +178,35 @@ type Worker struct {
 	Master    string            `json:"master,omitempty"`
 }
 
-// options are the JSON options of both directions (JSON v2, the module
-// form of Go's encoding/json/v2, which decodes this shape about twice as
-// fast as encoding/json): nil slices and maps are null as readers of
-// version 1 expect, map keys are sorted so that equal events encode alike,
-// and invalid UTF-8 in a string (a log chunk of binary output) becomes
-// U+FFFD instead of failing the event.
-var options = json.JoinOptions(
-	json.FormatNilSliceAsNull(true),
-	json.FormatNilMapAsNull(true),
+// encodeOptions are encoding/json's behaviour on the JSON v2 engine (the
+// module form of Go's encoding/json/v2): host values in Properties — a
+// time.Duration, a [N]byte, a type with MarshalJSON — encode as they
+// always did, nil slices and maps are null, map keys are sorted so equal
+// events encode alike, and invalid UTF-8 in a string (a log chunk of
+// binary output) becomes U+FFFD. Only the escaping of <, > and & for
+// HTML, which no reader of the wire needs, is left out.
+var encodeOptions = json.JoinOptions(
+	jsonv1.DefaultOptionsV1(),
 	json.Deterministic(true),
-	jsontext.AllowInvalidUTF8(true),
+	jsontext.EscapeForHTML(false),
+	jsontext.EscapeForJS(false),
 )
+
+// decodeOptions read stricter than encoding/json, and about twice as
+// fast: names match exactly, a name given twice is refused, and invalid
+// UTF-8 becomes U+FFFD.
+var decodeOptions = jsontext.AllowInvalidUTF8(true)
 
 // Marshal encodes e in the wire form.
 func Marshal(e status.Event) ([]byte, error) {
-	return json.Marshal(FromStatus(e), options)
+	return json.Marshal(FromStatus(e), encodeOptions)
 }
 
 // Unmarshal decodes an event in the wire form. An unknown kind or result,
 // or a version newer than this package reads, is an error.
 func Unmarshal(data []byte) (status.Event, error) {
 	var w Event
-	if err := json.Unmarshal(data, &w, options); err != nil {
+	if err := json.Unmarshal(data, &w, decodeOptions); err != nil {
 		return status.Event{}, fmt.Errorf("wire: %w", err)
 	}
 	return w.ToStatus()

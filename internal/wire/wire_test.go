@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/stretchr/testify/assert"
@@ -84,6 +85,30 @@ func TestInvalidUTF8IsReplaced(t *testing.T) {
 	e, err = wire.Unmarshal([]byte("{\"v\":1,\"kind\":\"logAppended\",\"chunk\":\"a\xffb\"}"))
 	require.NoError(t, err)
 	assert.Equal(t, "a\ufffdb", e.Chunk)
+}
+
+// Host values in Properties encode as encoding/json encodes them: a build
+// with a time.Duration, a [N]byte, a MarshalJSON type or a struct with
+// omitempty fields still goes on the wire.
+func TestPropertiesEncodeAsEncodingJSON(t *testing.T) {
+	type limits struct {
+		CPU  int    `json:"cpu,omitempty"`
+		Note string `json:"note,omitempty"`
+	}
+	props := map[string]any{"timeout": 30 * time.Minute, "digest": [4]byte{1, 2, 3, 4},
+		"limits": limits{CPU: 2}, "when": statustest.Epoch, "raw": stdjson.RawMessage(`{"a":1}`)}
+	e := status.Event{Kind: status.BuildStarted, Build: &status.Build{Builder: "linux", Properties: props}}
+	data, err := wire.Marshal(e)
+	require.NoError(t, err)
+	want, err := stdjson.Marshal(props)
+	require.NoError(t, err)
+	var got struct {
+		Build struct {
+			Properties stdjson.RawMessage `json:"properties"`
+		} `json:"build"`
+	}
+	require.NoError(t, stdjson.Unmarshal(data, &got))
+	assert.JSONEq(t, string(want), string(got.Build.Properties))
 }
 
 // Names are matched exactly, and a name given twice is refused rather
