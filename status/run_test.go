@@ -86,7 +86,7 @@ func TestResumeBuildFinishesWhatWasRunning(t *testing.T) {
 	assert.Equal(t, orig, run.Build())
 
 	run.FinishAt(t0.Add(time.Minute), status.Exception, "building", "interrupted by a master restart") // before test started
-	run.FinishAt(t0.Add(time.Hour), status.Success)                                                     // ignored
+	run.FinishAt(t0.Add(time.Hour), status.Success)                                                    // ignored
 	require.Len(t, p.evs, 2)
 	step, end := p.evs[0], p.evs[1]
 	assert.Equal(t, status.StepFinished, step.Kind)
