@@ -50,14 +50,18 @@ type Options struct {
 	// the start, "Build #7 failed: <build text>" and the like at the end.
 	Description status.Renderer
 	// URL is the status's link, which Bitbucket requires. Default: the
-	// build's URL; a build without one is reported with an error.
+	// build's URL (a Hub with HubOptions.WebURL gives every build its page
+	// in the web status); a build without one is reported with an error.
 	URL status.Renderer
 
 	// States maps the result of a finished build to the state posted.
 	// Results it does not map take DefaultStates'.
 	States States
 
-	// Logger receives skipped statuses (debug). Default: slog.Default().
+	// Logger receives skipped statuses (debug) and New's warning about
+	// credentials sent over plain http to another machine.
+	// Default: the logger of the Hub the reporter is added to (see
+	// status.Logging), and slog.Default() until then.
 	Logger *slog.Logger
 }
 
@@ -127,9 +131,6 @@ func (o *Options) validate() (*url.URL, error) {
 	forge.Default(&o.Name, status.MustInterpolate("%(prop:buildername)s #%(prop:buildnumber)s"))
 	forge.Default(&o.Description, status.RenderFunc(func(b *status.Build) string { return b.Summary() }))
 	forge.Default(&o.URL, status.RenderFunc(func(b *status.Build) string { return b.URL }))
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
 	if basic || !o.Token.IsZero() {
 		forge.WarnPlainHTTP(o.Logger, "bitbucket", u)
 	}

@@ -152,6 +152,7 @@ type path struct {
 
 var paths = []path{
 	{"jetstream", jetstreamPath(bus.StreamOptions{}, false)},
+	{"jetstream-2-partitions", jetstreamPath(bus.StreamOptions{Partitions: 2}, false)},
 	{"jetstream-server-process", jetstreamPath(bus.StreamOptions{}, true)},
 	{"jetstream-async-persist", jetstreamPath(bus.StreamOptions{AsyncPersist: true}, false)},
 	{"jetstream-memory", jetstreamPath(bus.StreamOptions{Memory: true}, false)},
@@ -178,12 +179,19 @@ func jetstreamPath(o bus.StreamOptions, apart bool) func(b *testing.B, rec *late
 		if _, err := bus.EnsureStream(context.Background(), js, o); err != nil {
 			b.Fatal(err)
 		}
-		sub, err := bus.Subscribe(context.Background(), js, bus.SubscribeOptions{Durable: "bench", Logger: quiet}, rec)
+		sub, err := bus.Subscribe(context.Background(), js, bus.SubscribeOptions{Durable: "bench", Partitions: o.Partitions, Logger: quiet}, rec)
 		if err != nil {
 			b.Fatal(err)
 		}
 		_, pjs := connect(b, url)
-		h := masterHub(b, pjs, "m1")
+		p, err := bus.NewPublisher(bus.PublisherOptions{JetStream: pjs, Partitions: o.Partitions})
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := status.NewHub(status.HubOptions{Logger: quiet, Master: "m1", QueueSize: 1 << 20})
+		if err := h.Add(p); err != nil {
+			b.Fatal(err)
+		}
 		return h, func() { _ = sub.Close(context.Background()) }
 	}
 }

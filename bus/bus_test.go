@@ -62,10 +62,9 @@ func connect(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
 func ensureStream(t testing.TB, js jetstream.JetStream) jetstream.Stream {
 	t.Helper()
 	st, err := bus.EnsureStream(context.Background(), js, bus.StreamOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
+	require.NoError(t, err)
+	require.Len(t, st, 1)
+	return st[0]
 }
 
 // masterHub is a master's Hub publishing to JetStream.
@@ -396,10 +395,10 @@ func TestEnsureStreamPersistMode(t *testing.T) {
 	_, js := connect(t, srv.ClientURL())
 	st, err := bus.EnsureStream(context.Background(), js, bus.StreamOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, jetstream.DefaultPersistMode, st.CachedInfo().Config.PersistMode)
+	assert.Equal(t, jetstream.DefaultPersistMode, st[0].CachedInfo().Config.PersistMode)
 	st, err = bus.EnsureStream(context.Background(), js, bus.StreamOptions{Name: "FAST", Prefix: "fast", AsyncPersist: true})
 	require.NoError(t, err)
-	assert.Equal(t, jetstream.AsyncPersistMode, st.CachedInfo().Config.PersistMode)
+	assert.Equal(t, jetstream.AsyncPersistMode, st[0].CachedInfo().Config.PersistMode)
 	_, err = bus.EnsureStream(context.Background(), js, bus.StreamOptions{AsyncPersist: true})
 	assert.ErrorContains(t, err, "persist mode", "the server does not change a stream's persist mode")
 }
@@ -430,4 +429,56 @@ func TestSyncWaitsForWhatTheStreamHolds(t *testing.T) {
 	done, cancelDone := context.WithCancel(context.Background())
 	cancelDone()
 	assert.ErrorIs(t, sub.Sync(done), context.Canceled)
+}
+
+// A bus of partitions: each builder's events go to one stream, a front end
+// consuming all of them gets every event once and each builder's in order,
+// and Sync waits for every stream.
+func TestPartitionsKeepEachBuildersOrder(t *testing.T) {
+	srv := startServer(t, t.TempDir(), 0)
+	_, js := connect(t, srv.ClientURL())
+	const parts = 3
+	streams, err := bus.EnsureStream(context.Background(), js, bus.StreamOptions{Partitions: parts})
+	require.NoError(t, err)
+	require.Len(t, streams, parts)
+	for i, st := range streams {
+		assert.Equal(t, fmt.Sprintf("HERALD-%d", i), st.CachedInfo().Config.Name)
+		assert.Equal(t, []string{fmt.Sprintf("herald.%d.>", i)}, st.CachedInfo().Config.Subjects)
+	}
+	var front statustest.Recorder
+	sub, err := bus.Subscribe(context.Background(), js, bus.SubscribeOptions{Durable: "front", Partitions: parts, Logger: quiet}, &front)
+	require.NoError(t, err)
+	defer sub.Close(context.Background())
+
+	p, err := bus.NewPublisher(bus.PublisherOptions{JetStream: js, Partitions: parts})
+	require.NoError(t, err)
+	h := status.NewHub(status.HubOptions{Logger: quiet, Master: "m1"})
+	require.NoError(t, h.Add(p))
+	const n = 3000
+	for i := range n {
+		h.Publish(buildEvent(fmt.Sprintf("b.%d", i%12), i))
+	}
+	h.Publish(status.Event{Kind: status.MasterStopping}) // about no builder
+	require.NoError(t, h.Shutdown(context.Background()))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, sub.Sync(ctx))
+	evs := front.Events()
+	assert.Equal(t, n+1, checkOrder(t, evs), "every event once, each builder's in order")
+	assert.Len(t, evs, n+1)
+	used := 0
+	for _, st := range streams {
+		info, err := st.Info(ctx)
+		require.NoError(t, err)
+		if info.State.Msgs > 0 {
+			used++
+		}
+	}
+	assert.Equal(t, parts, used, "12 builders spread over the 3 streams")
+	assert.Equal(t, uint64(n+1), sub.Stats().Published)
+
+	_, err = bus.NewPublisher(bus.PublisherOptions{JetStream: js, Partitions: -1})
+	assert.ErrorContains(t, err, "Partitions")
+	_, err = bus.Subscribe(context.Background(), js, bus.SubscribeOptions{Durable: "x", Partitions: 1000}, &front)
+	assert.ErrorContains(t, err, "Partitions")
 }

@@ -24,4 +24,12 @@
 // Subjects are herald.<kind>.<builder>, with the builder name escaped so
 // dots, wildcards and spaces cannot change the subject's shape; events
 // about no builder use "_".
+//
+// Partitions: a JetStream stream takes its messages on one goroutine of
+// the server, which caps one stream at tens of thousands of events a
+// second on a small machine. StreamOptions.Partitions (with the same
+// number in PublisherOptions and SubscribeOptions) splits the bus into
+// streams HERALD-0 … capturing herald.0.> …; each builder's events go to
+// one of them, chosen by a hash of its name, so order holds per builder
+// (what reporters need) and the streams take events in parallel.
 package bus

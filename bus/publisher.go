@@ -27,6 +27,9 @@ type PublisherOptions struct {
 	// Prefix is the subject prefix (default "herald"); the stream must
 	// capture prefix.> (see EnsureStream).
 	Prefix string
+	// Partitions is the number of streams of the bus, as in
+	// StreamOptions.Partitions (default 1).
+	Partitions int
 	// Master names this master in events that do not name one (the Hub
 	// sets it from HubOptions.Master).
 	Master string
@@ -50,11 +53,12 @@ type PublisherOptions struct {
 // It takes batches (status.BatchReporter): the Hub hands it up to MaxBatch
 // waiting events, which it publishes asynchronously, in order, on one
 // connection (so each subject keeps its order), and then waits for every
-// acknowledgement; any failure makes the whole batch Retryable, and the
-// server's de-duplication makes resending the acknowledged part harmless.
+// acknowledgement; after a failure the Hub publishes again from the first
+// event not acknowledged, and the server's de-duplication drops any that
+// had arrived all the same.
 type Publisher struct {
 	js       jetstream.JetStream
-	prefix   string
+	parts    []partition
 	master   string
 	kinds    status.KindSet
 	maxBatch int
@@ -79,13 +83,16 @@ func NewPublisher(o PublisherOptions) (*Publisher, error) {
 	if !validPrefix(o.Prefix) {
 		errs = append(errs, fmt.Errorf("bus: PublisherOptions.Prefix %q is not a valid subject prefix", o.Prefix))
 	}
+	if err := checkPartitions("PublisherOptions.Partitions", o.Partitions); err != nil {
+		errs = append(errs, err)
+	}
 	if o.MaxBatch < 0 {
 		errs = append(errs, fmt.Errorf("bus: PublisherOptions.MaxBatch %d is negative", o.MaxBatch))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	p := &Publisher{js: o.JetStream, prefix: o.Prefix, master: o.Master, kinds: status.KindsOf(status.AllKinds()...), maxBatch: o.MaxBatch}
+	p := &Publisher{js: o.JetStream, parts: partitions("", o.Prefix, o.Partitions), master: o.Master, kinds: status.KindsOf(status.AllKinds()...), maxBatch: o.MaxBatch}
 	if len(o.Kinds) > 0 {
 		p.kinds = status.KindsOf(o.Kinds...)
 	}
@@ -121,9 +128,12 @@ func (p *Publisher) Report(ctx context.Context, e status.Event) error {
 
 // ReportBatch publishes events in order and waits for every
 // acknowledgement. Connection loss, timeouts and a missing stream leader are
-// Retryable.
+// Retryable; when some events were acknowledged before the failure, the
+// error is a *status.BatchError saying so, and the Hub publishes only the
+// rest again.
 func (p *Publisher) ReportBatch(ctx context.Context, events []status.Event) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(events))
+	at := make([]int, 0, len(events)) // index in events of each future's event
 	for i := range events {
 		e := &events[i]
 		if !p.kinds.Has(e.Kind) {
@@ -136,21 +146,29 @@ func (p *Publisher) ReportBatch(ctx context.Context, events []status.Event) erro
 		if err != nil {
 			return fmt.Errorf("bus: encode %v event: %w", e.Kind, err)
 		}
-		msg := &nats.Msg{Subject: Subject(p.prefix, e), Data: data}
+		prefix := p.parts[partitionOf(e, len(p.parts))].prefix
+		msg := &nats.Msg{Subject: Subject(prefix, e), Data: data}
 		f, err := p.js.PublishMsgAsync(msg, jetstream.WithMsgID(msgID(e)))
 		if err != nil {
 			return p.fail(ctx, msg.Subject, err)
 		}
 		futures = append(futures, f)
+		at = append(at, i)
 	}
-	for _, f := range futures {
+	for j, f := range futures {
+		var err error
 		select {
 		case <-f.Ok():
-		case err := <-f.Err():
-			return p.fail(ctx, f.Msg().Subject, err)
+			continue
+		case perr := <-f.Err():
+			err = p.fail(ctx, f.Msg().Subject, perr)
 		case <-ctx.Done():
-			return fmt.Errorf("bus: waiting for acknowledgements: %w", ctx.Err())
+			err = fmt.Errorf("bus: waiting for acknowledgements: %w", ctx.Err())
 		}
+		if at[j] == 0 {
+			return err
+		}
+		return &status.BatchError{Settled: at[j], Err: err} // the events before were acknowledged
 	}
 	return nil
 }

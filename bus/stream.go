@@ -21,6 +21,15 @@ type StreamOptions struct {
 	// than a Hub keeps retrying a publish in the usual outage).
 	Duplicates time.Duration
 	Memory     bool // memory storage instead of files
+	// Partitions splits the bus into that many streams (default 1: one
+	// stream, Name capturing Prefix.>). With n > 1 the streams are
+	// Name-0 … Name-(n-1) capturing Prefix.0.> … and each builder's events
+	// go to one of them (by a hash of its name): a JetStream stream takes
+	// its messages on one goroutine of the server, so n streams take them
+	// n at a time (see BENCHMARKS.md). Order then holds per builder, not
+	// across builders. Publishers and subscribers must be given the same
+	// number.
+	Partitions int
 	// AsyncPersist lets the server acknowledge an event before writing it
 	// to its file (jetstream.AsyncPersistMode): a single server saves a
 	// write per event, and a server killed without a clean shutdown
@@ -48,34 +57,42 @@ func (o StreamOptions) withDefaults() StreamOptions {
 	return o
 }
 
-// EnsureStream creates the stream, or updates it to o, and returns it.
-func EnsureStream(ctx context.Context, js jetstream.JetStream, o StreamOptions) (jetstream.Stream, error) {
+// EnsureStream creates the stream (or, with Partitions, every stream of
+// the bus), or updates it to o, and returns it (them, in partition order).
+func EnsureStream(ctx context.Context, js jetstream.JetStream, o StreamOptions) ([]jetstream.Stream, error) {
 	if js == nil {
 		return nil, errors.New("bus: EnsureStream: nil JetStream: make one with jetstream.New(nc)")
 	}
+	if err := checkPartitions("StreamOptions.Partitions", o.Partitions); err != nil {
+		return nil, err
+	}
 	o = o.withDefaults()
-	cfg := jetstream.StreamConfig{
-		Name:       o.Name,
-		Subjects:   []string{o.Prefix + ".>"},
-		MaxAge:     o.MaxAge,
-		MaxBytes:   o.MaxBytes,
-		Replicas:   o.Replicas,
-		Duplicates: o.Duplicates,
-		Storage:    jetstream.FileStorage,
-		Discard:    jetstream.DiscardOld,
+	var streams []jetstream.Stream
+	for _, p := range partitions(o.Name, o.Prefix, o.Partitions) {
+		cfg := jetstream.StreamConfig{
+			Name:       p.stream,
+			Subjects:   []string{p.prefix + ".>"},
+			MaxAge:     o.MaxAge,
+			MaxBytes:   o.MaxBytes,
+			Replicas:   o.Replicas,
+			Duplicates: o.Duplicates,
+			Storage:    jetstream.FileStorage,
+			Discard:    jetstream.DiscardOld,
+		}
+		if o.MaxBytes == 0 {
+			cfg.MaxBytes = -1
+		}
+		if o.AsyncPersist {
+			cfg.PersistMode = jetstream.AsyncPersistMode
+		}
+		if o.Memory {
+			cfg.Storage = jetstream.MemoryStorage
+		}
+		s, err := js.CreateOrUpdateStream(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("bus: create stream %s: %w", p.stream, err)
+		}
+		streams = append(streams, s)
 	}
-	if o.MaxBytes == 0 {
-		cfg.MaxBytes = -1
-	}
-	if o.AsyncPersist {
-		cfg.PersistMode = jetstream.AsyncPersistMode
-	}
-	if o.Memory {
-		cfg.Storage = jetstream.MemoryStorage
-	}
-	s, err := js.CreateOrUpdateStream(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("bus: create stream %s: %w", o.Name, err)
-	}
-	return s, nil
+	return streams, nil
 }

@@ -1,6 +1,9 @@
 package bus
 
 import (
+	"fmt"
+	"hash/fnv"
+	"strconv"
 	"strings"
 
 	"github.com/heraldci/herald/status"
@@ -19,6 +22,47 @@ func Subject(prefix string, e *status.Event) string {
 		return prefix + "." + e.Kind.String() + "." + noBuilder
 	}
 	return prefix + "." + e.Kind.String() + "." + escapeToken(b)
+}
+
+// maxPartitions bounds StreamOptions.Partitions and its twins.
+const maxPartitions = 256
+
+// partition is one stream of the bus: its name and the prefix of the
+// subjects it captures.
+type partition struct{ stream, prefix string }
+
+// partitions returns the streams of a bus of n partitions named after
+// stream and prefix: the stream itself when n is 1, else stream-0 … and
+// prefix.0 … (HERALD-0 capturing herald.0.>, HERALD-1 herald.1.>, …).
+func partitions(stream, prefix string, n int) []partition {
+	if n <= 1 {
+		return []partition{{stream, prefix}}
+	}
+	ps := make([]partition, n)
+	for i := range ps {
+		ps[i] = partition{stream + "-" + strconv.Itoa(i), prefix + "." + strconv.Itoa(i)}
+	}
+	return ps
+}
+
+// checkPartitions validates a Partitions option.
+func checkPartitions(field string, n int) error {
+	if n < 0 || n > maxPartitions {
+		return fmt.Errorf("bus: %s %d is out of range: 0 or 1 for one stream, up to %d", field, n, maxPartitions)
+	}
+	return nil
+}
+
+// partitionOf returns which of n partitions holds the events of e's
+// builder (FNV-1a of its name; events about no builder hash as ""), so
+// every event of a builder goes to one stream, in order.
+func partitionOf(e *status.Event, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write([]byte(e.BuilderName()))
+	return int(h.Sum32() % uint32(n))
 }
 
 // escapeToken makes s one valid subject token: '%' and every byte that is

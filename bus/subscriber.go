@@ -20,6 +20,10 @@ import (
 type SubscribeOptions struct {
 	Stream string // default "HERALD"
 	Prefix string // default "herald"
+	// Partitions is the number of streams of the bus, as in
+	// StreamOptions.Partitions (default 1): the subscription consumes
+	// every one, each in its order, into the one Hub.
+	Partitions int
 	// Durable names the consumer; a restarted subscriber with the same name
 	// resumes after the last event it acknowledged. Required.
 	Durable string
@@ -54,8 +58,14 @@ type SubscriptionStats struct {
 	Restarts   uint64 // consumers made anew after a message went missing
 }
 
-// Subscription feeds a stream into a Hub until Close.
+// Subscription feeds the bus into a Hub until Close: one consumer per
+// stream (see StreamOptions.Partitions).
 type Subscription struct {
+	parts []*partSub
+}
+
+// partSub feeds one stream into the Hub.
+type partSub struct {
 	hub      status.Publisher
 	log      *slog.Logger
 	flush    func(context.Context) error
@@ -116,6 +126,9 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, o SubscribeOptions, 
 	if o.Durable == "" {
 		errs = append(errs, errors.New("bus: SubscribeOptions.Durable is empty: name the consumer so a restart resumes from its position"))
 	}
+	if err := checkPartitions("SubscribeOptions.Partitions", o.Partitions); err != nil {
+		errs = append(errs, err)
+	}
 	if strings.ContainsAny(o.Durable, ".*> \t") {
 		errs = append(errs, fmt.Errorf("bus: SubscribeOptions.Durable %q may not contain '.', '*', '>' or spaces", o.Durable))
 	}
@@ -143,42 +156,88 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, o SubscribeOptions, 
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Subscription{
-		hub:      hub,
-		log:      o.Logger.With("consumer", o.Durable),
-		flush:    o.Flush,
-		ackBatch: o.AckBatch,
-		ackDelay: o.AckDelay,
-		js:       js,
-		stream:   o.Stream,
-		cfg: jetstream.ConsumerConfig{
-			Durable:        o.Durable,
-			AckPolicy:      jetstream.AckAllPolicy,
-			AckWait:        o.AckWait,
-			MaxAckPending:  o.MaxAckPending,
-			DeliverPolicy:  jetstream.DeliverAllPolicy,
-			MaxDeliver:     -1,
-			FilterSubjects: filterSubjects(o.Prefix, o.Kinds, o.Builders),
-		},
-		pull:   min(o.MaxAckPending, 1000),
-		recent: newRecentSet(max(100000, 4*o.MaxAckPending)),
-		moved:  make(chan struct{}),
-		kick:   make(chan struct{}, 1),
-		gap:    make(chan struct{}, 1),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
+	sub := &Subscription{}
+	for _, p := range partitions(o.Stream, o.Prefix, o.Partitions) {
+		s := &partSub{
+			hub:      hub,
+			log:      o.Logger.With("stream", p.stream, "consumer", o.Durable),
+			flush:    o.Flush,
+			ackBatch: o.AckBatch,
+			ackDelay: o.AckDelay,
+			js:       js,
+			stream:   p.stream,
+			cfg: jetstream.ConsumerConfig{
+				Durable:        o.Durable,
+				AckPolicy:      jetstream.AckAllPolicy,
+				AckWait:        o.AckWait,
+				MaxAckPending:  o.MaxAckPending,
+				DeliverPolicy:  jetstream.DeliverAllPolicy,
+				MaxDeliver:     -1,
+				FilterSubjects: filterSubjects(p.prefix, o.Kinds, o.Builders),
+			},
+			pull:   min(o.MaxAckPending, 1000),
+			recent: newRecentSet(max(100000, 4*o.MaxAckPending)),
+			moved:  make(chan struct{}),
+			kick:   make(chan struct{}, 1),
+			gap:    make(chan struct{}, 1),
+			stop:   make(chan struct{}),
+			done:   make(chan struct{}),
+		}
+		if err := s.start(ctx); err != nil {
+			_ = sub.Close(context.Background())
+			return nil, err
+		}
+		go s.acker()
+		sub.parts = append(sub.parts, s)
 	}
-	if err := s.start(ctx); err != nil {
-		return nil, err
+	return sub, nil
+}
+
+// Sync returns once every event the bus held for this subscription when
+// Sync was called has been handed to the Hub, or when ctx ends: a front
+// end's readiness check after a restart, or a tool waiting until a front
+// end has seen what the masters published. It asks the server how far
+// each consumer has to go, waits for what was sent to arrive, and asks
+// again, at most every 100ms while events are still coming.
+func (sub *Subscription) Sync(ctx context.Context) error {
+	for _, s := range sub.parts {
+		if err := s.sync(ctx); err != nil {
+			return err
+		}
 	}
-	go s.acker()
-	return s, nil
+	return nil
+}
+
+// Stats returns the subscription's counters, summed over its streams.
+func (sub *Subscription) Stats() SubscriptionStats {
+	var t SubscriptionStats
+	for _, s := range sub.parts {
+		st := s.stats()
+		t.Published += st.Published
+		t.Duplicates += st.Duplicates
+		t.Malformed += st.Malformed
+		t.Acked += st.Acked
+		t.FlushFails += st.FlushFails
+		t.Restarts += st.Restarts
+	}
+	return t
+}
+
+// Close stops consuming, acknowledges what was published (after Flush), and
+// returns; events not acknowledged are redelivered to the next subscriber
+// with the same durable name. It is idempotent and honours ctx.
+func (sub *Subscription) Close(ctx context.Context) error {
+	var errs []error
+	for _, s := range sub.parts {
+		errs = append(errs, s.close(ctx))
+	}
+	return errors.Join(errs...)
 }
 
 // start makes or resumes the consumer and consumes from it. A consumer
 // with messages delivered and not acknowledged is made anew from its
 // acknowledgement floor.
-func (s *Subscription) start(ctx context.Context) error {
+func (s *partSub) start(ctx context.Context) error {
 	cfg := s.cfg
 	if cons, err := s.js.Consumer(ctx, s.stream, cfg.Durable); err == nil {
 		info := cons.CachedInfo()
@@ -241,7 +300,7 @@ func filterSubjects(prefix string, kinds []status.Kind, builders []string) []str
 }
 
 // handle runs on the consume goroutine, in stream order.
-func (s *Subscription) handle(m jetstream.Msg) {
+func (s *partSub) handle(m jetstream.Msg) {
 	meta, err := m.Metadata()
 	if err != nil {
 		s.malformed.Add(1)
@@ -292,7 +351,7 @@ func (s *Subscription) handle(m jetstream.Msg) {
 }
 
 // acker acknowledges what was published, in batches, after Flush.
-func (s *Subscription) acker() {
+func (s *partSub) acker() {
 	defer close(s.done)
 	t := time.NewTicker(s.ackDelay)
 	defer t.Stop()
@@ -316,7 +375,7 @@ func (s *Subscription) acker() {
 // restart stops consuming, acknowledges what came before a gap, and
 // consumes again from the acknowledgement floor, until it succeeds or the
 // subscription is closed.
-func (s *Subscription) restart() {
+func (s *partSub) restart() {
 	s.stopConsuming(context.Background())
 	s.ackNow()
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
@@ -338,7 +397,7 @@ func (s *Subscription) restart() {
 	}
 }
 
-func (s *Subscription) stopConsuming(ctx context.Context) {
+func (s *partSub) stopConsuming(ctx context.Context) {
 	s.cc.Stop()
 	select {
 	case <-s.cc.Closed():
@@ -346,7 +405,7 @@ func (s *Subscription) stopConsuming(ctx context.Context) {
 	}
 }
 
-func (s *Subscription) ackNow() {
+func (s *partSub) ackNow() {
 	s.mu.Lock()
 	m, n := s.last, s.pending
 	s.mu.Unlock()
@@ -377,13 +436,9 @@ func (s *Subscription) ackNow() {
 	s.mu.Unlock()
 }
 
-// Sync returns once every event the stream held for this subscription when
-// Sync was called has been handed to the Hub, or when ctx ends: a front
-// end's readiness check after a restart, or a tool waiting until a front
-// end has seen what the masters published. It asks the server how far the
-// consumer has to go, waits for what was sent to arrive, and asks again,
-// at most every 100ms while events are still coming.
-func (s *Subscription) Sync(ctx context.Context) error {
+// sync waits until this stream's consumer has handed the Hub every event
+// the stream held when it was called (see Subscription.Sync).
+func (s *partSub) sync(ctx context.Context) error {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -418,8 +473,7 @@ func (s *Subscription) Sync(ctx context.Context) error {
 	}
 }
 
-// Stats returns the subscription's counters.
-func (s *Subscription) Stats() SubscriptionStats {
+func (s *partSub) stats() SubscriptionStats {
 	return SubscriptionStats{
 		Published:  s.published.Load(),
 		Duplicates: s.duplicates.Load(),
@@ -430,10 +484,9 @@ func (s *Subscription) Stats() SubscriptionStats {
 	}
 }
 
-// Close stops consuming, acknowledges what was published (after Flush), and
-// returns; events not acknowledged are redelivered to the next subscriber
-// with the same durable name. It is idempotent and honours ctx.
-func (s *Subscription) Close(ctx context.Context) error {
+// close stops consuming this stream and acknowledges what was published;
+// idempotent.
+func (s *partSub) close(ctx context.Context) error {
 	s.once.Do(func() { close(s.stop) })
 	select {
 	case <-s.done:

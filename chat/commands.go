@@ -34,7 +34,7 @@ func (e *Engine) commandTable() map[string]*handler {
 	return t
 }
 
-func (e *Engine) cmdNotify(_ context.Context, r *Request) error {
+func (e *Engine) cmdNotify(ctx context.Context, r *Request) error {
 	if len(r.Args) == 0 {
 		return UsageError("try 'notify on|off|list [EVENT...]'")
 	}
@@ -69,9 +69,9 @@ func (e *Engine) cmdNotify(_ context.Context, r *Request) error {
 	list := c.eventList()
 	e.mu.Unlock()
 	if len(list) == 0 {
-		return e.Reply(r, "No events are being notified")
+		return e.Reply(ctx, r, "No events are being notified")
 	}
-	return e.Reply(r, "The following events are being notified: "+strings.Join(list, ", "))
+	return e.Reply(ctx, r, "The following events are being notified: "+strings.Join(list, ", "))
 }
 
 // contactLocked returns the contact for a room or person, creating it;
@@ -98,13 +98,13 @@ func (e *Engine) contactLocked(name string) *contact {
 	return c
 }
 
-func (e *Engine) cmdHelp(_ context.Context, r *Request) error {
+func (e *Engine) cmdHelp(ctx context.Context, r *Request) error {
 	if len(r.Args) == 0 {
-		return e.Reply(r, "Get help on what? (try 'help COMMAND', or 'help commands' for a command list)")
+		return e.Reply(ctx, r, "Get help on what? (try 'help COMMAND', or 'help commands' for a command list)")
 	}
 	name := strings.ToLower(r.Args[0])
 	if name == "commands" && len(r.Args) == 1 {
-		return e.cmdCommands(nil, r)
+		return e.cmdCommands(ctx, r)
 	}
 	h := e.cmds[name]
 	if h == nil || !h.enabled {
@@ -113,13 +113,13 @@ func (e *Engine) cmdHelp(_ context.Context, r *Request) error {
 	usage := h.Usage
 	if len(r.Args) > 1 {
 		if usage = h.Sub[r.Args[1]]; usage == "" {
-			return e.Reply(r, "No usage info for '"+strings.Join(r.Args, " ")+"'")
+			return e.Reply(ctx, r, "No usage info for '"+strings.Join(r.Args, " ")+"'")
 		}
 	}
-	return e.Reply(r, "Usage: "+usage)
+	return e.Reply(ctx, r, "Usage: "+usage)
 }
 
-func (e *Engine) cmdCommands(_ context.Context, r *Request) error {
+func (e *Engine) cmdCommands(ctx context.Context, r *Request) error {
 	var names []string
 	for n, h := range e.cmds {
 		if h.enabled {
@@ -127,13 +127,13 @@ func (e *Engine) cmdCommands(_ context.Context, r *Request) error {
 		}
 	}
 	slices.Sort(names)
-	return e.Reply(r, "Herald commands: "+strings.Join(names, ", "))
+	return e.Reply(ctx, r, "Herald commands: "+strings.Join(names, ", "))
 }
 
-func (e *Engine) cmdSource(_ context.Context, r *Request) error {
-	return e.Reply(r, "My source can be found at "+e.o.SourceURL)
+func (e *Engine) cmdSource(ctx context.Context, r *Request) error {
+	return e.Reply(ctx, r, "My source can be found at "+e.o.SourceURL)
 }
 
-func (e *Engine) cmdVersion(_ context.Context, r *Request) error {
-	return e.Reply(r, "Herald "+e.o.Version+" at your service")
+func (e *Engine) cmdVersion(ctx context.Context, r *Request) error {
+	return e.Reply(ctx, r, "Herald "+e.o.Version+" at your service")
 }

@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -24,36 +23,36 @@ func (e *Engine) cmdShutdown(ctx context.Context, r *Request) error {
 			return err
 		}
 		if down {
-			return e.Reply(r, "Status: the master is shutting down")
+			return e.Reply(ctx, r, "Status: the master is shutting down")
 		}
-		return e.Reply(r, "Status: the master is running")
+		return e.Reply(ctx, r, "Status: the master is running")
 	case "start":
 		down, err := c.ShutdownState(ctx)
 		if err != nil {
 			return err
 		}
 		if down {
-			return e.Reply(r, "Already started")
+			return e.Reply(ctx, r, "Already started")
 		}
 		if err := c.ShutdownMaster(ctx, true); err != nil {
 			return err
 		}
-		return e.Reply(r, "Starting clean shutdown")
+		return e.Reply(ctx, r, "Starting clean shutdown")
 	case "stop":
 		down, err := c.ShutdownState(ctx)
 		if err != nil {
 			return err
 		}
 		if !down {
-			return e.Reply(r, "Nothing to stop")
+			return e.Reply(ctx, r, "Nothing to stop")
 		}
 		if err := c.CancelShutdown(ctx); err != nil {
 			return err
 		}
-		return e.Reply(r, "Stopping clean shutdown")
+		return e.Reply(ctx, r, "Stopping clean shutdown")
 	case "now":
 		// Said first: the master may be gone before an answer could be.
-		if err := e.Reply(r, "Stopping the master now"); err != nil {
+		if err := e.Reply(ctx, r, "Stopping the master now"); err != nil {
 			return err
 		}
 		return c.ShutdownMaster(ctx, false)
@@ -106,17 +105,19 @@ func (e *Engine) cmdForce(ctx context.Context, r *Request) error {
 	e.log.Info(e.o.Name+": build forced", "builder", fr.Builder, "by", fr.Who)
 	if req == nil || req.BuildSetID == "" {
 		// The host cannot say which build it will be.
-		return e.Reply(r, fmt.Sprintf("build of %s forced; watch it with 'watch %s' once it runs", fr.Builder, fr.Builder))
+		return e.Reply(ctx, r, fmt.Sprintf("build of %s forced; watch it with 'watch %s' once it runs", fr.Builder, fr.Builder))
 	}
 	if req.Builder == "" {
 		req.Builder = fr.Builder
 	}
 	build := e.startFollow(r.To, r.Sender, req)
 	if build == nil {
-		return e.Reply(r, e.addressTo(r.To, r.Sender, fmt.Sprintf("build of %s queued; I'll give a shout when it starts", fr.Builder)))
+		return e.Reply(ctx, r, e.addressTo(r.To, r.Sender, fmt.Sprintf("build of %s queued; I'll give a shout when it starts", fr.Builder)))
 	}
 	// It started (maybe ended) before the answer: say so now.
-	return errors.Join(e.followStarted(build, []follow{{contact: fold(r.To), sender: r.Sender, builder: req.Builder, setID: req.BuildSetID}})...)
+	d := &delivery{}
+	e.followStarted(d, build, []follow{{contact: fold(r.To), sender: r.Sender, builder: req.Builder, setID: req.BuildSetID}})
+	return e.deliver(ctx, d)
 }
 
 func (e *Engine) cmdStop(ctx context.Context, r *Request) error {
@@ -133,7 +134,7 @@ func (e *Engine) cmdStop(ctx context.Context, r *Request) error {
 		return err
 	}
 	if len(run) == 0 {
-		return e.Reply(r, "sorry, no build is currently running on "+bl.Name)
+		return e.Reply(ctx, r, "sorry, no build is currently running on "+bl.Name)
 	}
 	for _, build := range run {
 		if err := e.o.Control.StopBuild(ctx, build.Builder, build.Number, r.Who, reason); err != nil {
@@ -144,7 +145,7 @@ func (e *Engine) cmdStop(ctx context.Context, r *Request) error {
 		if e.o.UseRevisions {
 			what = fmt.Sprintf("build containing revision(s) [%s] on %s", revisions(build), build.Builder)
 		}
-		if err := e.Reply(r, what+" interrupted"); err != nil {
+		if err := e.Reply(ctx, r, what+" interrupted"); err != nil {
 			return err
 		}
 	}

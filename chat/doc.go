@@ -13,6 +13,12 @@
 // flood control, colours (Options.Highlight) and addressing stay with the
 // transport, so every bot answers the same commands the same way.
 //
+// The Transport gets the caller's context: Report's for announcements, the
+// command's for answers. When one room of several refuses an event for a
+// while (a Retryable error: a rate limit, a full queue) the Hub retries the
+// event, and the Engine, which remembers per Event.ID what it did not
+// deliver, says it only where it is missing.
+//
 // Queries read a status.History; actions go through a status.Control,
 // after Options.Authz. The Engine is safe for concurrent use.
 package chat

@@ -10,20 +10,30 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
 // Transport delivers what an Engine says. Its methods may be called from
 // several goroutines at once.
+//
+// The ctx of Say and SayItems is the caller's: Report's for announcements,
+// the command's (Execute's) for answers and for what a command announces.
+// A transport that waits for its network stops when ctx ends and returns an
+// error wrapping ctx.Err(); values the transport put in the ctx it gave
+// Report or Execute are there.
 type Transport interface {
 	// Say delivers text to a room or a person. Announcements (announce) are
 	// about builds and may be coalesced or queued behind answers; answers
 	// to commands are not announcements. Text may be long: the transport
-	// splits it as its network needs.
-	Say(to, text string, announce bool) error
+	// splits it as its network needs. An error marked status.Retryable
+	// (a rate limit, an outage, a full queue) makes Report say the text
+	// there again when the Hub retries the event; any other error is final
+	// for that room.
+	Say(ctx context.Context, to, text string, announce bool) error
 	// SayItems answers with several short items (one per builder), packed
 	// into as few messages as the network allows.
-	SayItems(to string, items []string) error
+	SayItems(ctx context.Context, to string, items []string) error
 	// IsRoom reports whether to names a room (an IRC channel) rather than
 	// a person.
 	IsRoom(to string) bool
@@ -115,7 +125,9 @@ type Options struct {
 	// SourceURL is what the source command announces (default Herald's
 	// repository); Version is what version announces.
 	SourceURL, Version string
-	// Logger receives refused and failed commands (default slog.Default()).
+	// Logger receives refused and failed commands. A transport passes its
+	// own. Default: the logger of the Hub the Engine is added to (see
+	// status.Logging), and slog.Default() until then.
 	Logger *slog.Logger
 	// Now is the clock for "3m05s ago" (default time.Now).
 	Now func() time.Time
@@ -125,11 +137,12 @@ const defaultSourceURL = "https://github.com/heraldci/herald"
 
 // Engine answers commands and announces builds for one bot.
 type Engine struct {
-	o      Options
-	t      Transport
-	log    *slog.Logger
-	format formatter
-	cmds   map[string]*handler
+	o       Options
+	t       Transport
+	log     *slog.Logger
+	inherit func(*slog.Logger)
+	format  formatter
+	cmds    map[string]*handler
 
 	mu       sync.Mutex
 	contacts map[string]*contact // by fold(name)
@@ -137,6 +150,7 @@ type Engine struct {
 	follows  []follow            // forced builds waiting to start
 	recent   []recentBuild       // builds seen lately, oldest first, for late follows
 	lastDone map[string]finished // builder → the newest finished build seen
+	unsent   []*delivery         // events whose announcements a retry must finish, oldest first
 }
 
 // handler is a Handler with whether it is enabled.
@@ -198,9 +212,8 @@ func New(o Options, t Transport) (*Engine, error) {
 	if o.SourceURL == "" {
 		o.SourceURL = defaultSourceURL
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
+	var inherit func(*slog.Logger)
+	o.Logger, inherit = hublog.New(o.Logger)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -208,7 +221,7 @@ func New(o Options, t Transport) (*Engine, error) {
 		o.Highlight = func(text string, _ status.Result) string { return text }
 	}
 	e := &Engine{
-		o: o, t: t, log: o.Logger,
+		o: o, t: t, log: o.Logger, inherit: inherit,
 		format:   formatter{highlight: o.Highlight, revisions: o.UseRevisions, blame: !o.NoBlameList, now: o.Now},
 		contacts: map[string]*contact{},
 		lastDone: map[string]finished{},
@@ -238,8 +251,10 @@ func (e *Engine) Leave(name string) {
 	delete(e.contacts, fold(name))
 }
 
-// Reply answers r.
-func (e *Engine) Reply(r *Request, text string) error { return e.t.Say(r.To, text, false) }
+// Reply answers r; ctx is the command's.
+func (e *Engine) Reply(ctx context.Context, r *Request, text string) error {
+	return e.t.Say(ctx, r.To, text, false)
+}
 
 // UsageError is a mistake of the person typing: the bot answers with it
 // as it is.
@@ -267,8 +282,18 @@ func (e *Engine) Execute(ctx context.Context, r Request, text string) {
 		e.log.Error(e.o.Name+": command failed", "command", r.Name, "sender", r.Sender, "err", err)
 		err = UsageError("sorry, that failed: " + err.Error())
 	}
-	_ = e.t.Say(r.To, err.Error(), false)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// The command ran out of time: it is told so, with a little
+		// time of its own. (Cancelled, the bot is closing: it is not.)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), lateAnswerTimeout)
+		defer cancel()
+	}
+	_ = e.t.Say(ctx, r.To, err.Error(), false)
 }
+
+// lateAnswerTimeout bounds the answer to a command that ran out of time.
+const lateAnswerTimeout = 10 * time.Second
 
 // dispatch runs text as r's command.
 func (e *Engine) dispatch(ctx context.Context, r *Request, text string) error {
@@ -296,6 +321,11 @@ func (e *Engine) dispatch(ctx context.Context, r *Request, text string) error {
 	return h.Run(ctx, r)
 }
 
+// InheritLogger implements status.Logging: without Options.Logger the
+// engine logs through l. A transport's bot, which gives the engine its
+// logger, implements it itself.
+func (e *Engine) InheritLogger(l *slog.Logger) { e.inherit(l) }
+
 // Handles reports the kinds Report acts on: BuildStarted and BuildFinished.
 func (e *Engine) Handles(k status.Kind) bool { return kinds.Has(k) }
 
@@ -305,48 +335,60 @@ var kinds = status.KindsOf(status.BuildStarted, status.BuildFinished)
 // whose notify events ask for them, and completes watch commands and the
 // follow-up of forced builds. Other kinds, and builders outside
 // Options.Tags or Options.Builders, are ignored. The errors are those of
-// the Transport, joined.
+// the Transport, joined; ctx is passed to it.
+//
+// When the Transport fails with a Retryable error (or ctx ends) before
+// every contact has the event, Report remembers, by Event.ID, what is
+// still to be said; the Hub's retry of the event (same ID) says only that,
+// so the contacts that got it do not get it twice. See delivery.
 func (e *Engine) Report(ctx context.Context, ev status.Event) error {
 	if ev.Build == nil || !e.Handles(ev.Kind) || !e.visible(ev.Build.Builder, ev.Build.Tags) {
 		return nil
 	}
-	e.mu.Lock()
-	forced := e.seenLocked(ev.Build)
-	e.mu.Unlock()
-	var err error
-	if ev.Kind == status.BuildStarted {
-		err = e.announceStarted(ev.Build)
-	} else {
-		err = e.announceFinished(ctx, ev.Build)
-	}
-	return errors.Join(append(e.followStarted(ev.Build, forced), err)...)
-}
-
-func (e *Engine) announceStarted(build *status.Build) error {
-	text := e.format.started(build)
-	var errs []error
-	for _, c := range e.contactsWhere((*contact).wantsStarted) {
-		errs = append(errs, e.t.Say(c, text, true))
-	}
-	return errors.Join(errs...)
-}
-
-func (e *Engine) announceFinished(ctx context.Context, build *status.Build) error {
-	prev, err := e.previousResult(ctx, build)
-	if err != nil {
-		return err
-	}
-	text := e.format.finished(build)
-	var errs []error
-	for _, c := range e.contactsWhere(func(c *contact) bool { return c.wantsFinished(build.Result, prev) }) {
-		errs = append(errs, e.t.Say(c, text, true))
-	}
-	for _, w := range e.takeWatches(build) {
-		for _, l := range e.format.watched(build) {
-			errs = append(errs, e.t.Say(w.to, e.addressTo(w.to, w.sender, l), true))
+	d := e.takeUnsent(ev.ID)
+	if d == nil {
+		var err error
+		if d, err = e.compose(ctx, ev); err != nil {
+			return err
 		}
 	}
-	return errors.Join(errs...)
+	err := e.deliver(ctx, d)
+	e.keepUnsent(d)
+	return err
+}
+
+// compose makes the messages of an event, in order: the announcements to
+// the contacts that want it, the ends of watches, the follow-up of forced
+// builds. It takes the watches and follows it completes.
+func (e *Engine) compose(ctx context.Context, ev status.Event) (*delivery, error) {
+	build := ev.Build
+	d := &delivery{id: ev.ID}
+	if ev.Kind == status.BuildStarted {
+		text := e.format.started(build)
+		for _, c := range e.contactsWhere((*contact).wantsStarted) {
+			d.add(c, text)
+		}
+	} else {
+		// First, as it may fail: nothing is taken yet, so a retry starts over.
+		prev, err := e.previousResult(ctx, build)
+		if err != nil {
+			return nil, err
+		}
+		text := e.format.finished(build)
+		for _, c := range e.contactsWhere(func(c *contact) bool { return c.wantsFinished(build.Result, prev) }) {
+			d.add(c, text)
+		}
+		for _, w := range e.takeWatches(build) {
+			for _, l := range e.format.watched(build) {
+				d.add(w.to, e.addressTo(w.to, w.sender, l))
+			}
+		}
+	}
+	e.mu.Lock()
+	forced := e.seenLocked(build)
+	e.mu.Unlock()
+	e.followStarted(d, build, forced)
+	return d, nil
 }
 
 // previousResult finds the result of the build before b, when a contact

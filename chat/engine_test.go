@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -26,17 +27,30 @@ type said struct {
 type fakeTransport struct {
 	mu   sync.Mutex
 	msgs []said
+	// refuse, when set, decides each Say before it is kept: an error
+	// refuses it.
+	refuse func(ctx context.Context, to, text string) error
+	tries  []said // every Say, kept or not
 }
 
-func (f *fakeTransport) Say(to, text string, announce bool) error {
+func (f *fakeTransport) Say(ctx context.Context, to, text string, announce bool) error {
+	f.mu.Lock()
+	f.tries = append(f.tries, said{to, text, announce})
+	refuse := f.refuse
+	f.mu.Unlock()
+	if refuse != nil {
+		if err := refuse(ctx, to, text); err != nil {
+			return err
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.msgs = append(f.msgs, said{to, text, announce})
 	return nil
 }
 
-func (f *fakeTransport) SayItems(to string, items []string) error {
-	return f.Say(to, strings.Join(items, "\n"), false)
+func (f *fakeTransport) SayItems(ctx context.Context, to string, items []string) error {
+	return f.Say(ctx, to, strings.Join(items, "\n"), false)
 }
 
 func (f *fakeTransport) IsRoom(to string) bool { return strings.HasPrefix(to, "!") }
@@ -151,4 +165,13 @@ func TestEngineOptions(t *testing.T) {
 	}
 	_, err = New(Options{}, nil)
 	assert.EqualError(t, err, "chat: no Transport")
+}
+
+// Given no logger, an engine added to a Hub itself (a transport written
+// outside this module) logs through the Hub's, named.
+func TestLogsThroughTheHub(t *testing.T) {
+	e, _ := newEngine(t, Options{Name: "rocket", Authz: func(Command) bool { return false }})
+	_, logs := testkit.LoggingHub(t, e, status.WithName("rocket"))
+	ask(e, "mallory", "", "help")
+	assert.Contains(t, logs.Lines(), testkit.LogLine{Level: "WARN", Reporter: "rocket", Msg: "rocket: command refused by Authz"})
 }

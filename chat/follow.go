@@ -58,10 +58,10 @@ func (e *Engine) seenLocked(build *status.Build) []follow {
 	return started
 }
 
-// followStarted tells the requesters of a forced build that it started,
-// and has its end announced to them.
-func (e *Engine) followStarted(build *status.Build, fs []follow) []error {
-	var errs []error
+// followStarted adds to d what the requesters of a forced build are told:
+// that it started, and how it ended if it did; a build still running has
+// its end announced to them later.
+func (e *Engine) followStarted(d *delivery, build *status.Build, fs []follow) {
 	for _, f := range fs {
 		e.mu.Lock()
 		c := e.contacts[f.contact]
@@ -72,14 +72,13 @@ func (e *Engine) followStarted(build *status.Build, fs []follow) []error {
 		if c == nil {
 			continue
 		}
-		errs = append(errs, e.t.Say(c.name, e.addressTo(c.name, f.sender, e.format.forcedStarted(build)), true))
+		d.add(c.name, e.addressTo(c.name, f.sender, e.format.forcedStarted(build)))
 		if build.Done() {
 			for _, l := range e.format.watched(build) {
-				errs = append(errs, e.t.Say(c.name, e.addressTo(c.name, f.sender, l), true))
+				d.add(c.name, e.addressTo(c.name, f.sender, l))
 			}
 		}
 	}
-	return errs
 }
 
 // addWatchLocked adds w, dropping the oldest watches beyond maxWatches

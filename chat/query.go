@@ -74,9 +74,9 @@ func (e *Engine) cmdList(ctx context.Context, r *Request) error {
 		names = append(names, n)
 	}
 	if len(names) == 0 {
-		return e.Reply(r, "No builders are configured")
+		return e.Reply(ctx, r, "No builders are configured")
 	}
-	return e.Reply(r, "Configured builders: "+strings.Join(names, " "))
+	return e.Reply(ctx, r, "Configured builders: "+strings.Join(names, " "))
 }
 
 func (e *Engine) cmdStatus(ctx context.Context, r *Request) error {
@@ -114,9 +114,9 @@ func (e *Engine) cmdStatus(ctx context.Context, r *Request) error {
 		items = append(items, e.format.builderStatus(&bls[i], run, last))
 	}
 	if len(items) == 0 {
-		return e.Reply(r, "No builders are configured")
+		return e.Reply(ctx, r, "No builders are configured")
 	}
-	return e.t.SayItems(r.To, items)
+	return e.t.SayItems(ctx, r.To, items)
 }
 
 func (e *Engine) cmdLast(ctx context.Context, r *Request) error {
@@ -147,7 +147,7 @@ func (e *Engine) cmdLast(ctx context.Context, r *Request) error {
 		}
 		items = append(items, e.format.last(n, last))
 	}
-	return e.t.SayItems(r.To, items)
+	return e.t.SayItems(ctx, r.To, items)
 }
 
 func (e *Engine) cmdWatch(ctx context.Context, r *Request) error {
@@ -163,7 +163,7 @@ func (e *Engine) cmdWatch(ctx context.Context, r *Request) error {
 		return err
 	}
 	if len(run) == 0 {
-		return e.Reply(r, "there are no builds currently running on "+bl.Name)
+		return e.Reply(ctx, r, "there are no builds currently running on "+bl.Name)
 	}
 	e.mu.Lock()
 	c := e.contactLocked(r.To)
@@ -172,7 +172,7 @@ func (e *Engine) cmdWatch(ctx context.Context, r *Request) error {
 	}
 	e.mu.Unlock()
 	for _, build := range run {
-		if err := e.Reply(r, e.format.watching(build)); err != nil {
+		if err := e.Reply(ctx, r, e.format.watching(build)); err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
@@ -57,8 +58,10 @@ type Options struct {
 	// Timeout bounds one review (connect, authenticate, post); default
 	// DefaultTimeout.
 	Timeout time.Duration
-	// Logger receives warnings (an insecure option) and a debug line per
-	// review; default slog.Default().
+	// Logger receives New's warnings (an insecure option, a default key
+	// skipped) and a debug line per review. Default: the logger of the Hub
+	// the reporter is added to (see status.Logging), and slog.Default()
+	// until then.
 	Logger *slog.Logger
 }
 
@@ -74,11 +77,13 @@ type Reporter struct {
 	props   Properties
 	timeout time.Duration
 	log     *slog.Logger
+	inherit func(*slog.Logger)
 }
 
 var (
 	_ status.Reporter  = (*Reporter)(nil)
 	_ status.Selective = (*Reporter)(nil)
+	_ status.Logging   = (*Reporter)(nil)
 )
 
 // transport posts one review on one patch set.
@@ -93,10 +98,7 @@ type transport interface {
 func New(o Options) (*Reporter, error) {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("gerrit: "+format, args...)) }
-	log := o.Logger
-	if log == nil {
-		log = slog.Default()
-	}
+	log, inherit := hublog.New(o.Logger)
 	switch o.Notify {
 	case NotifyDefault, NotifyNone, NotifyOwner, NotifyOwnerReviewers, NotifyAll:
 	default:
@@ -121,6 +123,7 @@ func New(o Options) (*Reporter, error) {
 		props:   o.Properties.withDefaults(),
 		timeout: o.Timeout,
 		log:     log,
+		inherit: inherit,
 	}
 	if r.timeout <= 0 {
 		r.timeout = DefaultTimeout
@@ -153,6 +156,10 @@ func New(o Options) (*Reporter, error) {
 	}
 	return r, nil
 }
+
+// InheritLogger implements status.Logging: without Options.Logger the
+// reporter logs through l.
+func (r *Reporter) InheritLogger(l *slog.Logger) { r.inherit(l) }
 
 // Handles implements status.Selective: BuildStarted with StartMessage,
 // BuildFinished with Review, BuildSetFinished with Summary.

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+
+	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -183,4 +186,12 @@ func TestReportIgnoresOtherKinds(t *testing.T) {
 	if calls != 0 {
 		t.Errorf("Review ran %d times for events other than BuildFinished", calls)
 	}
+}
+
+// Given no logger, the reporter logs through the Hub's, named.
+func TestLogsThroughTheHub(t *testing.T) {
+	f := newFakeREST(t)
+	r := mustNew(t, Options{REST: f.rest()})
+	lines := testkit.HubLog(t, r, buildSetFinished(gerritBuild("linux", 7).Succeeded().Build()))
+	assert.Contains(t, lines, testkit.LogLine{Level: "DEBUG", Reporter: "gerrit", Msg: "gerrit: review posted"})
 }

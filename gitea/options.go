@@ -42,16 +42,18 @@ type Options struct {
 	// Default: "Build #7 started.", then "Build #7 failed: <build text>" and
 	// the like.
 	Description status.Renderer
-	// TargetURL is the status's link. Default: the build's URL.
+	// TargetURL is the status's link. Default: the build's URL (a Hub with
+	// HubOptions.WebURL gives every build its page in the web status).
 	TargetURL status.Renderer
 
 	// States maps the result of a finished build to the state set.
 	// Results it does not map take DefaultStates'.
 	States States
 
-	// Logger receives skipped statuses (debug) and the warning about a
-	// token sent over plain http to another machine. Default:
-	// slog.Default().
+	// Logger receives skipped statuses (debug) and New's warning about a
+	// token sent over plain http to another machine.
+	// Default: the logger of the Hub the reporter is added to (see
+	// status.Logging), and slog.Default() until then.
 	Logger *slog.Logger
 }
 
@@ -110,9 +112,6 @@ func (o *Options) validate() (*url.URL, error) {
 	forge.Default(&o.Context, status.MustInterpolate("herald/%(prop:buildername)s"))
 	forge.Default(&o.Description, status.RenderFunc(func(b *status.Build) string { return b.Summary() }))
 	forge.Default(&o.TargetURL, status.RenderFunc(func(b *status.Build) string { return b.URL }))
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
 	if !o.Token.IsZero() {
 		forge.WarnPlainHTTP(o.Logger, "gitea", u)
 	}

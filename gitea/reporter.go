@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/heraldci/herald/internal/forge"
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
@@ -31,12 +32,13 @@ func New(o Options) (*Reporter, error) {
 	if err != nil {
 		return nil, err
 	}
+	log, inherit := hublog.New(o.Logger)
 	r := &Reporter{opts: o, base: base, post: forge.NewPoster(o.HTTPClient, "herald-gitea", hints),
-		d: forge.Delivery{Forge: "gitea", Log: o.Logger}}
+		d: forge.Delivery{Forge: "gitea", Log: log}}
 	if !o.Token.IsZero() {
 		r.post.Token("token", o.Token.Reveal())
 	}
-	r.Init("gitea", base.String(), r.post.Close)
+	r.Init("gitea", base.String(), r.post.Close, inherit)
 	r.opts.Token = "" // only the Poster keeps it, out of reach of fmt
 	return r, nil
 }

@@ -74,7 +74,8 @@ type Options struct {
 	// titles of its check run. Default: "Build #7
 	// started." and "Build #7 succeeded." / "Build #7 failed: <build text>".
 	StartDescription, EndDescription status.Renderer
-	// TargetURL is the link of the status. Default: the build's URL.
+	// TargetURL is the link of the status. Default: the build's URL (a Hub
+	// with HubOptions.WebURL gives every build its page in the web status).
 	TargetURL status.Renderer
 
 	// Comment, when set, also comments on the build's pull request when
@@ -120,7 +121,9 @@ type Options struct {
 	// are never annotated, nor are paths that leave the checkout (../).
 	Checkout status.Renderer
 
-	// Logger receives skipped statuses (debug). Default: slog.Default().
+	// Logger receives skipped statuses (debug).
+	// Default: the logger of the Hub the reporter is added to (see
+	// status.Logging), and slog.Default() until then.
 	Logger *slog.Logger
 }
 
@@ -269,9 +272,6 @@ func (o *Options) validate() error {
 	}
 	if o.TargetURL == nil {
 		o.TargetURL = status.RenderFunc(func(b *status.Build) string { return b.URL })
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/heraldci/herald/internal/forge"
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
@@ -49,7 +50,8 @@ func New(o Options) (*Reporter, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	r := &Reporter{opts: o, log: o.Logger, secret: o.Token.Reveal(), sent: forge.Memory{Cap: maxPerContext}}
+	log, inherit := hublog.New(o.Logger)
+	r := &Reporter{opts: o, log: log, secret: o.Token.Reveal(), sent: forge.Memory{Cap: maxPerContext}}
 	if o.Checks {
 		r.sent.Cap = 0 // each build has a run of its own
 	}
@@ -84,7 +86,7 @@ func New(o Options) (*Reporter, error) {
 	}
 	c := r.fresh()
 	r.client.Store(c)
-	r.Init("github", c.BaseURL.String(), release)
+	r.Init("github", c.BaseURL.String(), release, inherit)
 	return r, nil
 }
 

@@ -53,7 +53,8 @@ type Options struct {
 	// Default: "Build #7 started.", then "Build #7 failed: <build text>" and
 	// the like.
 	Description status.Renderer
-	// TargetURL is the status's link. Default: the build's URL.
+	// TargetURL is the status's link. Default: the build's URL (a Hub with
+	// HubOptions.WebURL gives every build its page in the web status).
 	TargetURL status.Renderer
 
 	// Note, when set, also leaves a note on the build's merge request
@@ -68,7 +69,9 @@ type Options struct {
 	// Results it does not map take DefaultStates'.
 	States States
 
-	// Logger receives skipped statuses (debug). Default: slog.Default().
+	// Logger receives skipped statuses (debug).
+	// Default: the logger of the Hub the reporter is added to (see
+	// status.Logging), and slog.Default() until then.
 	Logger *slog.Logger
 }
 
@@ -132,9 +135,6 @@ func (o *Options) validate() error {
 	forge.Default(&o.Ref, status.RenderFunc(defaultRef))
 	forge.Default(&o.Description, status.RenderFunc(func(b *status.Build) string { return b.Summary() }))
 	forge.Default(&o.TargetURL, status.RenderFunc(func(b *status.Build) string { return b.URL }))
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
 	return nil
 }
 

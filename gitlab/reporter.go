@@ -10,6 +10,7 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/heraldci/herald/internal/forge"
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
@@ -42,7 +43,8 @@ func New(o Options) (*Reporter, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	r := &Reporter{opts: o, d: forge.Delivery{Forge: "gitlab", Log: o.Logger}}
+	log, inherit := hublog.New(o.Logger)
+	r := &Reporter{opts: o, d: forge.Delivery{Forge: "gitlab", Log: log}}
 	r.base, _ = url.Parse(o.BaseURL) // validate parsed it
 	hc := o.HTTPClient
 	if hc == nil {
@@ -62,7 +64,7 @@ func New(o Options) (*Reporter, error) {
 		gl.WithoutRetries(),
 		gl.WithCustomLimiter(noLimit{}),
 		gl.WithUserAgent("herald-gitlab"),
-		gl.WithURLWarningLogger(o.Logger),
+		gl.WithURLWarningLogger(log),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("gitlab: %w", err)
@@ -72,7 +74,7 @@ func New(o Options) (*Reporter, error) {
 		if r.own != nil {
 			r.own.CloseIdleConnections()
 		}
-	})
+	}, inherit)
 	r.opts.Token, r.opts.TokenSource = "", nil // only the client keeps them, out of reach of fmt
 	return r, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/heraldci/herald/chat"
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
@@ -20,10 +21,11 @@ import (
 // connection loop; Close ends it. Report and Close may be called from any
 // goroutine; Report never waits for the network.
 type Bot struct {
-	o      Options
-	log    *slog.Logger
-	engine *chat.Engine
-	out    *outbox
+	o       Options
+	log     *slog.Logger
+	inherit func(*slog.Logger)
+	engine  *chat.Engine
+	out     *outbox
 
 	ctx    context.Context // ends the connection loop and running commands
 	cancel context.CancelFunc
@@ -46,6 +48,7 @@ var (
 	_ status.Closer    = (*Bot)(nil)
 	_ status.Named     = (*Bot)(nil)
 	_ status.Selective = (*Bot)(nil)
+	_ status.Logging   = (*Bot)(nil)
 )
 
 // Handles implements status.Selective: BuildStarted and BuildFinished.
@@ -62,9 +65,11 @@ const commandTimeout = 30 * time.Second
 // FailedDelay for as long as it is not closed.
 func New(o Options) (*Bot, error) {
 	o, err := o.withDefaults()
+	log, inherit := hublog.New(o.Logger)
 	b := &Bot{
 		o:           o,
-		log:         o.Logger.With("target", "irc", "server", fmt.Sprintf("%s:%d", o.Host, o.Port)),
+		log:         log.With("target", "irc", "server", fmt.Sprintf("%s:%d", o.Host, o.Port)),
+		inherit:     inherit,
 		out:         newOutbox(o.QueueSize, o.CoalesceWindow),
 		done:        make(chan struct{}),
 		cmdSem:      make(chan struct{}, maxCommands),
@@ -96,6 +101,10 @@ func New(o Options) (*Bot, error) {
 	go b.run()
 	return b, nil
 }
+
+// InheritLogger implements status.Logging: without Options.Logger the bot
+// logs through l from now on.
+func (b *Bot) InheritLogger(l *slog.Logger) { b.inherit(l) }
 
 // Name returns "irc".
 func (b *Bot) Name() string { return "irc" }
@@ -172,16 +181,14 @@ func (b *Bot) isRegistered() bool {
 // Report announces BuildStarted and BuildFinished events to the contacts
 // whose notify events ask for them, and completes watch commands and the
 // follow-up of forced builds. Other kinds are ignored. It only queues
-// lines: when the queue is full it returns a Retryable ErrQueueFull.
+// lines: when the queue is full it returns a Retryable ErrQueueFull, and
+// the Hub's retry queues what did not fit (package chat remembers it by
+// Event.ID).
 func (b *Bot) Report(ctx context.Context, e status.Event) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("irc: %w", err)
 	}
-	err := b.engine.Report(ctx, e)
-	if errors.Is(err, ErrQueueFull) {
-		return status.Retryable(fmt.Errorf("irc: announcing %s #%d: %w", e.Build.Builder, e.Build.Number, err), b.o.Interval)
-	}
-	return err
+	return b.engine.Report(ctx, e)
 }
 
 // say queues text for a channel or nick, split to fit the server's line

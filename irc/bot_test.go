@@ -2,11 +2,15 @@ package irc
 
 import (
 	"context"
+	"net"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
+	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
 )
@@ -134,4 +138,26 @@ func TestNickTakenAndNoticesOverIRC(t *testing.T) {
 	if cmd, _ := squatter.saidCmd("herald_", "herald", "at your service"); cmd != "PRIVMSG" {
 		t.Errorf("private answer sent as %s, want PRIVMSG", cmd)
 	}
+}
+
+// Given no logger, the bot logs through the Hub's once added, named; its
+// connection loop logs from its own goroutine.
+func TestLogsThroughTheHub(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() { // a server that hangs up at once: every attempt fails
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	b, err := New(Options{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Nick: "herald",
+		FailedDelay: 10 * time.Millisecond})
+	require.NoError(t, err)
+	_, logs := testkit.LoggingHub(t, b)
+	logs.WaitFor(t, testkit.LogLine{Level: "WARN", Reporter: "irc", Msg: "irc: connection failed"})
 }

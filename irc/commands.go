@@ -67,7 +67,7 @@ func (b *Bot) ircCommands() map[string]chat.Handler {
 	}
 }
 
-func (b *Bot) cmdJoin(_ context.Context, r *chat.Request) error {
+func (b *Bot) cmdJoin(ctx context.Context, r *chat.Request) error {
 	if len(r.Args) < 1 || len(r.Args) > 2 {
 		return chat.UsageError("try 'join CHANNEL' or 'join CHANNEL KEY'")
 	}
@@ -82,14 +82,14 @@ func (b *Bot) cmdJoin(_ context.Context, r *chat.Request) error {
 	b.channels = slices.DeleteFunc(b.channels, func(c Channel) bool { return fold(c.Name) == fold(ch.Name) })
 	b.channels = append(b.channels, ch) // rejoined after reconnections
 	b.mu.Unlock()
-	if err := b.engine.Reply(r, "joining "+ch.Name); err != nil {
+	if err := b.engine.Reply(ctx, r, "joining "+ch.Name); err != nil {
 		return err
 	}
 	// After the answer, in the same lane, so they arrive in this order.
 	return b.out.pushAnswer([]string{joinLine(ch)})
 }
 
-func (b *Bot) cmdLeave(_ context.Context, r *chat.Request) error {
+func (b *Bot) cmdLeave(ctx context.Context, r *chat.Request) error {
 	if len(r.Args) != 1 || !validChannel(r.Args[0]) {
 		return chat.UsageError("try 'leave #channel'")
 	}
@@ -97,7 +97,7 @@ func (b *Bot) cmdLeave(_ context.Context, r *chat.Request) error {
 	b.mu.Lock()
 	b.channels = slices.DeleteFunc(b.channels, func(c Channel) bool { return fold(c.Name) == fold(name) })
 	b.mu.Unlock()
-	if err := b.engine.Reply(r, "leaving "+name); err != nil {
+	if err := b.engine.Reply(ctx, r, "leaving "+name); err != nil {
 		return err
 	}
 	// After the answer, in the same lane: the answer may be for that channel.

@@ -66,6 +66,7 @@ func (b *Bot) serve() (registered bool, err error) {
 		b.registered, b.mask = false, ""
 		b.mu.Unlock()
 		b.out.resetSession()
+		b.out.requeue()    // what the server may not have taken goes out again next time
 		b.out.signalIdle() // a Close waiting for the queue to drain: it will not now
 	}()
 
@@ -166,6 +167,14 @@ func (b *Bot) write(ctx context.Context, conn net.Conn) error {
 			<-ctx.Done()
 			return ctx.Err()
 		}
+		b.mu.Lock()
+		registered := b.registered
+		b.mu.Unlock()
+		if !b.out.hasPaced(registered) { // a pause: have what was said acknowledged
+			if ping, ok := b.out.mark(); ok {
+				b.out.pushUrgent(ping)
+			}
+		}
 	}
 }
 
@@ -245,6 +254,10 @@ func (s *session) handle(m *message) error {
 	switch m.Command {
 	case "PING":
 		b.out.pushUrgent(formatLine("PONG", m.Param(0)))
+	case "PONG":
+		if len(m.Params) > 0 {
+			b.out.ack(m.Params[len(m.Params)-1])
+		}
 	case "ERROR":
 		return fmt.Errorf("irc: server closed the connection: %s", m.Param(0))
 	case "CAP":

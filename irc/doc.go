@@ -20,7 +20,10 @@
 // what it sends with a token bucket (Options.Burst and Options.Interval) so
 // servers never disconnect it for flooding, coalesces repeated announcements,
 // logs in with NickServ or SASL PLAIN, and reconnects after Options.LostDelay
-// or Options.FailedDelay, rejoining its channels. Report only queues lines,
+// or Options.FailedDelay, rejoining its channels. What it said is kept until
+// the server answers a PING sent after it, and said again on the next
+// connection when the last one died first (IRC acknowledges nothing else:
+// a line written as the connection dies would be lost). Report only queues lines,
 // so a slow or absent server never blocks the status.Hub; a full queue makes
 // Report return a Retryable ErrQueueFull. Close lets the queue drain within
 // its context, then QUITs.

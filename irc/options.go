@@ -120,7 +120,9 @@ type Options struct {
 	Version   string
 
 	// Logger receives connection state changes, refused commands and
-	// dropped lines (default slog.Default()).
+	// dropped lines. Default: the logger of the Hub the bot is added to
+	// (see status.Logging). The bot connects as soon as New returns, so
+	// until it is added what it logs goes to slog.Default().
 	Logger *slog.Logger
 	// Now is the clock for "3m05s ago" (default time.Now).
 	Now func() time.Time
@@ -220,9 +222,6 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Version == "" {
 		o.Version = moduleVersion()
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -3,6 +3,8 @@ package irc
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -18,12 +20,23 @@ var ErrQueueFull = errors.New("irc: send queue is full")
 // asking are not kept behind a backlog of announcements; then
 // announcements. The last two lanes survive reconnections: what was said
 // while the server was away is delivered once the bot is back.
+//
+// IRC acknowledges nothing, and a line written just as the connection dies
+// is lost in the socket. So answers and announcements stay in flight once
+// written, until the server answers a PING the writer sends after them
+// (mark and ack); when the connection ends first, they go back to the
+// front of their lanes and are sent again on the next one. A line the
+// server took just before the loss is then said twice: rarer, and better
+// than never.
 type outbox struct {
 	mu       sync.Mutex
 	urgent   []string
 	session  []string
 	answers  []string
 	announce []string
+	inflight []flying      // written, not yet acknowledged, oldest first
+	taken    uint64        // answer and announcement lines written so far
+	marked   uint64        // taken when the last mark was sent
 	limit    int           // per lane, for answers and announcements
 	wake     chan struct{} // a token when something may be sendable
 	idle     chan struct{} // a token when the paced lanes ran empty, or may never empty
@@ -124,6 +137,64 @@ func (o *outbox) hasPaced(registered bool) bool {
 	return registered && len(o.session)+len(o.answers)+len(o.announce) > 0
 }
 
+// flying is an answer or announcement line written to the server and not
+// yet acknowledged; n is its number among the lines taken.
+type flying struct {
+	line   string
+	n      uint64
+	answer bool
+}
+
+// markPrefix starts the token of the PINGs that acknowledge lines.
+const markPrefix = "herald-ack-"
+
+// mark returns a PING to send after the lines written so far, when some
+// were written since the last one.
+func (o *outbox) mark() (string, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.taken == o.marked {
+		return "", false
+	}
+	o.marked = o.taken
+	return "PING :" + markPrefix + strconv.FormatUint(o.taken, 10), true
+}
+
+// ack forgets the lines a PONG to the mark with token acknowledges.
+func (o *outbox) ack(token string) {
+	n, err := strconv.ParseUint(strings.TrimPrefix(token, markPrefix), 10, 64)
+	if err != nil || !strings.HasPrefix(token, markPrefix) {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	i := 0
+	for i < len(o.inflight) && o.inflight[i].n <= n {
+		i++
+	}
+	clear(o.inflight[:i])
+	o.inflight = o.inflight[i:]
+}
+
+// requeue puts the lines in flight back at the front of their lanes, in
+// order, when the connection they were written to has ended.
+func (o *outbox) requeue() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var answers, announce []string
+	for _, f := range o.inflight {
+		if f.answer {
+			answers = append(answers, f.line)
+		} else {
+			announce = append(announce, f.line)
+		}
+	}
+	o.answers = append(answers, o.answers...)
+	o.announce = append(announce, o.announce...)
+	o.inflight = nil
+	o.marked = o.taken
+}
+
 // nextPaced takes the next line under flood control: session lines first.
 func (o *outbox) nextPaced(registered bool) (string, bool) {
 	o.mu.Lock()
@@ -138,10 +209,14 @@ func (o *outbox) nextPaced(registered bool) (string, bool) {
 		line = o.answers[0]
 		o.answers[0] = ""
 		o.answers = o.answers[1:]
+		o.taken++
+		o.inflight = append(o.inflight, flying{line: line, n: o.taken, answer: true})
 	case len(o.announce) > 0:
 		line = o.announce[0]
 		o.announce[0] = ""
 		o.announce = o.announce[1:]
+		o.taken++
+		o.inflight = append(o.inflight, flying{line: line, n: o.taken})
 	default:
 		return "", false
 	}

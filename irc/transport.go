@@ -1,17 +1,43 @@
 package irc
 
 import (
+	"context"
 	"errors"
+	"fmt"
 
 	"github.com/heraldci/herald/status"
 )
 
-// transport is how package chat's engine speaks on IRC.
+// transport is how package chat's engine speaks on IRC. Saying only
+// queues lines, so it never waits: ctx is checked, not waited on, and a
+// full queue is a Retryable ErrQueueFull at once (the engine says the text
+// again when the Hub retries the event).
 type transport struct{ b *Bot }
 
-func (t transport) Say(to, text string, announce bool) error { return t.b.say(to, text, announce) }
-func (t transport) SayItems(to string, items []string) error { return t.b.sayPacked(to, items) }
-func (t transport) IsRoom(to string) bool                    { return isChannel(to) }
+func (t transport) Say(ctx context.Context, to, text string, announce bool) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("irc: saying to %s: %w", to, err)
+	}
+	return t.b.queueFull(to, t.b.say(to, text, announce))
+}
+
+func (t transport) SayItems(ctx context.Context, to string, items []string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("irc: saying to %s: %w", to, err)
+	}
+	return t.b.queueFull(to, t.b.sayPacked(to, items))
+}
+
+func (t transport) IsRoom(to string) bool { return isChannel(to) }
+
+// queueFull marks ErrQueueFull Retryable after the flood control's
+// interval, when a line has left the queue.
+func (b *Bot) queueFull(to string, err error) error {
+	if errors.Is(err, ErrQueueFull) {
+		return status.Retryable(fmt.Errorf("%w (saying to %s)", err, to), b.o.Interval)
+	}
+	return err
+}
 
 // mIRC colour numbers, two digits so that text starting with a digit is not
 // taken for part of the code.

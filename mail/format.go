@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -86,7 +85,7 @@ type Log struct {
 	Name   string // "step.log"
 	Step   string
 	Result status.Result // the step's result
-	URL    string        // BuildURL/steps/STEP/logs/LOG, or "" without BuildURL
+	URL    string        // its page (LogURL), or ""
 	Ref    status.LogRef
 }
 
@@ -101,12 +100,15 @@ func (in *FormatInput) Logs() []Log {
 	return out
 }
 
-// LogURL is the page of a step's log, derived from BuildURL.
+// LogURL is the page of a step's log in the web status, when BuildURL is
+// the build's page there (status.Links), else "".
 func (in *FormatInput) LogURL(step, log string) string {
-	if in.BuildURL == "" {
+	page := status.Links{}.Build(in.Build.Builder, in.Build.Number) // its path below the web status's root
+	base, ok := strings.CutSuffix(strings.TrimSuffix(in.BuildURL, "/"), page)
+	if !ok {
 		return ""
 	}
-	return strings.TrimSuffix(in.BuildURL, "/") + "/steps/" + url.PathEscape(step) + "/logs/" + url.PathEscape(log)
+	return status.Links{Base: base}.Log(status.LogRef{Builder: in.Build.Builder, Build: in.Build.Number, Step: step, Name: log})
 }
 
 // ReadLog returns up to max bytes of a log from History, and whether it

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/heraldci/herald/status"
@@ -84,5 +85,43 @@ func TestProblemAndChangeModesThroughAHub(t *testing.T) {
 		chatty.Finish(status.Success)
 		require.NoError(t, hub.Shutdown(context.Background()))
 		require.Equal(t, want, subjects(rec), "trial %d", trial)
+	}
+}
+
+// A Hub with WebURL gives the build its page; the mail links it and its
+// failing log's page, all as status.Links builds them, with no URL option
+// on the mailer.
+func TestMailLinksTheWebStatusOfTheHub(t *testing.T) {
+	h := statustest.NewHistory()
+	rec := &recorder{}
+	n, err := New(Options{From: "ci@example.org", ExtraRecipients: []string{"l@example.org"}, Mode: Failing,
+		History: h, LogLines: 3, Sender: rec})
+	require.NoError(t, err)
+	hub := status.NewHub(status.HubOptions{WebURL: "https://example.org/ci", Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, hub.Add(n))
+	b := statustest.NewBuild("team/linux").Number(7).Step("unit tests", status.Failure).Failed().Build()
+	h.SetLog(b.Steps[0].Logs[0], "FAIL\n")
+	hub.Publish(status.Event{Kind: status.BuildFinished, Build: b})
+	require.NoError(t, hub.Shutdown(context.Background()))
+
+	links := status.Links{Base: "https://example.org/ci"}
+	require.Len(t, rec.all(), 1)
+	text := rec.all()[0].Message.Text
+	assert.Contains(t, text, "Full details are available at:\n  "+links.Build("team/linux", 7)+"\n")
+	assert.Contains(t, text, "("+links.Log(b.Steps[0].Logs[0])+")")
+}
+
+func TestLogURLOnlyUnderTheWebStatus(t *testing.T) {
+	b := statustest.NewBuild("team/linux").Number(7).Build()
+	for buildURL, want := range map[string]string{
+		"https://example.org/ci/builders/team%2Flinux/builds/7":  "https://example.org/ci/builders/team%2Flinux/builds/7/steps/unit%20tests/logs/stdio",
+		"https://example.org/ci/builders/team%2Flinux/builds/7/": "https://example.org/ci/builders/team%2Flinux/builds/7/steps/unit%20tests/logs/stdio",
+		"/builders/team%2Flinux/builds/7":                        "/builders/team%2Flinux/builds/7/steps/unit%20tests/logs/stdio",
+		"https://jenkins.example.org/job/linux/7":                "", // not a page of the web status: no guess
+		"https://example.org/ci/builders/team%2Flinux/builds/70": "",
+		"": "",
+	} {
+		in := &FormatInput{Build: b, BuildURL: buildURL}
+		assert.Equal(t, want, in.LogURL("unit tests", "stdio"), buildURL)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/mail"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
@@ -29,6 +31,7 @@ type Notifier struct {
 	domains []string // where interested users may be mailed
 	headers []extraHeader
 	kinds   status.KindSet
+	inherit func(*slog.Logger)
 
 	mu      sync.Mutex
 	threads map[string]*thread
@@ -60,7 +63,12 @@ var (
 	_ status.Closer    = (*Notifier)(nil)
 	_ status.Named     = (*Notifier)(nil)
 	_ status.Selective = (*Notifier)(nil)
+	_ status.Logging   = (*Notifier)(nil)
 )
+
+// InheritLogger implements status.Logging: without Options.Logger the
+// notifier logs through l.
+func (n *Notifier) InheritLogger(l *slog.Logger) { n.inherit(l) }
 
 // New validates o and returns a Notifier. Every problem with o is reported
 // at once, each saying which option to change.
@@ -70,6 +78,7 @@ func New(o Options) (*Notifier, error) {
 		return nil, err
 	}
 	n := &Notifier{o: o, threads: map[string]*thread{}}
+	n.o.Logger, n.inherit = hublog.New(o.Logger)
 	n.from, _ = parseAddress(o.From)
 	for _, r := range o.ExtraRecipients {
 		a, _ := parseAddress(r)

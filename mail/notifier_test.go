@@ -322,3 +322,13 @@ func TestConformance(t *testing.T) {
 		t.Error("conformance sent no mail: the finished build should have been mailed")
 	}
 }
+
+// Given no logger, the notifier logs through the Hub's, named.
+func TestLogsThroughTheHub(t *testing.T) {
+	n, err := New(Options{From: "ci@example.org", Mode: Failing,
+		Sender: SenderFunc(func(context.Context, *Envelope) error { return nil })})
+	require.NoError(t, err)
+	b := statustest.NewBuild("linux").Number(1).Failed().Build()
+	lines := testkit.HubLog(t, n, status.Event{Kind: status.BuildFinished, Build: b})
+	assert.Contains(t, lines, testkit.LogLine{Level: "DEBUG", Reporter: "mail", Msg: "mail: no recipients, nothing sent"})
+}

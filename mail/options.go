@@ -122,12 +122,17 @@ type Options struct {
 
 	// Title names the CI in subjects and bodies (default "Herald").
 	Title string
-	// BuildbotURL is the CI's main page, linked from mails.
+	// BuildbotURL is the CI's main page, linked from mails: the web
+	// status's root (web.Options.BaseURL, as HubOptions.WebURL).
 	BuildbotURL string
-	// BuildURL returns a build's page (default: Build.URL).
+	// BuildURL returns a build's page. Default: Build.URL, else (with
+	// BuildbotURL) the build's page under BuildbotURL (status.Links). When
+	// it is a page of the web status, mails link the build's logs too.
 	BuildURL func(b *status.Build) string
 
-	// Logger receives a line per mail sent (default slog.Default()).
+	// Logger receives a line per mail sent. Default: the logger of the Hub
+	// the notifier is added to (see status.Logging), and slog.Default()
+	// until then.
 	Logger *slog.Logger
 	// Now is the clock for the Date header (default time.Now).
 	Now func() time.Time
@@ -265,14 +270,17 @@ func (o Options) withDefaults() (Options, error) {
 		o.Title = "Herald"
 	}
 	if o.BuildURL == nil {
-		o.BuildURL = func(b *status.Build) string { return b.URL }
+		links, under := status.Links{Base: o.BuildbotURL}, o.BuildbotURL != ""
+		o.BuildURL = func(b *status.Build) string {
+			if b.URL == "" && under {
+				return links.Build(b.Builder, b.Number)
+			}
+			return b.URL
+		}
 	}
 	if o.PreviousBuild == nil && o.History != nil {
 		h := o.History
 		o.PreviousBuild = h.PreviousBuild
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
 	}
 	if o.Now == nil {
 		o.Now = time.Now

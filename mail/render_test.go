@@ -239,7 +239,7 @@ func TestHeaderInjection(t *testing.T) {
 // TestLargeLogCapped: a 10 MiB log is attached cut at the cap, with a note.
 func TestLargeLogCapped(t *testing.T) {
 	h := statustest.NewHistory()
-	b := statustest.NewBuild("linux").Number(3).URL("https://ci.example.org/b/3").Step("test", status.Failure).Failed().Build()
+	b := statustest.NewBuild("linux").Number(3).URL("https://ci.example.org/builders/linux/builds/3").Step("test", status.Failure).Failed().Build()
 	b.Steps[0].Logs[0].Size = 10 << 20
 	line := strings.Repeat("x", 99) + "\n"
 	h.SetLog(b.Steps[0].Logs[0], strings.Repeat(line, (10<<20)/len(line)))
@@ -249,7 +249,7 @@ func TestLargeLogCapped(t *testing.T) {
 		t.Fatalf("%d attachments", len(m.Attachments))
 	}
 	a := m.Attachments[0]
-	note := "[Herald: log cut at 65536 bytes of 10485760; full log: https://ci.example.org/b/3/steps/test/logs/stdio]\n"
+	note := "[Herald: log cut at 65536 bytes of 10485760; full log: https://ci.example.org/builders/linux/builds/3/steps/test/logs/stdio]\n"
 	if len(a.Data) > 64<<10+len(note)+2 || !strings.HasSuffix(string(a.Data), note) {
 		t.Errorf("attachment of %d bytes ending %q", len(a.Data), a.Data[max(0, len(a.Data)-120):])
 	}

@@ -7,12 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/heraldci/herald/chat"
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
@@ -20,23 +20,18 @@ import (
 // and, unless Options.NoCommands, answers the commands people address to
 // it. New starts its sync loop; Close ends it.
 type Bot struct {
-	o      Options
-	base   *url.URL
-	client *http.Client
-	own    bool // client is ours: close its idle connections at Close
-	log    *slog.Logger
-	engine *chat.Engine
+	o       Options
+	base    *url.URL
+	client  *http.Client
+	own     bool // client is ours: close its idle connections at Close
+	log     *slog.Logger
+	inherit func(*slog.Logger)
+	engine  *chat.Engine
 
 	ctx    context.Context // ends the sync loop and the running command
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the sync loop has ended
 	once   sync.Once
-
-	reportMu sync.Mutex // one Report at a time: its batch is b.pending[true]
-	unsent   *batch     // what a failed Report left, sent first when retried
-
-	mu      sync.Mutex
-	pending map[bool]*batch // what the engine said, by announce
 }
 
 var (
@@ -44,6 +39,7 @@ var (
 	_ status.Closer    = (*Bot)(nil)
 	_ status.Named     = (*Bot)(nil)
 	_ status.Selective = (*Bot)(nil)
+	_ status.Logging   = (*Bot)(nil)
 )
 
 // commandTimeout bounds one command: its History and Control calls and
@@ -54,11 +50,13 @@ const commandTimeout = 30 * time.Second
 // Every problem with o is reported at once.
 func New(o Options) (*Bot, error) {
 	base, err := o.validate()
-	b := &Bot{o: o, base: base, client: o.HTTPClient, done: make(chan struct{}), pending: map[bool]*batch{}}
+	b := &Bot{o: o, base: base, client: o.HTTPClient, done: make(chan struct{})}
 	if b.client == nil {
 		b.client, b.own = &http.Client{}, true
 	}
-	b.log = o.Logger.With("target", "matrix", "user", o.UserID)
+	var log *slog.Logger
+	log, b.inherit = hublog.New(o.Logger)
+	b.log = log.With("target", "matrix", "user", o.UserID)
 	e, cerr := chat.New(chat.Options{
 		Name: "matrix", History: o.History, Control: o.Control, AllowForce: o.AllowForce, AllowShutdown: o.AllowShutdown,
 		Authz: o.Authz, NotifyEvents: o.NotifyEvents, UseRevisions: o.UseRevisions, NoBlameList: o.NoBlameList,
@@ -80,6 +78,10 @@ func New(o Options) (*Bot, error) {
 	}
 	return b, nil
 }
+
+// InheritLogger implements status.Logging: without Options.Logger the bot
+// logs through l from now on.
+func (b *Bot) InheritLogger(l *slog.Logger) { b.inherit(l) }
 
 // Name returns "matrix".
 func (b *Bot) Name() string { return "matrix" }
@@ -117,10 +119,11 @@ func (b *Bot) Close(ctx context.Context) error {
 
 // Report announces BuildStarted and BuildFinished events in the rooms that
 // asked for them, completes watches and the follow-up of forced builds,
-// and returns when the homeserver has taken every message. After a failure
-// the messages not sent are kept: the same event reported again sends
-// them, and the ones already sent again under the same transaction IDs,
-// which the homeserver ignores.
+// and returns when the homeserver has taken every message or ctx ended.
+// After a Retryable failure the Hub's retry of the event (same Event.ID)
+// sends only the messages not taken yet (package chat remembers them);
+// each message has a transaction ID made from the event, so one the
+// homeserver took without the bot hearing it is not shown twice.
 func (b *Bot) Report(ctx context.Context, e status.Event) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("matrix: %w", err)
@@ -128,57 +131,39 @@ func (b *Bot) Report(ctx context.Context, e status.Event) error {
 	if e.Build == nil || !b.Handles(e.Kind) {
 		return nil
 	}
-	b.reportMu.Lock()
-	defer b.reportMu.Unlock()
 	key := e.ID
 	if key == "" {
 		key = fmt.Sprintf("%s/%s/%d", e.Kind, e.Build.Builder, e.Build.Number)
 	}
-	out := newBatch(key)
-	b.collect(true, out)
-	err := b.engine.Report(ctx, e)
-	b.collect(true, nil)
-	// What the engine says only once (a watch's answer) is in the
-	// messages a failed attempt left, not in out.
-	if left := b.unsent; left != nil && left.key == key {
-		for _, m := range left.msgs {
-			if !slices.ContainsFunc(out.msgs, func(o message) bool { return o.txn == m.txn }) {
-				out.msgs = append(out.msgs, m)
-			}
-		}
-	} else if left != nil {
-		b.log.Warn("matrix: dropping the messages of an event that was not reported again", "event", left.key, "messages", len(left.msgs))
-	}
-	b.unsent = nil
-	for i, m := range out.msgs {
-		if serr := b.send(ctx, m); serr != nil {
-			out.msgs = out.msgs[i:]
-			b.unsent = out
-			return errors.Join(serr, err)
-		}
-	}
-	return err
+	return b.engine.Report(withBatch(ctx, newBatch(key)), e)
 }
 
-// collect makes the engine's messages of one kind (announcements or
-// answers) go into into, or stop going there (nil).
-func (b *Bot) collect(announce bool, into *batch) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.pending[announce] = into
+// batchKey is the context key of the batch a Report or command names its
+// messages in.
+type batchKey struct{}
+
+func withBatch(ctx context.Context, b *batch) context.Context {
+	return context.WithValue(ctx, batchKey{}, b)
 }
 
-// say is the engine's Say: it adds text to the batch being collected.
-func (b *Bot) say(to, text string, announce bool) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	into := b.pending[announce]
+// say is the engine's Say: it sends text under ctx, announcements once
+// (the Hub retries them), answers until sent or out of attempts.
+func (b *Bot) say(ctx context.Context, to, text string, announce bool) error {
+	into, _ := ctx.Value(batchKey{}).(*batch)
 	if into == nil {
 		// Only Report announces and only commands answer; say so if
 		// that ever changes rather than sending unnamed messages.
 		return fmt.Errorf("matrix: a message to %s outside a Report or command was not sent", to)
 	}
-	into.add(to, text)
+	for _, m := range into.add(to, text) {
+		send := b.send
+		if !announce {
+			send = b.sendAnswer
+		}
+		if err := send(ctx, m); err != nil {
+			return err // the rest would arrive out of order
+		}
+	}
 	return nil
 }
 
@@ -225,24 +210,15 @@ func (b *Bot) run() {
 	}
 }
 
-// execute runs one command and sends its answers.
+// execute runs one command; its answers are sent as the engine says them.
 func (b *Bot) execute(c command) {
 	ctx, cancel := context.WithTimeout(b.ctx, commandTimeout)
 	defer cancel()
-	out := newBatch(c.eventID)
-	b.collect(false, out)
-	b.engine.Execute(ctx, chat.Request{
+	b.engine.Execute(withBatch(ctx, newBatch(c.eventID)), chat.Request{
 		Command: chat.Command{Sender: c.sender, Account: c.sender, Room: c.room},
 		To:      c.room,
 		Who:     "Matrix user " + c.sender + " in room " + c.room,
 	}, c.text)
-	b.collect(false, nil)
-	for _, m := range out.msgs {
-		if err := b.sendAnswer(ctx, m); err != nil {
-			b.log.Warn("matrix: an answer was not sent", "room", c.room, "command", firstWord(c.text), "err", err)
-			return
-		}
-	}
 }
 
 // answerAttempts bounds the tries of one answer; answers have no Hub to
@@ -278,11 +254,13 @@ func firstWord(s string) string {
 // transport is how package chat's engine speaks on Matrix.
 type transport struct{ b *Bot }
 
-func (t transport) Say(to, text string, announce bool) error { return t.b.say(to, text, announce) }
+func (t transport) Say(ctx context.Context, to, text string, announce bool) error {
+	return t.b.say(ctx, to, text, announce)
+}
 
 // SayItems answers with one item per line, in one message.
-func (t transport) SayItems(to string, items []string) error {
-	return t.b.say(to, strings.Join(items, "\n"), false)
+func (t transport) SayItems(ctx context.Context, to string, items []string) error {
+	return t.b.say(ctx, to, strings.Join(items, "\n"), false)
 }
 
 // IsRoom reports whether to is a room ID; on Matrix every answer goes to a

@@ -172,6 +172,31 @@ func TestRateLimit(t *testing.T) {
 	h.set(func(h *homeserver) { assert.Len(t, h.sent, 2) })
 }
 
+// Cancelling Report's context ends a send the homeserver does not answer;
+// the Hub's retry (same event ID) sends it, under the same transaction ID.
+func TestReportContextAbortsSend(t *testing.T) {
+	h := newHomeserver(t, ops)
+	b := newBot(t, h, Options{Rooms: []string{ops}, NotifyEvents: []string{"started"}, NoCommands: true})
+	stalled := make(chan struct{}, 1)
+	h.set(func(h *homeserver) { h.stalled = stalled })
+	ev := statustest.NewBuild("linux").Number(3).Events()[0]
+	ev.ID = "hub-3"
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Report(ctx, ev) }()
+	<-stalled
+	cancel()
+	err := <-done
+	require.ErrorIs(t, err, context.Canceled)
+	assert.False(t, status.IsRetryable(err), "the caller cancelled: %v", err)
+
+	h.set(func(h *homeserver) { h.stalled = nil })
+	require.NoError(t, b.Report(context.Background(), ev))
+	msgs := h.waitSent(1)
+	require.Len(t, msgs, 1)
+	assert.Equal(t, "build #3 of linux started", msgs[0].Content["body"])
+}
+
 // An answer the homeserver rate-limits is sent again after its wait, under
 // the same transaction ID.
 func TestAnswerRateLimited(t *testing.T) {
@@ -338,4 +363,15 @@ func FuzzParseSync(f *testing.F) {
 			render(c.text) // never panics
 		}
 	})
+}
+
+// Given no logger, the bot logs through the Hub's once added, named; its
+// sync loop logs from its own goroutine.
+func TestLogsThroughTheHub(t *testing.T) {
+	url, release := testkit.FailingServer(t)
+	b, err := New(Options{Homeserver: url, UserID: botID, AccessToken: "token", FailedDelay: 10 * time.Millisecond})
+	require.NoError(t, err)
+	_, logs := testkit.LoggingHub(t, b)
+	release()
+	logs.WaitFor(t, testkit.LogLine{Level: "WARN", Reporter: "matrix", Msg: "matrix: sync failed"})
 }

@@ -10,9 +10,10 @@
 // m.room.message events of msgtype m.notice (the type the specification
 // gives bots, which other bots must not answer), with an HTML
 // formatted_body when results are coloured; everything in the HTML is
-// escaped. Each message has a transaction ID derived from the event or
-// command it belongs to, so a retried Report reuses it and the homeserver
-// does not post the message twice.
+// escaped. A retried Report (the same Event.ID) sends only the messages
+// the homeserver did not take (package chat remembers them), each under a
+// transaction ID derived from the event or command it belongs to, so one
+// taken without the bot hearing it is not posted twice.
 //
 // Report sends the announcements of an event before it returns: a rate
 // limit (429 M_LIMIT_EXCEEDED, waiting retry_after_ms or Retry-After) and

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -28,14 +29,15 @@ type homeserver struct {
 	sent      []sentMessage // accepted messages, in order
 	arrived   chan struct{} // signalled after every accepted message
 	txns      map[string]string
-	pass      int      // take this many sends before limited applies
-	limited   int      // then answer this many with 429 M_LIMIT_EXCEEDED
-	retryMS   int      // their retry_after_ms (default 1500)
-	txnsTried []string // the transaction IDs of every send, in order
-	fail      int      // answer sends with this code
-	syncFail  int      // answer this many /sync after the first with 429
-	syncs     int      // /sync requests served
-	echo      bool     // echo the request's headers in error bodies
+	pass      int           // take this many sends before limited applies
+	limited   int           // then answer this many with 429 M_LIMIT_EXCEEDED
+	retryMS   int           // their retry_after_ms (default 1500)
+	txnsTried []string      // the transaction IDs of every send, in order
+	fail      int           // answer sends with this code
+	syncFail  int           // answer this many /sync after the first with 429
+	syncs     int           // /sync requests served
+	echo      bool          // echo the request's headers in error bodies
+	stalled   chan struct{} // when set, a send is signalled here and not answered until the client gives up
 }
 
 type roomEvent struct {
@@ -177,6 +179,15 @@ func (h *homeserver) send(w http.ResponseWriter, r *http.Request) {
 	var c map[string]any
 	if err := json.NewDecoder(r.Body).Decode(&c); err != nil {
 		h.fault(w, r, http.StatusBadRequest, "M_NOT_JSON", "Content not JSON.", 0)
+		return
+	}
+	h.mu.Lock()
+	stalled := h.stalled
+	h.mu.Unlock()
+	if stalled != nil {
+		_, _ = io.Copy(io.Discard, r.Body) // then the server notices the client leaving
+		stalled <- struct{}{}
+		<-r.Context().Done()
 		return
 	}
 	body, _ := c["body"].(string)

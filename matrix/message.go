@@ -121,27 +121,33 @@ type message struct {
 	content   content
 }
 
-// batch collects the messages of one event or command, naming each with a
-// transaction ID made of the batch's key, the room, the text and how often
-// the same text went to the same room in the batch: the same event
-// reported again gets the same IDs, and the homeserver drops the repeats.
+// batch names the messages of one event or command with transaction IDs
+// made of the batch's key, the room, the text and how often the same text
+// went to the same room in the batch: the same event reported again gets
+// the same IDs, and the homeserver drops the repeats. (A retry says only
+// what was not taken, so the same text twice to one room in one event, the
+// second not taken, would be taken for the first: one such line is lost,
+// which is no loss.) A batch is used by one Report or command, whose
+// messages are said one after the other.
 type batch struct {
 	key  string
 	seen map[string]int
-	msgs []message
 }
 
 func newBatch(key string) *batch { return &batch{key: key, seen: map[string]int{}} }
 
-func (b *batch) add(room, text string) {
+// add returns the messages that say text in room.
+func (b *batch) add(room, text string) []message {
+	var msgs []message
 	for _, piece := range split(text) {
 		h := sha256.New()
 		fmt.Fprintf(h, "%s\x00%s\x00%s", b.key, room, piece)
 		n := b.seen[string(h.Sum(nil))]
 		b.seen[string(h.Sum(nil))] = n + 1
 		fmt.Fprintf(h, "\x00%d", n)
-		b.msgs = append(b.msgs, message{room: room, txn: "herald." + hex.EncodeToString(h.Sum(nil)[:16]), content: render(piece)})
+		msgs = append(msgs, message{room: room, txn: "herald." + hex.EncodeToString(h.Sum(nil)[:16]), content: render(piece)})
 	}
+	return msgs
 }
 
 // syncResponse is the part of a /sync answer the bot reads.

@@ -62,8 +62,10 @@ type Options struct {
 
 	// SourceURL and Version answer the source and version commands.
 	SourceURL, Version string
-	// Logger receives sync failures and refused commands (default
-	// slog.Default()).
+	// Logger receives sync failures and refused commands. Default: the
+	// logger of the Hub the bot is added to (see status.Logging). The bot
+	// syncs as soon as New returns, so until it is added what it logs goes
+	// to slog.Default().
 	Logger *slog.Logger
 	// Now is the clock for "3m05s ago" (default time.Now).
 	Now func() time.Time
@@ -107,9 +109,6 @@ func (o *Options) validate() (*url.URL, error) {
 	}
 	if o.FailedDelay == 0 {
 		o.FailedDelay = defaultFailedDelay
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
 	}
 	return base, errors.Join(errs...)
 }

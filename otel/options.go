@@ -32,8 +32,9 @@ type Options struct {
 	// (default "herald").
 	ServiceName string
 
-	// Logger receives export failures and the warning about headers sent
-	// over plain http. Default: slog.Default().
+	// Logger receives export failures and New's warning about headers sent
+	// over plain http. Default: the logger of the Hub the Tracer is added
+	// to (see status.Logging), and slog.Default() until then.
 	Logger *slog.Logger
 }
 
@@ -77,9 +78,6 @@ func (o *Options) validate() (string, error) {
 	}
 	if o.ServiceName == "" {
 		o.ServiceName = "herald"
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
 	}
 	if u, _ := url.Parse(target); u != nil && u.Scheme == "http" && len(o.Headers) > 0 && !loopback(u.Hostname()) {
 		o.Logger.Warn("otel: Options.Endpoint is plain http: the headers travel unencrypted; use https", "endpoint", u.Redacted())

@@ -18,18 +18,20 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
 // Tracer turns build and step events into spans. It is safe for concurrent
 // use.
 type Tracer struct {
-	tracer trace.Tracer
-	own    *sdktrace.TracerProvider // the provider New made, nil when the host gave one
-	conns  *http.Transport          // its exporter's connections
-	log    *slog.Logger
-	now    func() time.Time
-	desc   string // for String
+	tracer  trace.Tracer
+	own     *sdktrace.TracerProvider // the provider New made, nil when the host gave one
+	conns   *http.Transport          // its exporter's connections
+	log     *slog.Logger
+	inherit func(*slog.Logger)
+	now     func() time.Time
+	desc    string // for String
 
 	// With its own provider, Report waits while the export queue is
 	// full, so the batch span processor never drops a span: the wait
@@ -58,6 +60,7 @@ var (
 	_ status.Selective = (*Tracer)(nil)
 	_ status.Closer    = (*Tracer)(nil)
 	_ status.Named     = (*Tracer)(nil)
+	_ status.Logging   = (*Tracer)(nil)
 )
 
 // instrumentation names this package as the spans' instrumentation scope.
@@ -69,11 +72,13 @@ const queueSize = 2048
 // New checks o and returns a Tracer. With Options.Endpoint it starts the
 // provider's batch span processor; it makes no request.
 func New(o Options) (*Tracer, error) {
+	log, inherit := hublog.New(o.Logger)
+	o.Logger = log
 	endpoint, err := o.validate()
 	if err != nil {
 		return nil, err
 	}
-	t := &Tracer{log: o.Logger, now: time.Now, builds: map[buildKey]*buildSpans{}, desc: "otel.Tracer(" + endpoint + ")"}
+	t := &Tracer{log: log, inherit: inherit, now: time.Now, builds: map[buildKey]*buildSpans{}, desc: "otel.Tracer(" + endpoint + ")"}
 	if o.TracerProvider != nil {
 		t.desc = fmt.Sprintf("otel.Tracer(%T)", o.TracerProvider)
 		t.tracer = o.TracerProvider.Tracer(instrumentation)
@@ -112,6 +117,10 @@ func New(o Options) (*Tracer, error) {
 	t.tracer = t.own.Tracer(instrumentation)
 	return t, nil
 }
+
+// InheritLogger implements status.Logging: without Options.Logger the
+// Tracer logs through l.
+func (t *Tracer) InheritLogger(l *slog.Logger) { t.inherit(l) }
 
 // Name returns "otel".
 func (t *Tracer) Name() string { return "otel" }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
+	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/otel"
 	"github.com/heraldci/herald/status"
 	"github.com/heraldci/herald/status/statustest"
@@ -197,4 +198,15 @@ func TestFullQueueWaitsInsteadOfDropping(t *testing.T) {
 	// Close ended the build whose step the refused event would have ended.
 	assert.Equal(t, ended+2, c.counted)
 	assert.Empty(t, logs.String())
+}
+
+// Given no logger, the Tracer logs through the Hub's, named: the export
+// the Hub's Shutdown flushes is refused.
+func TestLogsThroughTheHub(t *testing.T) {
+	c := newCollector(t)
+	c.apiKey = "the-right-key"
+	tr, err := otel.New(otel.Options{Endpoint: c.srv.URL, Headers: map[string]status.Secret{"x-api-key": "wrong"}})
+	require.NoError(t, err)
+	lines := testkit.HubLog(t, tr, statustest.NewBuild("linux").Succeeded().Events()...)
+	assert.Contains(t, lines, testkit.LogLine{Level: "WARN", Reporter: "otel", Msg: "otel: spans not exported"})
 }

@@ -12,9 +12,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/internal/wire"
 	"github.com/heraldci/herald/status"
-	bolt "go.etcd.io/bbolt"
 )
 
 // ErrFull is wrapped by Append's error when a group does not fit within
@@ -26,8 +28,10 @@ type Options struct {
 	// MaxEvents bounds the stored events (default 1,000,000). See the
 	// package doc for what Append does beyond it.
 	MaxEvents int
-	// Logger receives shed log chunks (the first, then every 1,000th).
-	// Default: slog.Default().
+	// Logger receives shed log chunks (the first, then every 1,000th),
+	// with the attribute outbox=<path>. Default: the logger of the Hub's
+	// reporter the outbox is given to (status.WithOutbox; see
+	// status.Logging), and slog.Default() until then.
 	Logger *slog.Logger
 }
 
@@ -42,10 +46,11 @@ var bucketEvents = []byte("events")
 // may run beside Read and Remove (bbolt serialises the writes); Len and
 // Shed are safe from any goroutine.
 type File struct {
-	path string
-	db   *bolt.DB
-	max  int
-	log  *slog.Logger
+	path    string
+	db      *bolt.DB
+	max     int
+	log     *slog.Logger
+	inherit func(*slog.Logger)
 
 	n    atomic.Int64  // stored events
 	shed atomic.Uint64 // log chunks shed by Append
@@ -57,7 +62,10 @@ type File struct {
 	closeErr  error
 }
 
-var _ status.Outbox = (*File)(nil)
+var (
+	_ status.Outbox  = (*File)(nil)
+	_ status.Logging = (*File)(nil)
+)
 
 // logKey names one log of one build.
 type logKey struct {
@@ -66,6 +74,10 @@ type logKey struct {
 	step, name string
 }
 
+// InheritLogger implements status.Logging: without Options.Logger the
+// outbox logs through l.
+func (f *File) InheritLogger(l *slog.Logger) { f.inherit(l) }
+
 // Open opens the outbox at path, creating it when missing, and checks it.
 // Only one process may have a file open; Open fails after a second when
 // another holds it.
@@ -73,13 +85,11 @@ func Open(path string, o Options) (*File, error) {
 	if o.MaxEvents < 0 {
 		return nil, fmt.Errorf("outbox: Options.MaxEvents is negative (%d): use 0 for the default %d", o.MaxEvents, defaultMaxEvents)
 	}
-	f := &File{path: path, max: o.MaxEvents, log: o.Logger, skips: map[logKey]int{}}
+	f := &File{path: path, max: o.MaxEvents, skips: map[logKey]int{}}
 	if f.max == 0 {
 		f.max = defaultMaxEvents
 	}
-	if f.log == nil {
-		f.log = slog.Default()
-	}
+	f.log, f.inherit = hublog.New(o.Logger)
 	f.log = f.log.With("outbox", path)
 	err := f.guard("open", func() error {
 		db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})

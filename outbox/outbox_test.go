@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/heraldci/herald/internal/testkit"
 	"github.com/heraldci/herald/status"
 )
 
@@ -281,4 +282,15 @@ func FuzzDecode(f *testing.F) {
 		require.NoError(t, err)
 		assert.JSONEq(t, string(enc), string(enc2))
 	})
+}
+
+// Given no logger, the outbox logs through the one the Hub hands it
+// (status.WithOutbox), which names the reporter.
+func TestLogsThroughTheHubsLogger(t *testing.T) {
+	f := open(t, filepath.Join(t.TempDir(), "ob.db"), Options{MaxEvents: 2})
+	log, logs := testkit.NewLogs()
+	f.InheritLogger(log.With("reporter", "push"))
+	require.NoError(t, f.Append([]status.Event{event(1), chunk(2, "stdio"), chunk(3, "stdio"), event(4)}))
+	assert.Contains(t, logs.Lines(), testkit.LogLine{Level: "WARN", Reporter: "push",
+		Msg: "outbox: full, shedding log chunks (the next event of each log says how many it lacks)"})
 }

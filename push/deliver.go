@@ -13,6 +13,7 @@ type rec struct {
 	pk   Packet
 	data []byte
 	cost int // bytes it adds to a request; 0 until measured
+	at   int // index of its event in the batch the Hub gave
 }
 
 // encode turns e into a packet.
@@ -35,7 +36,7 @@ func (p *Pusher) encode(e *status.Event) (rec, error) {
 // the next batch, which first tries twice as many (the receiver may take
 // more again), so a receiver with a lower limit costs at most one 413 per
 // batch. p.mu is held.
-func (p *Pusher) deliver(ctx context.Context, recs []rec) error {
+func (p *Pusher) deliver(ctx context.Context, recs []rec, events int) error {
 	p.limit = min(p.o.ChunkSize, 2*p.limit)
 	total := len(recs)
 	var refused error // the first refusal
@@ -79,17 +80,18 @@ func (p *Pusher) deliver(ctx context.Context, recs []rec) error {
 			p.log.Debug("push: receiver found the request too large, halving it", "packets", k, "bytes", size)
 			continue
 		case status.IsRetryable(err) || ctx.Err() != nil:
-			// The Hub retries these events; what was delivered is not sent again.
-			for _, r := range recs[:done] {
-				p.acked = append(p.acked, r.pk.ID)
+			// The Hub retries the rest; what was delivered is settled.
+			if done == 0 {
+				return err
 			}
-			return err
+			return &status.BatchError{Settled: recs[done].at, Refused: rejected, Err: err}
 		}
 		reject(rest[:k], "receiver refused the batch", err)
 		done += k
 	}
 	if rejected > 0 {
-		return fmt.Errorf("push: the receiver refused %d of %d packets for good (dropped), the first: %w", rejected, total, refused)
+		return &status.BatchError{Settled: events, Refused: rejected,
+			Err: fmt.Errorf("push: the receiver refused %d of %d packets for good (dropped), the first: %w", rejected, total, refused)}
 	}
 	return nil
 }

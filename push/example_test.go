@@ -47,7 +47,7 @@ func ExampleNew() {
 	// Output:
 	// hub-1 buildStarted linux 7 0
 	// hub-7 buildFinished linux 7 0
-	// {Sent:2 Batches:1 Split:0 Rejected:0 NotResent:0}
+	// {Sent:2 Batches:1 Split:0 Rejected:0}
 }
 
 // HttpStatusPush with a durable queue: the Hub keeps what is queued for the

@@ -98,7 +98,10 @@ type Options struct {
 	// UserAgent defaults to "herald-push".
 	UserAgent string
 
-	// Logger receives refusals and splits. Default: slog.Default().
+	// Logger receives refusals and splits, with a reporter attribute
+	// naming the Pusher. Default: the logger of the Hub the Pusher is added
+	// to (see status.Logging; it names reporters itself), and
+	// slog.Default() until then.
 	Logger *slog.Logger
 	// Now is the clock for the "started" field, and for "timestamp" when
 	// an event has no Time (default time.Now).
@@ -190,9 +193,6 @@ func (o *Options) withDefaults() {
 	}
 	if o.MaxRequestBytes == 0 {
 		o.MaxRequestBytes = 1 << 20
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
 	}
 	if o.Now == nil {
 		o.Now = time.Now

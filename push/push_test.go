@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -187,8 +188,8 @@ func TestSplitAndPoison(t *testing.T) {
 }
 
 // TestRetryAfterPartialDelivery: when a request fails transiently after
-// others of the batch were delivered, the Hub's retry of the same events
-// sends only what the receiver lacks.
+// others of the batch were delivered, the error says how far the batch got,
+// so the Hub's retry sends only what the receiver lacks.
 func TestRetryAfterPartialDelivery(t *testing.T) {
 	rc := newReceiver(t, Form, 0, 0)
 	requests := 0
@@ -208,11 +209,14 @@ func TestRetryAfterPartialDelivery(t *testing.T) {
 	events := buildEvents(1, 40)
 	err = p.ReportBatch(context.Background(), events)
 	require.True(t, status.IsRetryable(err), "%v", err)
+	var be *status.BatchError
+	require.ErrorAs(t, err, &be)
+	assert.Equal(t, 20, be.Settled)
+	assert.Zero(t, be.Refused)
 	assert.Len(t, rc.packets(), 20)
 
-	require.NoError(t, p.ReportBatch(context.Background(), events))
+	require.NoError(t, p.ReportBatch(context.Background(), events[be.Settled:]))
 	checkInOrder(t, rc.packets(), 1, 40)
-	assert.Equal(t, uint64(20), p.Stats().NotResent)
 
 	// Other events after a failure are sent whole.
 	require.NoError(t, p.ReportBatch(context.Background(), buildEvents(41, 45)))
@@ -324,4 +328,33 @@ func (a *attempts) waitFailures(t *testing.T, n int) {
 			t.Fatal("no failed attempt reached the receiver")
 		}
 	}
+}
+
+// Through a Hub, a batch in which the receiver refused some packets for
+// good counts exactly those as failed and the others as delivered.
+func TestHubCountsRefusedPacketsExactly(t *testing.T) {
+	rc := newReceiver(t, JSON, 0, 0)
+	rc.setMode(func(ps []Packet) int {
+		for _, p := range ps {
+			if strings.HasSuffix(p.ID, "-7") {
+				return http.StatusBadRequest
+			}
+		}
+		return http.StatusOK
+	})
+	srv := serve(t, rc, "")
+	p, err := New(Options{URL: srv.URL, ChunkSize: 10, Format: JSON, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	h := status.NewHub(status.HubOptions{Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, h.Add(p))
+	const n = 30
+	for i := 1; i <= n; i++ {
+		h.Publish(buildEvent(i))
+	}
+	require.NoError(t, h.Shutdown(context.Background()))
+	st, hs := p.Stats(), h.Stats()[0]
+	require.Positive(t, st.Rejected)
+	assert.Equal(t, st.Rejected, hs.Failed, "the Hub counts what the receiver refused, not the whole batch")
+	assert.Equal(t, uint64(n), hs.Delivered+hs.Failed)
+	assert.Len(t, rc.packets(), n-int(st.Rejected))
 }

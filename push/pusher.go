@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
@@ -19,16 +20,13 @@ type Pusher struct {
 	o       Options
 	tr      transport
 	log     *slog.Logger
+	inherit func(*slog.Logger)
 	started string
 
-	mu    sync.Mutex // guards limit and acked: the state carried from one batch to the next
+	mu    sync.Mutex // guards limit, carried from one batch to the next
 	limit int        // packets per request the receiver takes (it shrinks on 413)
-	// acked are the ids of the leading packets of the last batch that
-	// were delivered before a retryable failure: when the Hub offers the
-	// same events again they are not sent twice.
-	acked []string
 
-	sent, batches, splits, rejected, skipped atomic.Uint64
+	sent, batches, splits, rejected atomic.Uint64
 }
 
 var (
@@ -36,6 +34,7 @@ var (
 	_ status.Selective     = (*Pusher)(nil)
 	_ status.Closer        = (*Pusher)(nil)
 	_ status.Named         = (*Pusher)(nil)
+	_ status.Logging       = (*Pusher)(nil)
 )
 
 // transport encodes and delivers one request.
@@ -63,14 +62,17 @@ func New(o Options) (*Pusher, error) {
 
 func newPusher(o Options, tr transport) *Pusher {
 	o.withDefaults()
-	return &Pusher{
-		o:       o,
-		tr:      tr,
-		log:     o.Logger.With("reporter", o.Name),
-		started: pythonTime(o.Now()),
-		limit:   o.ChunkSize,
+	p := &Pusher{o: o, tr: tr, started: pythonTime(o.Now()), limit: o.ChunkSize}
+	p.log, p.inherit = hublog.New(o.Logger)
+	if o.Logger != nil { // the Hub's logger names its reporters itself
+		p.log = p.log.With("reporter", o.Name)
 	}
+	return p
 }
+
+// InheritLogger implements status.Logging: without Options.Logger the
+// Pusher logs through l.
+func (p *Pusher) InheritLogger(l *slog.Logger) { p.inherit(l) }
 
 // Name returns Options.Name.
 func (p *Pusher) Name() string { return p.o.Name }
@@ -91,13 +93,13 @@ func (p *Pusher) Report(ctx context.Context, e status.Event) error {
 
 // ReportBatch sends events, oldest first, in as few requests as ChunkSize,
 // MaxRequestBytes and the receiver allow; events of kinds the Pusher does
-// not handle are skipped. It returns nil when the receiver has every packet;
-// a status.Retryable error when a request failed transiently (the packets
-// delivered before it are not sent again when the Hub retries the same
-// events); a permanent error when the receiver refused packets for good
-// (413 for a packet alone, another 4xx): they are dropped, logged and
-// counted in Stats.Rejected, and the packets after them are still sent.
-// The Hub counts a batch with a permanent error as failed as a whole.
+// not handle are skipped. It returns nil when the receiver has every packet.
+// Otherwise it returns a *status.BatchError saying how far the batch got:
+// when a request failed transiently, the packets delivered before it are
+// settled and the Hub sends only the rest again (Err is Retryable); when
+// the receiver refused packets for good (413 for a packet alone, another
+// 4xx), they are dropped, logged, counted in Stats.Rejected and as failed
+// by the Hub, and the packets after them are still sent.
 func (p *Pusher) ReportBatch(ctx context.Context, events []status.Event) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("push: report %d events: %w", len(events), err)
@@ -111,29 +113,12 @@ func (p *Pusher) ReportBatch(ctx context.Context, events []status.Event) error {
 		if err != nil {
 			return err // a payload that cannot be encoded never will be
 		}
+		r.at = i
 		recs = append(recs, r)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	recs = p.skipAcked(recs)
-	return p.deliver(ctx, recs)
-}
-
-// skipAcked drops the leading packets the receiver acknowledged before the
-// previous batch failed, when this batch begins with them.
-func (p *Pusher) skipAcked(recs []rec) []rec {
-	acked := p.acked
-	p.acked = nil
-	n := 0
-	for n < len(acked) && n < len(recs) && acked[n] != "" && recs[n].pk.ID == acked[n] {
-		n++
-	}
-	if n > 0 && n == len(acked) {
-		p.skipped.Add(uint64(n))
-		p.log.Debug("push: not sending again the packets the receiver took before the last failure", "packets", n)
-		return recs[n:]
-	}
-	return recs
+	return p.deliver(ctx, recs, len(events))
 }
 
 // Stats counts what a Pusher did with the batches the Hub gave it.
@@ -144,19 +129,15 @@ type Stats struct {
 	// Rejected counts packets refused for good: a 4xx other than 413, or a
 	// single packet over MaxRequestBytes or refused with 413.
 	Rejected uint64
-	// NotResent counts packets not sent again when the Hub retried a batch
-	// part of which the receiver had taken.
-	NotResent uint64
 }
 
 // Stats returns the Pusher's counters.
 func (p *Pusher) Stats() Stats {
 	return Stats{
-		Sent:      p.sent.Load(),
-		Batches:   p.batches.Load(),
-		Split:     p.splits.Load(),
-		Rejected:  p.rejected.Load(),
-		NotResent: p.skipped.Load(),
+		Sent:     p.sent.Load(),
+		Batches:  p.batches.Load(),
+		Split:    p.splits.Load(),
+		Rejected: p.rejected.Load(),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -244,4 +245,12 @@ func FuzzDecodePackets(f *testing.F) {
 		_, err = DecodePackets(again)
 		require.NoError(t, err, "re-encoded packets decode")
 	})
+}
+
+// Given no logger, the Pusher logs through the Hub's, named.
+func TestLogsThroughTheHub(t *testing.T) {
+	p, err := New(Options{Sink: func(context.Context, []Packet) error { return errors.New("no thanks") }})
+	require.NoError(t, err)
+	lines := testkit.HubLog(t, p, status.Event{Kind: status.MasterStarted})
+	assert.Contains(t, lines, testkit.LogLine{Level: "ERROR", Reporter: "push", Msg: "push: packets dropped: receiver refused the batch"})
 }

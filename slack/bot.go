@@ -13,17 +13,19 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/heraldci/herald/chat"
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
 // Bot is a Slack bot: a status.Reporter that announces builds with Block
 // Kit messages (through the Web API or an incoming webhook), and an
 // http.Handler that answers slash commands with package chat's engine.
-// It starts no goroutine; Report, ServeHTTP and Close may be called from
-// any goroutine.
+// It starts a goroutine per slash command only, which Close ends; Report,
+// ServeHTTP and Close may be called from any goroutine.
 type Bot struct {
 	o       Options
 	log     *slog.Logger
+	inherit func(*slog.Logger)
 	engine  *chat.Engine
 	api     *slackapi.Client // nil with a webhook
 	client  *http.Client     // o.HTTPClient, failed answers made errors
@@ -32,29 +34,21 @@ type Bot struct {
 	ctx    context.Context // ends running commands at Close
 	cancel context.CancelFunc
 
-	reportMu sync.Mutex // one engine.Report at a time, so its messages are ours
-
-	mu         sync.Mutex
-	closed     bool
-	commands   sync.WaitGroup
-	collecting *pending            // the messages of the engine.Report running
-	replies    map[string]*pending // by Request.To: the slash command running there
+	mu       sync.Mutex
+	closed   bool
+	commands sync.WaitGroup
+	// answerWithin is how long a slash command's response waits for its
+	// answers before it says "working on it" and they go to the
+	// response_url (a variable for the tests).
+	answerWithin time.Duration
 }
-
-// pending are the messages the engine said during one Report or command.
-type pending struct {
-	answers []string // answers to the command, for the HTTP response
-	posts   []post   // announcements, posted with the caller's context
-	done    chan struct{}
-}
-
-type post struct{ to, text string }
 
 var (
 	_ status.Reporter  = (*Bot)(nil)
 	_ status.Closer    = (*Bot)(nil)
 	_ status.Named     = (*Bot)(nil)
 	_ status.Selective = (*Bot)(nil)
+	_ status.Logging   = (*Bot)(nil)
 )
 
 // webhookContact is the engine's one room when announcements go to an
@@ -65,7 +59,8 @@ const webhookContact = "webhook"
 // It connects to nothing until there is something to say.
 func New(o Options) (*Bot, error) {
 	o, err := o.withDefaults()
-	b := &Bot{o: o, log: o.Logger.With("target", "slack"), replies: map[string]*pending{}}
+	log, inherit := hublog.New(o.Logger)
+	b := &Bot{o: o, log: log.With("target", "slack"), inherit: inherit, answerWithin: answerWithin}
 	for _, s := range []status.Secret{o.Token, o.WebhookURL, o.SigningSecret} {
 		if !s.IsZero() {
 			b.secrets = append(b.secrets, s.Reveal())
@@ -97,6 +92,10 @@ func New(o Options) (*Bot, error) {
 	return b, nil
 }
 
+// InheritLogger implements status.Logging: without Options.Logger the bot
+// logs through l.
+func (b *Bot) InheritLogger(l *slog.Logger) { b.inherit(l) }
+
 // Name returns "slack".
 func (b *Bot) Name() string { return "slack" }
 
@@ -116,31 +115,20 @@ func (b *Bot) Handles(k status.Kind) bool { return b.engine.Handles(k) }
 
 // Report announces BuildStarted and BuildFinished events to the channels
 // whose notify events ask for them, and completes watch commands and the
-// follow-up of forced builds. It posts before it returns: a rate limit or
-// an outage of Slack is a Retryable error, a refused token a permanent one.
+// follow-up of forced builds. It posts under ctx before it returns: a rate
+// limit or an outage of Slack is a Retryable error, a refused token a
+// permanent one. The Hub's retry of an event (same Event.ID) posts only to
+// the channels that did not get it.
 func (b *Bot) Report(ctx context.Context, e status.Event) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("slack: %w", err)
 	}
-	if !b.Handles(e.Kind) {
-		return nil
-	}
-	b.reportMu.Lock()
-	p := &pending{}
-	b.mu.Lock()
-	b.collecting = p
-	b.mu.Unlock()
-	err := b.engine.Report(ctx, e)
-	b.mu.Lock()
-	b.collecting = nil
-	b.mu.Unlock()
-	b.reportMu.Unlock()
-	return errors.Join(err, b.postAll(ctx, p.posts))
+	return b.engine.Report(ctx, e)
 }
 
-// Close ends the commands still running (their context is cancelled) and
-// waits for them, or for ctx. Later Reports and commands are refused.
-// Close is idempotent.
+// Close ends the commands still running (their context is cancelled; an
+// answer due at a response_url is not sent) and waits for them, or for
+// ctx. Later commands are refused with 503. Close is idempotent.
 func (b *Bot) Close(ctx context.Context) error {
 	b.mu.Lock()
 	b.closed = true
@@ -154,20 +142,6 @@ func (b *Bot) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("slack: close: %w", ctx.Err())
 	}
-}
-
-// postAll posts the messages in order, stopping at the first that fails
-// but for a channel's own refusal (not_in_channel, channel_not_found).
-func (b *Bot) postAll(ctx context.Context, posts []post) error {
-	var errs []error
-	for _, p := range posts {
-		err := b.post(ctx, p.to, p.text)
-		if err != nil && (status.IsRetryable(err) || ctx.Err() != nil || errors.Is(err, errAuth)) {
-			return errors.Join(append(errs, err)...)
-		}
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
 }
 
 // post sends one message as Block Kit blocks with a plain-text fallback.
@@ -185,9 +159,7 @@ func (b *Bot) post(ctx context.Context, to, text string) error {
 	if err == nil {
 		return nil
 	}
-	err = b.classify(ctx, fmt.Sprintf("posting to %s", to), err)
-	b.log.Warn("slack: post failed", "to", to, "err", err)
-	return err
+	return b.classify(ctx, fmt.Sprintf("posting to %s", to), err)
 }
 
 // errAuth marks a token or webhook Slack refused: retrying will not help.
@@ -253,40 +225,22 @@ func (b *Bot) classify(ctx context.Context, what string, err error) error {
 	return fmt.Errorf("slack: %s: %s", what, msg)
 }
 
-// transport is how package chat's engine speaks on Slack: what it says is
-// collected by the Report or the slash command running, which deliver it.
+// transport is how package chat's engine speaks on Slack: announcements
+// are posted at once, under the caller's context; answers to a slash
+// command go to the command's reply (see ServeHTTP).
 type transport struct{ b *Bot }
 
-func (t transport) Say(to, text string, announce bool) error { return t.b.say(to, text, announce) }
+func (t transport) Say(ctx context.Context, to, text string, announce bool) error {
+	if r, ok := ctx.Value(replyKey{}).(*reply); ok && !announce {
+		r.add(text)
+		return nil
+	}
+	return t.b.post(ctx, to, text)
+}
 
-func (t transport) SayItems(to string, items []string) error {
-	return t.b.say(to, strings.Join(items, "\n"), false)
+func (t transport) SayItems(ctx context.Context, to string, items []string) error {
+	return t.Say(ctx, to, strings.Join(items, "\n"), false)
 }
 
 // IsRoom: every conversation is a room but a direct message (D…).
 func (t transport) IsRoom(to string) bool { return !strings.HasPrefix(to, "D") }
-
-// noCallerTimeout bounds a post nobody waits for (none is expected: the
-// engine speaks inside Report and Execute).
-const noCallerTimeout = 30 * time.Second
-
-func (b *Bot) say(to, text string, announce bool) error {
-	b.mu.Lock()
-	switch p := b.replies[to]; {
-	case announce && b.collecting != nil:
-		b.collecting.posts = append(b.collecting.posts, post{to, text})
-	case p != nil && announce:
-		p.posts = append(p.posts, post{to, text})
-	case p != nil:
-		p.answers = append(p.answers, text)
-	case b.collecting != nil:
-		b.collecting.posts = append(b.collecting.posts, post{to, text})
-	default:
-		b.mu.Unlock()
-		ctx, cancel := context.WithTimeout(b.ctx, noCallerTimeout)
-		defer cancel()
-		return b.post(ctx, to, text)
-	}
-	b.mu.Unlock()
-	return nil
-}

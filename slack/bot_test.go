@@ -374,3 +374,15 @@ func TestWebhookSlashCommandsAndClose(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
 	require.NoError(t, b.Close(context.Background()), "Close is idempotent")
 }
+
+// Given no logger, the bot logs through the Hub's, named.
+func TestLogsThroughTheHub(t *testing.T) {
+	api := newAPIDouble(t)
+	b, err := slack.New(slack.Options{Token: testToken, APIURL: api.url(), SigningSecret: testSigning})
+	require.NoError(t, err)
+	_, logs := testkit.LoggingHub(t, b)
+	w := httptest.NewRecorder()
+	b.ServeHTTP(w, slashRequest("not-the-secret", time.Now(), command("U0ALICE", "C0BUILDS", "version")))
+	assert.Equal(t, http.StatusUnauthorized, w.Code)
+	assert.Contains(t, logs.Lines(), testkit.LogLine{Level: "WARN", Reporter: "slack", Msg: "slack: refused a slash command"})
+}

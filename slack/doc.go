@@ -10,10 +10,14 @@
 // Commands come as slash commands: the Bot is an http.Handler that checks
 // Slack's request signature with the app's signing secret and answers
 // "/herald status", "/herald force build linux", "/herald help" and the
-// rest of the engine's commands. Socket Mode is not supported.
+// rest of the engine's commands. A command slower than Slack's 3 seconds
+// (a slow History or Control) is answered "Working on it…" at once and
+// its answer is POSTed to the command's response_url when it ends. Socket
+// Mode is not supported.
 //
 // Errors follow Herald's rules: a rate limit (429 with Retry-After) and
-// Slack's outages are status.Retryable, a refused token or webhook is
+// Slack's outages are status.Retryable (the Hub's retry posts only to the
+// channels that did not get the announcement), a refused token or webhook is
 // permanent, and no token, webhook URL or signing secret ever shows in an
 // error, a log line or the Bot printed.
 package slack

@@ -37,9 +37,27 @@ type apiDouble struct {
 
 	mu      sync.Mutex
 	posts   []apiPost
-	count   int           // posts accepted, taken or not
-	changed chan struct{} // closed and replaced at each post
-	answer  string        // "" (ok), "ratelimited", "invalid_auth", "outage"
+	count   int            // posts accepted, taken or not
+	changed chan struct{}  // closed and replaced at each post
+	answer  string         // "" (ok), "ratelimited", "invalid_auth", "outage"
+	limited map[string]int // channel → the next posts there answered 429, Retry-After 1
+	stalled chan struct{}  // when set, a post is signalled here and not answered until the client gives up
+}
+
+// limit answers the next n posts to channel with 429 ratelimited.
+func (d *apiDouble) limit(channel string, n int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.limited[channel] = n
+}
+
+// stall makes posts wait unanswered, each signalled on the channel
+// returned, until the client gives up.
+func (d *apiDouble) stall() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.stalled = make(chan struct{}, 1)
+	return d.stalled
 }
 
 // Wait returns once n posts were accepted in all, or ctx ends.
@@ -62,7 +80,7 @@ func (d *apiDouble) Wait(ctx context.Context, n int) ([]apiPost, error) {
 }
 
 func newAPIDouble(t testing.TB) *apiDouble {
-	d := &apiDouble{changed: make(chan struct{})}
+	d := &apiDouble{changed: make(chan struct{}), limited: map[string]int{}}
 	d.srv = httptest.NewServer(http.HandlerFunc(d.serve))
 	t.Cleanup(d.srv.Close)
 	return d
@@ -129,7 +147,21 @@ func (d *apiDouble) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := apiPost{Channel: form.Get("channel"), Text: form.Get("text"), Blocks: json.RawMessage(form.Get("blocks"))}
+	d.mu.Lock()
+	stalled, limited := d.stalled, d.limited[p.Channel] > 0
+	if limited {
+		d.limited[p.Channel]--
+	}
+	d.mu.Unlock()
 	switch {
+	case stalled != nil:
+		stalled <- struct{}{}
+		<-r.Context().Done() // the body is read: the server notices the client leaving
+		return
+	case limited:
+		w.Header().Set("Retry-After", "1")
+		slackError(w, 429, "ratelimited")
+		return
 	case p.Channel == "":
 		slackError(w, 200, "channel_not_found")
 		return
@@ -202,6 +234,42 @@ func newHookDouble(t *testing.T) *hookDouble {
 
 func (d *hookDouble) url() string { return d.srv.URL + testHook }
 
+// responseDouble is where Slack takes late answers to slash commands: the
+// response_url, which takes JSON messages.
+type responseDouble struct {
+	srv    *httptest.Server
+	bodies chan json.RawMessage
+}
+
+const testResponsePath = "/commands/T0001/1234/responsesecret"
+
+func newResponseDouble(t *testing.T) *responseDouble {
+	d := &responseDouble{bodies: make(chan json.RawMessage, 10)}
+	d.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var m struct {
+			Text string `json:"text"`
+		}
+		switch {
+		case r.URL.Path != testResponsePath:
+			http.Error(w, "expired_url", http.StatusNotFound)
+		case r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json":
+			http.Error(w, "invalid_payload", http.StatusBadRequest)
+		case r.Header.Get("Authorization") != "":
+			http.Error(w, "a response_url takes no token", http.StatusBadRequest)
+		case json.Unmarshal(body, &m) != nil || m.Text == "":
+			http.Error(w, "no_text", http.StatusBadRequest)
+		default:
+			d.bodies <- body
+			_, _ = io.WriteString(w, "ok")
+		}
+	}))
+	t.Cleanup(d.srv.Close)
+	return d
+}
+
+func (d *responseDouble) url() string { return d.srv.URL + testResponsePath }
+
 // slashRequest is a slash command as Slack sends it, signed with secret
 // at time at.
 func slashRequest(secret string, at time.Time, form url.Values) *http.Request {
@@ -221,11 +289,13 @@ func signature(secret, ts, body string) string {
 	return "v0=" + hex.EncodeToString(mac.Sum(nil))
 }
 
+// command is a slash command's form as Slack sends it, but for its
+// response_url, where nothing listens: no test reaches Slack.
 func command(user, channel, text string) url.Values {
 	return url.Values{
 		"token": {"verification-token-unused"}, "team_id": {"T0001"}, "team_domain": {"example"},
 		"channel_id": {channel}, "channel_name": {"builds"}, "user_id": {user}, "user_name": {strings.ToLower(user)},
-		"command": {"/herald"}, "text": {text}, "response_url": {"https://hooks.slack.com/commands/1234/5678"},
+		"command": {"/herald"}, "text": {text}, "response_url": {"http://127.0.0.1:1/commands/1234/5678"},
 		"trigger_id": {"13345224609.738474920.8088930838d88f008e0"},
 	}
 }

@@ -61,8 +61,9 @@ type Options struct {
 
 	// SourceURL and Version are what the source and version commands say.
 	SourceURL, Version string
-	// Logger receives delivery problems and refused commands (default
-	// slog.Default()).
+	// Logger receives delivery problems and refused commands. Default:
+	// the logger of the Hub the bot is added to (see status.Logging), and
+	// slog.Default() until then (slash commands may come before).
 	Logger *slog.Logger
 	// Now is the engine's clock (default time.Now).
 	Now func() time.Time
@@ -113,9 +114,6 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
 	}
 	return o, errors.Join(errs...)
 }

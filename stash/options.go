@@ -47,7 +47,8 @@ type Options struct {
 	// the start, "Build #7 failed: <build text>" and the like at the end.
 	Description status.Renderer
 	// URL is the link of the status, which Bitbucket requires. Default: the
-	// build's URL; a build without one is reported with an error.
+	// build's URL (a Hub with HubOptions.WebURL gives every build its page
+	// in the web status); a build without one is reported with an error.
 	URL status.Renderer
 
 	// Comment, when set, also comments on the build's pull request when
@@ -63,9 +64,10 @@ type Options struct {
 	// Buildbot 0.8.12's table.
 	States States
 
-	// Logger receives skipped statuses (debug) and the warning about
-	// credentials sent over plain http to another machine. Default:
-	// slog.Default().
+	// Logger receives skipped statuses (debug) and New's warning about
+	// credentials sent over plain http to another machine.
+	// Default: the logger of the Hub the reporter is added to (see
+	// status.Logging), and slog.Default() until then.
 	Logger *slog.Logger
 }
 
@@ -153,9 +155,6 @@ func (o *Options) validate() (*url.URL, error) {
 	}
 	if o.URL == nil {
 		o.URL = status.RenderFunc(func(b *status.Build) string { return b.URL })
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
 	}
 	if basic || !o.Token.IsZero() {
 		forge.WarnPlainHTTP(o.Logger, "stash", u)

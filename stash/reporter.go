@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/heraldci/herald/internal/forge"
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
@@ -38,15 +39,16 @@ func New(o Options) (*Reporter, error) {
 	if err != nil {
 		return nil, err
 	}
+	log, inherit := hublog.New(o.Logger)
 	r := &Reporter{opts: o, base: base, post: forge.NewPoster(o.HTTPClient, "herald-stash", hints),
-		d: forge.Delivery{Forge: "stash", Log: o.Logger}}
+		d: forge.Delivery{Forge: "stash", Log: log}}
 	switch {
 	case !o.Token.IsZero():
 		r.post.Token("Bearer", o.Token.Reveal())
 	case o.Username != "":
 		r.post.Basic(o.Username, o.Password.Reveal())
 	}
-	r.Init("stash", base.String(), r.post.Close)
+	r.Init("stash", base.String(), r.post.Close, inherit)
 	r.opts.Token, r.opts.Password = "", "" // only the Poster keeps them, out of reach of fmt
 	return r, nil
 }

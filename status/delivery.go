@@ -3,6 +3,7 @@ package status
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Selective is implemented by reporters that handle only some kinds of event.
@@ -41,14 +42,36 @@ func (k Kind) Lifecycle() bool { return k != LogAppended }
 // BatchReporter is implemented by reporters that send several events in one
 // request (package push). Whenever more than one event is waiting for it, the
 // Hub calls ReportBatch with up to MaxBatch events, oldest first, instead of
-// Report. The error applies to the whole batch: Retryable sends the same batch
-// again, anything else gives every event of it up. ReportBatch has Report's
+// Report. An error applies to the whole batch — Retryable sends the same
+// batch again, anything else gives every event of it up — unless it is a
+// *BatchError, which says how far the batch got. ReportBatch has Report's
 // contract otherwise.
 type BatchReporter interface {
 	Reporter
 	ReportBatch(ctx context.Context, events []Event) error
 	MaxBatch() int
 }
+
+// BatchError is what ReportBatch returns when it handled part of a batch:
+// the first Settled events are done with — delivered, or, Refused of them,
+// given up for good (the reporter says why in Err or its log) — and Err is
+// why the rest were not delivered. The Hub counts the settled events as
+// delivered and failed, and retries (when Err is Retryable) or gives up
+// only events[Settled:], so a receiver never gets again what it took.
+type BatchError struct {
+	Settled int
+	Refused int
+	Err     error
+}
+
+func (e *BatchError) Error() string {
+	if e.Refused > 0 {
+		return fmt.Sprintf("%v (batch: %d events settled, %d of them refused)", e.Err, e.Settled, e.Refused)
+	}
+	return fmt.Sprintf("%v (batch: %d events delivered first)", e.Err, e.Settled)
+}
+
+func (e *BatchError) Unwrap() error { return e.Err }
 
 // Ledger is the host's history as a Hub keeps it (store.Memory is one). It is
 // given to the Hub in HubOptions.History, not added like a reporter: Publish

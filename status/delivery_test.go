@@ -252,6 +252,99 @@ func TestHubHandsBatches(t *testing.T) {
 	assert.Contains(t, b.batches, 10, "waiting events are handed over together")
 }
 
+// partialBatcher handles batches in part as its script says: for each
+// call with more events than the next entry's Settled, it settles that many
+// (refusing Refused of them) and fails the rest retryably. Otherwise it
+// settles the whole batch, refusing the events refuse picks. It checks
+// that no settled event is handed to it again.
+type partialBatcher struct {
+	t       *testing.T
+	script  []status.BatchError
+	refuse  func(seq uint64) bool
+	mu      sync.Mutex
+	settled map[uint64]bool
+	refused int
+}
+
+func (p *partialBatcher) Report(ctx context.Context, e status.Event) error {
+	return p.ReportBatch(ctx, []status.Event{e})
+}
+func (p *partialBatcher) MaxBatch() int { return 10 }
+func (p *partialBatcher) ReportBatch(_ context.Context, evs []status.Event) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.settled == nil {
+		p.settled = map[uint64]bool{}
+	}
+	for _, e := range evs {
+		assert.False(p.t, p.settled[e.Seq], "event %d handed over again after it was settled", e.Seq)
+	}
+	if len(p.script) > 0 && p.script[0].Settled < len(evs) {
+		be := p.script[0]
+		p.script = p.script[1:]
+		for _, e := range evs[:be.Settled] {
+			p.settled[e.Seq] = true
+		}
+		p.refused += be.Refused
+		return &be
+	}
+	refused := 0
+	for _, e := range evs {
+		p.settled[e.Seq] = true
+		if p.refuse != nil && p.refuse(e.Seq) {
+			refused++
+		}
+	}
+	if refused == 0 {
+		return nil
+	}
+	p.refused += refused
+	return &status.BatchError{Settled: len(evs), Refused: refused, Err: errors.New("refused for good")}
+}
+
+// A batch the reporter handled in part: the Hub counts what was settled,
+// delivered or refused, and hands over only the rest again.
+func TestHubRetriesOnlyTheRestOfAPartBatch(t *testing.T) {
+	busy := status.Retryable(errors.New("receiver busy"), time.Millisecond)
+	p := &partialBatcher{t: t, script: []status.BatchError{
+		{Settled: 1, Refused: 1, Err: busy},
+		{Settled: 2, Err: busy},
+		{Settled: 1, Err: busy},
+	}}
+	h := quietHub(t, status.HubOptions{Retry: status.RetryPolicy{Initial: time.Millisecond, Jitter: -1}})
+	require.NoError(t, h.Add(p, status.WithName("batcher")))
+	for range 40 {
+		h.Publish(status.Event{Kind: status.MasterStarted})
+	}
+	shutdown(t, h)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	assert.Len(t, p.settled, 40, "every event settled")
+	assert.Empty(t, p.script, "every scripted part-batch happened")
+	st := statsOf(h, "batcher")
+	assert.Equal(t, uint64(40-p.refused), st.Delivered)
+	assert.Equal(t, uint64(p.refused), st.Failed)
+	assert.Zero(t, st.Dropped)
+}
+
+// Events refused for good inside a batch are counted failed, one by one,
+// and logged; the others of the batch are delivered, and nothing is sent
+// again.
+func TestHubCountsRefusalsInsideABatch(t *testing.T) {
+	var logs testkit.Buffer
+	p := &partialBatcher{t: t, refuse: func(seq uint64) bool { return seq%3 == 0 }}
+	h := status.NewHub(status.HubOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, h.Add(p, status.WithName("batcher")))
+	for range 30 {
+		h.Publish(status.Event{Kind: status.MasterStarted})
+	}
+	shutdown(t, h)
+	st := statsOf(h, "batcher")
+	assert.Equal(t, uint64(20), st.Delivered)
+	assert.Equal(t, uint64(10), st.Failed)
+	assert.Contains(t, logs.String(), "refused events for good")
+}
+
 // memOutbox is an Outbox in memory, shared across Hubs to stand for a file
 // that survives a restart.
 type memOutbox struct {

@@ -24,5 +24,13 @@
 // reporter can have a durable Outbox (WithOutbox) and take batches
 // (BatchReporter). See Hub.Publish for the whole policy.
 //
+// Logging: the Hub logs through HubOptions.Logger, and so do the reporters
+// added to it that implement Logging and were given no logger of their own
+// (every target of this module), each line with a "reporter" attribute.
+//
+// Links: Links is the URL scheme of the web status. With HubOptions.WebURL
+// the Hub gives each build it publishes without a URL its page's there, so
+// every target links to the pages.
+//
 // The package imports only the standard library.
 package status

@@ -82,7 +82,7 @@ func IsRetryable(err error) bool {
 	return ok
 }
 
-// ResponseError is a non-2xx HTTP response, as HTTPError returns it.
+// ResponseError is a non-2xx HTTP response, as ClassifyResponse returns it.
 type ResponseError struct {
 	Code   int
 	Status string // e.g. "422 Unprocessable Entity"

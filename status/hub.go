@@ -22,8 +22,9 @@ type HubOptions struct {
 	// Ledger. Optional.
 	History Ledger
 	// Logger receives sheds, drops, failures, retries (debug) and panics.
-	// Default: slog.Default(). Reporters that log and were given no logger
-	// of their own should be given this one.
+	// Default: slog.Default(). Reporters, outboxes and the History that
+	// implement Logging and were given no logger of their own log through it
+	// too.
 	Logger *slog.Logger
 	// QueueSize is each reporter's queue size in events (default 1024);
 	// see Publish for what happens beyond it.
@@ -39,6 +40,12 @@ type HubOptions struct {
 	CloseTimeout time.Duration
 	// Master names this master in events that do not name one.
 	Master string
+	// WebURL is where browsers reach the web status (web.Options.BaseURL,
+	// such as "https://ci.example.org"): a build published without a URL
+	// gets its page there (Links.Build), so mails, chat messages, forge
+	// statuses and the pages all link to the same place. Default: none;
+	// builds keep the URL the host gave.
+	WebURL string
 	// Now is the clock for event times (default time.Now).
 	Now func() time.Time
 }
@@ -168,6 +175,7 @@ type Hub struct {
 	log            *slog.Logger
 	now            func() time.Time
 	master         string
+	links          Links // Base is HubOptions.WebURL
 	id             string
 	history        Ledger
 	queueSize      int
@@ -201,6 +209,7 @@ func NewHub(o HubOptions) *Hub {
 		log:            o.Logger,
 		now:            o.Now,
 		master:         o.Master,
+		links:          Links{Base: o.WebURL},
 		history:        o.History,
 		queueSize:      o.QueueSize,
 		policy:         o.Retry.withDefaults(),
@@ -227,12 +236,17 @@ func NewHub(o HubOptions) *Hub {
 	_, _ = rand.Read(b[:])
 	h.id = base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])
 	h.ctx, h.cancel = context.WithCancel(context.Background())
+	if lg, ok := h.history.(Logging); ok {
+		lg.InheritLogger(h.log)
+	}
 	return h
 }
 
 // Add starts delivering events published from now on to r: the kinds r
 // handles (see Selective) that pass its Match (see WithMatch and Filter).
-// After Shutdown has begun, Add returns ErrHubClosed and r is left alone.
+// First it gives r (and its Outbox) the Hub's logger, when they are Logging.
+// After Shutdown has begun, Add returns ErrHubClosed and r gets no event
+// and is not closed.
 func (h *Hub) Add(r Reporter, opts ...AddOption) error {
 	o := AddOptions{QueueSize: h.queueSize, Retry: h.policy}
 	if f, ok := r.(*filtered); ok {
@@ -256,6 +270,14 @@ func (h *Hub) Add(r Reporter, opts ...AddOption) error {
 	}
 	if b, ok := r.(BatchReporter); ok && b.MaxBatch() > 1 {
 		s.batch = b
+	}
+	// Before the worker starts, so the first Report logs through it; outside
+	// the lock, as it is the reporter's code.
+	if lg, ok := r.(Logging); ok {
+		lg.InheritLogger(s.log)
+	}
+	if lg, ok := s.outbox.(Logging); ok {
+		lg.InheritLogger(s.log)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -284,7 +306,8 @@ func kindsOf(r Reporter) KindSet {
 // Publish records e in the History, then queues it for every reporter that
 // handles it, and returns without waiting for any reporter. It sets e.Seq,
 // and e.ID, e.Time and e.Master when they are zero (an event relayed from
-// another master keeps its ID, so receivers can still de-duplicate it).
+// another master keeps its ID, so receivers can still de-duplicate it). With
+// HubOptions.WebURL it sets e.Build.URL, in place, when it is empty.
 //
 // Publish takes ownership of e and everything it points to: the host must
 // not modify them afterwards (reporters read them concurrently). The History
@@ -330,6 +353,11 @@ func (h *Hub) Publish(e Event) {
 	e.Seq = h.seq
 	if e.ID == "" { // events relayed from another master's Hub keep theirs
 		e.ID = h.id + "-" + strconv.FormatUint(e.Seq, 10)
+	}
+	// Under the lock, before anyone sees the build: once set, a build
+	// published again is only read.
+	if b := e.Build; b != nil && b.URL == "" && b.Builder != "" && h.links.Base != "" {
+		b.URL = h.links.Build(b.Builder, b.Number)
 	}
 	var herr error
 	if h.history != nil {
@@ -570,14 +598,14 @@ run:
 			continue
 		}
 		if s.batch != nil {
-			if !s.deliver(evs) {
-				s.dropped.Add(uint64(len(evs)))
+			if left := s.deliver(evs); left > 0 {
+				s.dropped.Add(uint64(left))
 				break
 			}
 			continue
 		}
 		for i := range evs {
-			if !s.deliver(evs[i : i+1]) {
+			if s.deliver(evs[i:i+1]) > 0 {
 				s.dropped.Add(uint64(len(evs) - i))
 				break run
 			}
@@ -657,11 +685,9 @@ deliver:
 		for i := range evs {
 			ptrs[i] = &evs[i]
 		}
-		if !s.deliver(ptrs) {
-			break // aborted: the events stay in the outbox
-		}
-		for {
-			err := s.outbox.Remove(len(evs))
+		left := s.deliver(ptrs)
+		for done := len(evs) - left; done > 0; {
+			err := s.outbox.Remove(done)
 			if err == nil {
 				break
 			}
@@ -670,6 +696,9 @@ deliver:
 			}
 		}
 		failures = 0
+		if left > 0 {
+			break // aborted: the rest stays in the outbox
+		}
 	}
 	<-writerDone // it ends once the queue is closed and empty, or the Hub gives up
 	if err := s.outbox.Close(); err != nil {
@@ -709,25 +738,45 @@ func (s *sink) finish() {
 }
 
 // deliver reports evs (one event, or a batch) until accepted, given up, or
-// the Hub gives up waiting; false in the last case.
-func (s *sink) deliver(evs []*Event) bool {
+// the Hub gives up waiting; left is how many of the last events were
+// neither delivered nor given up, in the last case (a BatchError may have
+// settled the first ones).
+func (s *sink) deliver(evs []*Event) (left int) {
 	ctx := s.hub.ctx
 	var firstFailure time.Time
 	for attempt := 0; ; attempt++ {
 		err, panicked, timedOut := s.call(evs)
 		if err == nil {
 			s.delivered.Add(uint64(len(evs)))
-			return true
+			return 0
 		}
 		s.noteError(err)
+		if be := (*BatchError)(nil); !panicked && errors.As(err, &be) && be.Settled > 0 {
+			settled := min(be.Settled, len(evs))
+			refused := min(max(be.Refused, 0), settled)
+			s.delivered.Add(uint64(settled - refused))
+			s.failed.Add(uint64(refused))
+			if refused > 0 {
+				s.log.Error("status: reporter refused events for good", "kind", evs[0].Kind, "seq", evs[0].Seq,
+					"events", refused, "of", settled, "err", be.Err)
+			}
+			evs = evs[settled:]
+			if len(evs) == 0 {
+				return 0
+			}
+			attempt, firstFailure = 0, time.Time{} // the batch moved on: the rest starts afresh
+			if be.Err != nil {
+				err = be.Err
+			}
+		}
 		first := evs[0]
 		if panicked {
 			s.panics.Add(1)
 			s.failed.Add(uint64(len(evs)))
-			return true
+			return 0
 		}
 		if ctx.Err() != nil {
-			return false
+			return len(evs)
 		}
 		after, retry := RetryAfter(err)
 		if timedOut {
@@ -736,7 +785,7 @@ func (s *sink) deliver(evs []*Event) bool {
 		if !retry {
 			s.failed.Add(uint64(len(evs)))
 			s.log.Error("status: reporter failed", "kind", first.Kind, "seq", first.Seq, "events", len(evs), "err", err)
-			return true
+			return 0
 		}
 		wait := after
 		if wait <= 0 {
@@ -751,7 +800,7 @@ func (s *sink) deliver(evs []*Event) bool {
 			s.failed.Add(uint64(len(evs)))
 			s.log.Error("status: reporter failed, giving up retries", "kind", first.Kind, "seq", first.Seq,
 				"events", len(evs), "attempts", attempt+1, "err", err)
-			return true
+			return 0
 		}
 		s.retried.Add(1)
 		s.log.Debug("status: reporter will retry", "kind", first.Kind, "seq", first.Seq, "wait", wait, "err", err)
@@ -760,7 +809,7 @@ func (s *sink) deliver(evs []*Event) bool {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return false
+			return len(evs)
 		}
 	}
 }

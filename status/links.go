@@ -8,7 +8,9 @@ import (
 
 // Links builds the URLs of the web status (package web serves these paths),
 // so mails, chat messages, forge statuses and the pages all point at the
-// same places. Names are path-escaped: a builder "team/linux" is one path
+// same places: a Hub with HubOptions.WebURL gives every build it publishes
+// its page's URL (Build.URL), which the targets link to. Names are
+// path-escaped: a builder "team/linux" is one path
 // segment. The zero value builds root-relative paths ("/builders/linux").
 type Links struct {
 	// Base is the absolute URL under which browsers reach the web status,

@@ -2,6 +2,7 @@ package status_test
 
 import (
 	"fmt"
+	"log/slog"
 	"net/url"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/heraldci/herald/status"
+	"github.com/heraldci/herald/status/statustest"
 )
 
 func TestLinks(t *testing.T) {
@@ -48,4 +50,35 @@ func ExampleLinks() {
 	// Output:
 	// https://ci.example.org/builders/linux/builds/12
 	// https://ci.example.org/builders/linux/builds/12/steps/test/logs/stdio
+}
+
+func TestHubGivesBuildsTheirWebPage(t *testing.T) {
+	var rec statustest.Recorder
+	hub := status.NewHub(status.HubOptions{WebURL: "https://example.org/ci/", Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, hub.Add(&rec))
+	linux := &status.Build{Builder: "team/linux", Number: 7}
+	hub.Publish(status.Event{Kind: status.BuildStarted, Build: linux})
+	hub.Publish(status.Event{Kind: status.BuildStarted, Build: &status.Build{Builder: "docs", Number: 2, URL: "https://elsewhere.example.org/2"}})
+	hub.Publish(status.Event{Kind: status.StepStarted, Build: linux, Step: &status.Step{Name: "compile"}})
+	shutdown(t, hub)
+
+	var urls []string
+	for _, e := range rec.Events() {
+		urls = append(urls, e.Build.URL)
+	}
+	assert.Equal(t, []string{
+		"https://example.org/ci/builders/team%2Flinux/builds/7",
+		"https://elsewhere.example.org/2", // the host's own is kept
+		"https://example.org/ci/builders/team%2Flinux/builds/7",
+	}, urls)
+	assert.Equal(t, status.Links{Base: "https://example.org/ci"}.Build("team/linux", 7), linux.URL,
+		"the host's build is filled in place, as Links builds it")
+}
+
+func TestHubWithoutWebURLLeavesURLsAlone(t *testing.T) {
+	hub := status.NewHub(status.HubOptions{Logger: slog.New(slog.DiscardHandler)})
+	b := &status.Build{Builder: "linux", Number: 1}
+	hub.Publish(status.Event{Kind: status.BuildStarted, Build: b})
+	shutdown(t, hub)
+	assert.Empty(t, b.URL)
 }

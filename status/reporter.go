@@ -3,6 +3,7 @@ package status
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 )
 
@@ -52,7 +53,8 @@ func (discard) Name() string                        { return "discard" }
 // and joins their errors. If any error is Retryable the joined error is too,
 // and a Hub would retry every member: add reporters to a Hub one by one to
 // give each its own queue and retries; use Multi to compose synchronously.
-// Close closes every member that is a Closer.
+// Close closes every member that is a Closer; InheritLogger is passed to
+// every member that is Logging.
 func Multi(rs ...Reporter) Reporter {
 	return multi(slices.Clone(rs))
 }
@@ -79,6 +81,15 @@ func (m multi) Handles(k Kind) bool {
 	return false
 }
 
+// InheritLogger forwards to every member that is Logging.
+func (m multi) InheritLogger(l *slog.Logger) {
+	for _, r := range m {
+		if lg, ok := r.(Logging); ok {
+			lg.InheritLogger(l)
+		}
+	}
+}
+
 func (m multi) Close(ctx context.Context) error {
 	var errs []error
 	for _, r := range m {
@@ -94,7 +105,7 @@ type Match func(e Event) bool
 
 // Filter returns a Reporter that passes to r only the events m accepts; the
 // others are accepted and dropped. A Hub applies the filter before queueing.
-// The result forwards Close and Name to r.
+// The result forwards Close, Name, Handles and InheritLogger to r.
 func Filter(r Reporter, m Match) Reporter {
 	return &filtered{r: r, m: m}
 }
@@ -119,6 +130,13 @@ func (f *filtered) Close(ctx context.Context) error {
 }
 
 func (f *filtered) Name() string { return nameOf(f.r) }
+
+// InheritLogger forwards to r.
+func (f *filtered) InheritLogger(l *slog.Logger) {
+	if lg, ok := f.r.(Logging); ok {
+		lg.InheritLogger(l)
+	}
+}
 
 // Handles forwards to r.
 func (f *filtered) Handles(k Kind) bool {

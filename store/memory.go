@@ -29,6 +29,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
@@ -54,7 +55,9 @@ type MemoryOptions struct {
 	// PersistDelay (plus the time of one commit) before it. Unused by
 	// NewMemory.
 	PersistDelay time.Duration
-	// Logger receives failures to write the file (default slog.Default()).
+	// Logger receives failures to write the file. Default: the logger of
+	// the Hub the Memory is the History of (see status.Logging), and
+	// slog.Default() until then.
 	Logger *slog.Logger
 	// Master names the master this Memory is the history of — the
 	// HubOptions.Master of its Hub — or is "" for a master with no name.
@@ -75,7 +78,8 @@ type MemoryOptions struct {
 // are shared snapshots: callers must not modify them. It is safe for
 // concurrent use.
 type Memory struct {
-	opts MemoryOptions
+	opts    MemoryOptions
+	inherit func(*slog.Logger)
 
 	mu       sync.RWMutex
 	builders map[string]*status.Builder
@@ -133,7 +137,14 @@ type activityEntry struct {
 	e   status.Event
 }
 
-var _ status.Ledger = (*Memory)(nil)
+var (
+	_ status.Ledger  = (*Memory)(nil)
+	_ status.Logging = (*Memory)(nil)
+)
+
+// InheritLogger implements status.Logging: without MemoryOptions.Logger
+// the Memory logs through l.
+func (m *Memory) InheritLogger(l *slog.Logger) { m.inherit(l) }
 
 // NewMemory returns an empty Memory that keeps its history in memory only.
 func NewMemory(o MemoryOptions) *Memory {
@@ -152,11 +163,11 @@ func NewMemory(o MemoryOptions) *Memory {
 	if o.PersistDelay <= 0 {
 		o.PersistDelay = time.Second
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
+	var inherit func(*slog.Logger)
+	o.Logger, inherit = hublog.New(o.Logger)
 	return &Memory{
 		opts:     o,
+		inherit:  inherit,
 		builders: map[string]*status.Builder{},
 		builds:   map[string][]*status.Build{},
 		running:  map[buildKey]struct{}{},

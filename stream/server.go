@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heraldci/herald/auth"
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/internal/sse"
 	"github.com/heraldci/herald/internal/wire"
 	"github.com/heraldci/herald/status"
@@ -53,8 +54,10 @@ type Options struct {
 	MaxClients, MaxClientsPerAddr int
 	// Realm is the Basic auth realm (default "herald").
 	Realm string
-	// Logger receives connects, disconnects and cut clients. Default:
-	// slog.Default().
+	// Logger receives connects, disconnects and cut clients, with the
+	// attribute reporter=stream. Default: the logger of the Hub the Server
+	// is added to (see status.Logging; it names reporters itself), and
+	// slog.Default() until then.
 	Logger *slog.Logger
 }
 
@@ -62,9 +65,10 @@ type Options struct {
 // and an http.Handler; all methods are safe for concurrent use. Report never
 // waits for a client.
 type Server struct {
-	o   Options
-	log *slog.Logger
-	b   *sse.Broadcaster[*entry]
+	o       Options
+	log     *slog.Logger
+	inherit func(*slog.Logger)
+	b       *sse.Broadcaster[*entry]
 
 	// The server's own view, for snapshots: changed by Report's make
 	// function and read by Subscribed, both under the Broadcaster's lock.
@@ -78,6 +82,7 @@ var (
 	_ status.Reporter = (*Server)(nil)
 	_ status.Closer   = (*Server)(nil)
 	_ status.Named    = (*Server)(nil)
+	_ status.Logging  = (*Server)(nil)
 )
 
 // entry is one event, encoded once for every client.
@@ -123,15 +128,15 @@ func New(o Options) (*Server, error) {
 	if o.Realm == "" {
 		o.Realm = "herald"
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
 	if o.Throttle == nil {
 		o.Throttle = auth.NewThrottle(0, 0)
 	}
-	log := o.Logger.With("reporter", "stream")
+	log, inherit := hublog.New(o.Logger)
+	if o.Logger != nil { // the Hub's logger names its reporters itself
+		log = log.With("reporter", "stream")
+	}
 	s := &Server{
-		o: o, log: log,
+		o: o, log: log, inherit: inherit,
 		b: sse.New[*entry](sse.Options{Name: "stream", Slow: sse.Cut, Buffer: o.ClientBuffer, Replay: o.Replay,
 			KeepAlive: o.KeepAlive, WriteTimeout: o.WriteTimeout, MaxClients: o.MaxClients,
 			MaxPerAddr: o.MaxClientsPerAddr, Logger: log}),
@@ -140,6 +145,10 @@ func New(o Options) (*Server, error) {
 	}
 	return s, nil
 }
+
+// InheritLogger implements status.Logging: without Options.Logger the
+// Server logs through l.
+func (s *Server) InheritLogger(l *slog.Logger) { s.inherit(l) }
 
 // Name returns "stream".
 func (s *Server) Name() string { return "stream" }

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/heraldci/herald/auth"
@@ -551,4 +552,23 @@ func TestOptions(t *testing.T) {
 			t.Errorf("New(%+v) = %v, want an Options error", o, err)
 		}
 	}
+}
+
+// Given no logger, the Server logs through the Hub's, named.
+func TestLogsThroughTheHub(t *testing.T) {
+	s, err := New(Options{Auth: auth.Func(func(context.Context, string, string) error {
+		return errors.New("the user database is down")
+	})})
+	require.NoError(t, err)
+	_, logs := testkit.LoggingHub(t, s)
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	req, err := http.NewRequest("GET", srv.URL, nil)
+	require.NoError(t, err)
+	req.SetBasicAuth("alice", "pw")
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	assert.Contains(t, logs.Lines(), testkit.LogLine{Level: "ERROR", Reporter: "stream", Msg: "stream: checking credentials"})
 }

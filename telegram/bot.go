@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/heraldci/herald/chat"
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
@@ -21,6 +22,7 @@ import (
 type Bot struct {
 	o       Options
 	log     *slog.Logger
+	inherit func(*slog.Logger)
 	engine  *chat.Engine
 	http    *http.Client
 	ownHTTP bool // http is the Bot's: Close closes its idle connections
@@ -31,12 +33,6 @@ type Bot struct {
 	cmdWG  sync.WaitGroup
 	cmdSem chan struct{}
 
-	// reportMu serialises Report: the engine announces through the
-	// Transport, which has no context, so Report leaves its own in
-	// reportCtx for the sendMessage calls it causes.
-	reportMu  sync.Mutex
-	reportCtx context.Context
-
 	mu       sync.Mutex
 	username string // the bot's @username, from getMe
 }
@@ -46,6 +42,7 @@ var (
 	_ status.Closer    = (*Bot)(nil)
 	_ status.Named     = (*Bot)(nil)
 	_ status.Selective = (*Bot)(nil)
+	_ status.Logging   = (*Bot)(nil)
 )
 
 const (
@@ -58,7 +55,8 @@ const (
 // the background. Every problem is reported at once.
 func New(o Options) (*Bot, error) {
 	o, err := o.withDefaults()
-	b := &Bot{o: o, log: o.Logger.With("target", "telegram"), http: o.HTTPClient,
+	log, inherit := hublog.New(o.Logger)
+	b := &Bot{o: o, log: log.With("target", "telegram"), inherit: inherit, http: o.HTTPClient,
 		done: make(chan struct{}), cmdSem: make(chan struct{}, maxCommands)}
 	if b.http == nil {
 		b.http = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
@@ -89,6 +87,10 @@ func New(o Options) (*Bot, error) {
 	return b, nil
 }
 
+// InheritLogger implements status.Logging: without Options.Logger the bot
+// logs through l from now on.
+func (b *Bot) InheritLogger(l *slog.Logger) { b.inherit(l) }
+
 // Name returns "telegram".
 func (b *Bot) Name() string { return "telegram" }
 
@@ -103,16 +105,13 @@ func (b *Bot) Handles(k status.Kind) bool { return b.engine.Handles(k) }
 
 // Report announces BuildStarted and BuildFinished events in the chats whose
 // notify events ask for them, and completes watch commands and the
-// follow-up of forced builds, sending before it returns. Reports run one at
-// a time.
+// follow-up of forced builds, sending under ctx before it returns. When a
+// chat refuses for a while (429) the Hub's retry of the event (same
+// Event.ID) sends to the chats that did not get it only.
 func (b *Bot) Report(ctx context.Context, e status.Event) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("telegram: %w", err)
 	}
-	b.reportMu.Lock()
-	defer b.reportMu.Unlock()
-	b.reportCtx = ctx
-	defer func() { b.reportCtx = nil }()
 	return b.engine.Report(ctx, e)
 }
 

@@ -276,3 +276,14 @@ func TestErrorsWrapContext(t *testing.T) {
 	assert.True(t, errors.Is(err, context.Canceled))
 	assert.False(t, status.IsRetryable(err))
 }
+
+// Given no logger, the bot logs through the Hub's once added, named; its
+// poll logs from its own goroutine.
+func TestLogsThroughTheHub(t *testing.T) {
+	url, release := testkit.FailingServer(t)
+	b, err := New(Options{Token: "123456:ABC-DEF", APIURL: url})
+	require.NoError(t, err)
+	_, logs := testkit.LoggingHub(t, b)
+	release()
+	logs.WaitFor(t, testkit.LogLine{Level: "WARN", Reporter: "telegram", Msg: "telegram: getMe failed"})
+}

@@ -68,7 +68,10 @@ type Options struct {
 
 	// SourceURL and Version are what the source and version commands say.
 	SourceURL, Version string
-	// Logger receives poll failures and refused commands (default slog.Default()).
+	// Logger receives poll failures and refused commands. Default: the
+	// logger of the Hub the bot is added to (see status.Logging). The bot
+	// polls as soon as New returns, so until it is added what it logs goes
+	// to slog.Default().
 	Logger *slog.Logger
 	// Now is the clock for "3m05s ago" (default time.Now).
 	Now func() time.Time
@@ -105,9 +108,6 @@ func (o Options) withDefaults() (Options, error) {
 		bad("Options.PollTimeout %v is not a long poll: use whole seconds, at least 1s (0 for 30s)", o.PollTimeout)
 	case o.PollTimeout == 0:
 		o.PollTimeout = defaultPollTimeout
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -9,20 +9,15 @@ import (
 // transport is how package chat's engine speaks on Telegram.
 type transport struct{ b *Bot }
 
-// Say sends text with sendMessage: announcements under the context of the
-// Report that caused them, answers under the bot's.
-func (t transport) Say(to, text string, announce bool) error {
-	if announce && t.b.reportCtx != nil {
-		return t.b.say(t.b.reportCtx, to, text)
-	}
-	ctx, cancel := context.WithTimeout(t.b.ctx, commandTimeout)
-	defer cancel()
+// Say sends text with sendMessage under ctx: Report's for announcements,
+// the command's for answers.
+func (t transport) Say(ctx context.Context, to, text string, _ bool) error {
 	return t.b.say(ctx, to, text)
 }
 
 // SayItems sends the items one a line, as few messages as fit.
-func (t transport) SayItems(to string, items []string) error {
-	return t.Say(to, strings.Join(items, "\n"), false)
+func (t transport) SayItems(ctx context.Context, to string, items []string) error {
+	return t.b.say(ctx, to, strings.Join(items, "\n"))
 }
 
 // IsRoom: groups have negative IDs, channels @names; people positive IDs.

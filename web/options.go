@@ -81,7 +81,8 @@ type Options struct {
 	// HTTPLog, when set, receives one line per request, like Buildbot's
 	// http.log.
 	HTTPLog *HTTPLog
-	// Logger receives errors (default slog.Default()).
+	// Logger receives errors. Default: the logger of the Hub the Server is
+	// added to (see status.Logging), and slog.Default() until then.
 	Logger *slog.Logger
 
 	// Display options of the waterfall, console and feeds (views.go).
@@ -133,9 +134,6 @@ func (o *Options) validate() error {
 	}
 	if o.Title == "" {
 		o.Title = "Herald"
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
 	}
 	if o.HTTPLog != nil {
 		h := *o.HTTPLog // defaults go into a copy, not the caller's struct

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heraldci/herald/internal/hublog"
 	"github.com/heraldci/herald/status"
 )
 
@@ -33,6 +35,7 @@ type Server struct {
 	nav      []navLink    // the navigation bar, from the page table
 	views    *viewState   // waterfall, console, images, live updates
 	paths    status.Links // links of the pages, below Options.Prefix
+	inherit  func(*slog.Logger)
 
 	// unsupported holds the actions Control answered status.ErrUnsupported
 	// to (Action → true): their forms are no longer offered.
@@ -47,14 +50,17 @@ var (
 	_ http.Handler    = (*Server)(nil)
 	_ status.Reporter = (*Server)(nil)
 	_ status.Closer   = (*Server)(nil)
+	_ status.Logging  = (*Server)(nil)
 )
 
 // New checks o and returns a Server.
 func New(o Options) (*Server, error) {
+	log, inherit := hublog.New(o.Logger)
+	o.Logger = log
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: o, now: time.Now, csrf: http.NewCrossOriginProtection(), version: version()}
+	s := &Server{opts: o, inherit: inherit, now: time.Now, csrf: http.NewCrossOriginProtection(), version: version()}
 	s.views = newViewState(&s.opts)
 	s.paths = status.Links{Base: o.Prefix}
 	var err error
@@ -158,6 +164,10 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 func (s *Server) Report(ctx context.Context, e status.Event) error {
 	return s.views.live.Report(ctx, e)
 }
+
+// InheritLogger implements status.Logging: without Options.Logger the
+// server logs through l.
+func (s *Server) InheritLogger(l *slog.Logger) { s.inherit(l) }
 
 // Name names the server in Hub statistics.
 func (s *Server) Name() string { return "web" }

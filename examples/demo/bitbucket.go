@@ -3,12 +3,9 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
-	"strings"
 
 	"github.com/heraldci/herald/bitbucket"
 	"github.com/heraldci/herald/bitbucket/bitbuckettest"
-	"github.com/heraldci/herald/status"
 )
 
 // bitbucketTarget posts build statuses to Bitbucket Cloud, or to an
@@ -21,15 +18,7 @@ func (b *bitbucketTarget) Flags(fs *flag.FlagSet) {
 }
 
 func (b *bitbucketTarget) Start(ctx context.Context, d *demo) error {
-	o := bitbucket.Options{Logger: d.log,
-		// The simulated builds have no pages unless a web target serves
-		// them, and Bitbucket requires a link.
-		URL: status.RenderFunc(func(bd *status.Build) string {
-			if bd.URL != "" {
-				return bd.URL
-			}
-			return fmt.Sprintf("%s/builders/%s/builds/%d", strings.TrimSuffix(d.url, "/"), bd.Builder, bd.Number)
-		})}
+	o := bitbucket.Options{Logger: d.log} // the links: the builds' pages, from the Hub's WebURL
 	double := bitbuckettest.New(bitbuckettest.Options{Token: "demo-token"})
 	var err error
 	o.BaseURL, o.Token, err = forgeAPI(d, "bitbucket", b.api, b.tokenFile, double, func() []string {

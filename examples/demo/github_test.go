@@ -13,7 +13,7 @@ import (
 func TestDemoCommitStatusTargets(t *testing.T) {
 	var out, errs bytes.Buffer
 	err := run(context.Background(), []string{"-builds", "3", "-speed", "50", "-seed", "7", "-addr", "",
-		"-github-api", "local", "-stash-url", "local"}, &out, &errs)
+		"-web-url", "https://ci.example.org", "-github-api", "local", "-stash-url", "local"}, &out, &errs)
 	if err != nil {
 		t.Fatalf("run: %v\nstderr:\n%s", err, errs.String())
 	}

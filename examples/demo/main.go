@@ -15,6 +15,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -116,6 +117,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	speed := fs.Float64("speed", 1, "simulation speed factor (2: twice as fast)")
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random seed of the simulation")
 	addr := fs.String("addr", "127.0.0.1:8010", "HTTP address for pages and webhooks (empty: no HTTP)")
+	webURL := fs.String("web-url", "", "where browsers reach the web status, linked from mails, chat and commit statuses (default: the -addr server)")
 	verbose := fs.Bool("v", false, "log at debug level")
 	historyFile := fs.String("history", "", "keep the build history in this file across restarts (default: in memory only)")
 	ts := targets()
@@ -144,9 +146,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	var ln net.Listener
+	var url string // of the HTTP server, where the web status is
+	if *addr != "" {
+		var err error
+		if ln, err = net.Listen("tcp", *addr); err != nil {
+			return fmt.Errorf("listen on -addr %s: %w (pick another with -addr, or -addr '' for none)", *addr, err)
+		}
+		url = "http://" + ln.Addr().String()
+	}
 	// The store is the Hub's history: every event is in it before any
-	// reporter sees it.
-	hub := status.NewHub(status.HubOptions{History: mem, Logger: log, Master: masterName})
+	// reporter sees it. Every build gets its page's URL, which the targets
+	// link to.
+	hub := status.NewHub(status.HubOptions{History: mem, Logger: log, Master: masterName, WebURL: cmp.Or(*webURL, url)})
 	last := map[string]int{} // continue numbering after builds kept in -history
 	if builds, err := mem.Builds(ctx, status.BuildQuery{}); err == nil {
 		for _, b := range builds {
@@ -154,17 +166,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	master := sim.New(hub, sim.Options{Seed: *seed, Speed: *speed, LastNumbers: last})
-	d := &demo{hub: hub, store: mem, control: master, onChanges: master.OnChanges, mux: http.NewServeMux(), log: log, out: stdout}
+	d := &demo{hub: hub, store: mem, control: master, onChanges: master.OnChanges, mux: http.NewServeMux(), log: log, out: stdout, url: url}
 	d.onClose(mem.Close) // writes the rest of -history after the Hub's last event
 
-	var ln net.Listener
-	if *addr != "" {
-		var err error
-		if ln, err = net.Listen("tcp", *addr); err != nil {
-			return fmt.Errorf("listen on -addr %s: %w (pick another with -addr, or -addr '' for none)", *addr, err)
-		}
-		d.url = "http://" + ln.Addr().String()
-	}
 	for _, t := range ts {
 		if err := t.Start(ctx, d); err != nil {
 			return fmt.Errorf("%T: %w", t, err)

@@ -31,14 +31,7 @@ func (s *stashTarget) Start(ctx context.Context, d *demo) error {
 		}
 		return nil
 	}
-	o := stash.Options{BaseURL: s.url, Logger: d.log,
-		// The simulated builds have no pages unless a web target serves them.
-		URL: status.RenderFunc(func(b *status.Build) string {
-			if b.URL != "" {
-				return b.URL
-			}
-			return fmt.Sprintf("%s/builders/%s/builds/%d", strings.TrimSuffix(d.url, "/"), b.Builder, b.Number)
-		})}
+	o := stash.Options{BaseURL: s.url, Logger: d.log} // the links: the builds' pages, from the Hub's WebURL
 	if s.url == "local" {
 		double := stashtest.New(stashtest.Options{Token: "demo-token"})
 		api, err := startAPIDouble(d, "stash", double, func() []string {

@@ -29,8 +29,12 @@ func composing(ctx context.Context, logger *slog.Logger, mailer, bot status.Repo
 	if err != nil {
 		return err
 	}
-	hub := status.NewHub(status.HubOptions{History: history, Logger: logger, Master: "ci1"})
+	hub := status.NewHub(status.HubOptions{History: history, Logger: logger, Master: "ci1",
+		WebURL: "https://ci.example.org"}) // where package web's pages are
 	defer hub.Shutdown(ctx) // drains every queue, then closes the reporters
+	// logger is also the history's and every target's (status.Logging), their lines
+	// marked reporter=<name>, unless a target's Options.Logger names another. Every
+	// build gets its page's URL (status.Links): mails, chat and forges link to it.
 
 	// Every target is a status.Reporter with its own queue, retries and counters,
 	// and says which kinds of event it wants (status.Selective).

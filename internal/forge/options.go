@@ -33,7 +33,9 @@ func CheckSecret(pkg, field, v string) error {
 }
 
 // WarnPlainHTTP warns when credentials are to travel unencrypted to
-// another machine: u is plain http and not a loopback address.
+// another machine: u is plain http and not a loopback address. It is called
+// while options are checked, before any Hub could hand its logger over: a
+// nil log is slog.Default().
 func WarnPlainHTTP(log *slog.Logger, pkg string, u *url.URL) {
 	if u.Scheme != "http" {
 		return
@@ -41,6 +43,9 @@ func WarnPlainHTTP(log *slog.Logger, pkg string, u *url.URL) {
 	host := u.Hostname()
 	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
 		return
+	}
+	if log == nil {
+		log = slog.Default()
 	}
 	log.Warn(pkg+": Options.BaseURL is plain http: the credentials travel unencrypted; use https", "base_url", u.Redacted())
 }

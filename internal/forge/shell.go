@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 
@@ -20,6 +21,7 @@ type Target interface {
 	status.Closer
 	status.Named
 	status.Selective
+	status.Logging
 }
 
 // Hints say what to check when the forge refuses a request, by status
@@ -36,19 +38,25 @@ func Default(p *status.Renderer, v status.Renderer) {
 // Shell is the part of a commit-status target that is the same in each
 // built on this package (github, gitlab, gitea, bitbucket, stash): its
 // name, how it prints (where it sends, never a credential), the kinds it
-// handles, and closing. A Reporter embeds it and calls Init in New. Safe for
-// concurrent use.
+// handles, the logger it inherits, and closing. A Reporter embeds it and
+// calls Init in New. Safe for concurrent use.
 type Shell struct {
 	name, where string
 	release     func()
+	inherit     func(*slog.Logger)
 	closed      atomic.Bool
 }
 
 // Init names the target ("gitlab"), says where it sends (an address
-// without credentials), and what Close releases (nil for nothing).
-func (s *Shell) Init(name, where string, release func()) {
-	s.name, s.where, s.release = name, where, release
+// without credentials), what Close releases (nil for nothing), and what
+// InheritLogger calls (the inherit of hublog.New).
+func (s *Shell) Init(name, where string, release func(), inherit func(*slog.Logger)) {
+	s.name, s.where, s.release, s.inherit = name, where, release, inherit
 }
+
+// InheritLogger implements status.Logging: a reporter whose options named
+// no logger logs through l.
+func (s *Shell) InheritLogger(l *slog.Logger) { s.inherit(l) }
 
 // Name returns the target's name.
 func (s *Shell) Name() string { return s.name }

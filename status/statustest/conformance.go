@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
@@ -21,7 +22,9 @@ import (
 //   - a Report with a cancelled context returns promptly (a reporter still
 //     running after 10 seconds fails the check), and an error it returns
 //     then wraps context.Canceled and is not Retryable;
-//   - after Close (for Closers) no goroutine started by the reporter is left.
+//   - after Close (for Closers) no goroutine started by the reporter is left;
+//   - a reporter that implements status.Logging takes a logger while it
+//     reports (run the test with -race).
 //
 // newReporter is called once per check; the reporter may talk to a real or
 // fake server the test runs. Errors other than on cancellation are allowed
@@ -90,6 +93,30 @@ func Conformance(t *testing.T, newReporter func() status.Reporter) {
 				t.Errorf("Report(%v) with a cancelled context = %v: want nil or an error wrapping context.Canceled, not retryable", e.Kind, err)
 			}
 		}
+	})
+
+	t.Run("InheritLoggerWhileReporting", func(t *testing.T) {
+		r := newReporter()
+		defer closeReporter(t, r)
+		lg, ok := r.(status.Logging)
+		if !ok {
+			t.Skip("not a status.Logging")
+		}
+		discard := slog.New(slog.DiscardHandler)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				lg.InheritLogger(discard.With("reporter", "conformance"))
+			}
+		}()
+		for _, e := range events {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_ = r.Report(ctx, e)
+			cancel()
+		}
+		wg.Wait()
 	})
 
 	t.Run("NoGoroutineAfterClose", func(t *testing.T) {

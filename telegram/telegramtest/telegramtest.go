@@ -35,6 +35,9 @@ import (
 type Options struct {
 	Token    string // the bot token accepted; others get 401
 	Username string // the bot's username (default "herald_bot")
+	// RetryAfter is the parameters.retry_after of rate limits, in
+	// seconds (default 3).
+	RetryAfter int
 }
 
 // Sent is one message sendMessage accepted.
@@ -77,7 +80,8 @@ type Server struct {
 	offsets  []int64 // the offsets getUpdates was called with
 	problems []string
 	requests []Request
-	limit429 int // the next sendMessage calls answered 429
+	limit429 int            // the next sendMessage calls answered 429
+	chat429  map[string]int // the next sendMessage calls to a chat answered 429
 	accepted []Sent
 	changed  chan struct{} // closed and replaced when a message is accepted
 
@@ -91,7 +95,10 @@ func New(o Options) *Server {
 	if o.Username == "" {
 		o.Username = "herald_bot"
 	}
-	return &Server{o: o, nextID: 100, wake: make(chan struct{}, 1), polling: make(chan struct{}, 1), sent: make(chan Sent, 10000),
+	if o.RetryAfter == 0 {
+		o.RetryAfter = 3
+	}
+	return &Server{o: o, chat429: map[string]int{}, nextID: 100, wake: make(chan struct{}, 1), polling: make(chan struct{}, 1), sent: make(chan Sent, 10000),
 		changed: make(chan struct{})}
 }
 
@@ -166,11 +173,19 @@ func (s *Server) LastID() int64 {
 }
 
 // RateLimit answers the next n sendMessage calls with 429 and
-// parameters.retry_after 3.
+// parameters.retry_after Options.RetryAfter.
 func (s *Server) RateLimit(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.limit429 = n
+}
+
+// RateLimitChat answers the next n sendMessage calls to chatID with 429,
+// as Telegram does for a group that gets too many messages.
+func (s *Server) RateLimitChat(chatID string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.chat429[chatID] = n
 }
 
 // Wait waits until sendMessage has accepted n messages in all, or ctx
@@ -357,13 +372,16 @@ func (s *Server) sendMessage(w http.ResponseWriter, body []byte, p map[string]an
 		return
 	}
 	s.mu.Lock()
-	limited := s.limit429 > 0
-	if limited {
+	limited := s.limit429 > 0 || s.chat429[chatID] > 0
+	switch {
+	case s.chat429[chatID] > 0:
+		s.chat429[chatID]--
+	case s.limit429 > 0:
 		s.limit429--
 	}
 	s.mu.Unlock()
 	if limited {
-		s.fail(w, method, body, 429, "Too Many Requests: retry after 3", map[string]any{"retry_after": 3})
+		s.fail(w, method, body, 429, fmt.Sprintf("Too Many Requests: retry after %d", s.o.RetryAfter), map[string]any{"retry_after": s.o.RetryAfter})
 		return
 	}
 	m := Sent{ChatID: chatID, ParseMode: mode, Text: text}

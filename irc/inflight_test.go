@@ -1,0 +1,115 @@
+package irc
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/heraldci/herald/status"
+	"github.com/heraldci/herald/status/statustest"
+)
+
+// ackServer is an IRC server on loopback that welcomes the bot, puts it on
+// the channels it joins, and answers the PINGs that acknowledge lines only
+// when told to; each connection's lines arrive on a channel of their own.
+type ackServer struct {
+	l     net.Listener
+	conns chan chan string
+	pong  chan bool // one value per connection: answer acknowledging PINGs?
+	close chan struct{}
+}
+
+func newAckServer(t *testing.T) *ackServer {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s := &ackServer{l: l, conns: make(chan chan string, 4), pong: make(chan bool, 4), close: make(chan struct{}, 4)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			lines := make(chan string, 100)
+			s.conns <- lines
+			pong := <-s.pong
+			go func() {
+				<-s.close
+				c.Close() // the connection dies, without a word
+			}()
+			go func() {
+				defer close(lines)
+				r := bufio.NewReader(c)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					line = strings.TrimRight(line, "\r\n")
+					lines <- line
+					switch {
+					case strings.HasPrefix(line, "USER "):
+						fmt.Fprintf(c, ":srv 001 herald :Welcome herald!~herald@127.0.0.1\r\n")
+					case strings.HasPrefix(line, "JOIN "):
+						// The PONG to the PING after it tells the test the bot took the JOIN.
+						fmt.Fprintf(c, ":herald!~herald@127.0.0.1 JOIN %s\r\nPING :joined\r\n", strings.TrimPrefix(line, "JOIN "))
+					case strings.HasPrefix(line, "PING :"+markPrefix) && pong:
+						fmt.Fprintf(c, ":srv PONG srv :%s\r\nPING :acked\r\n", strings.TrimPrefix(line, "PING :"))
+					}
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() { l.Close(); <-done })
+	return s
+}
+
+// An announcement written to a connection that dies before the server
+// acknowledged it is said again on the next connection; once acknowledged,
+// it is not.
+func TestAnnouncementOnADyingConnectionIsSentAgain(t *testing.T) {
+	s := newAckServer(t)
+	s.pong <- false
+	b, err := New(Options{Host: "127.0.0.1", Port: s.l.Addr().(*net.TCPAddr).Port, Nick: "herald",
+		Channels: []Channel{{Name: "#re"}}, NotifyEvents: []string{"failure"},
+		LostDelay: 10 * time.Millisecond, FailedDelay: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	defer closeBot(t, b)
+	say := "PRIVMSG #re :build #9 of linux is complete: Failure"
+
+	first := <-s.conns
+	readUntil(t, first, "PONG joined")
+	build := statustest.NewBuild("linux").Number(9).Failed().Build()
+	require.NoError(t, b.Report(context.Background(), status.Event{Kind: status.BuildFinished, Build: build}))
+	readUntil(t, first, say)
+	readUntil(t, first, "PING :"+markPrefix) // asked, never answered
+	s.pong <- true
+	s.close <- struct{}{}
+	for range first {
+	}
+
+	second := <-s.conns
+	got := readUntil(t, second, say)
+	assert.NotContains(t, got[:len(got)-1], say, "said once on the new connection")
+	readUntil(t, second, "PONG acked") // the acknowledging PING was answered, and the answer taken
+	s.pong <- true
+	s.close <- struct{}{}
+	for range second {
+	}
+
+	third := <-s.conns
+	got = readUntil(t, third, "PONG joined")
+	require.NoError(t, b.Report(context.Background(), status.Event{Kind: status.BuildFinished,
+		Build: statustest.NewBuild("linux").Number(10).Failed().Build()}))
+	got = append(got, readUntil(t, third, "PRIVMSG #re :build #10")...)
+	assert.NotContains(t, got, say, "an acknowledged announcement is not said again")
+}
