@@ -212,7 +212,7 @@ func runMaster(ctx context.Context, url, name, history string, builds int, speed
 		return err
 	}
 	if n > 0 {
-		fmt.Fprintf(stdout, "%s: %d builds left running by its last process ended as interrupted\n", name, n)
+		fmt.Fprintf(stdout, "%s: builds its last process left running, ended as interrupted: %d\n", name, n)
 	}
 
 	short := name[len(name)-1:]

@@ -231,7 +231,7 @@ func TestClusterProcessesSurviveKills(t *testing.T) {
 	// Started again on its history file, master-a ends that build first,
 	// then numbers its builds on.
 	a = master("master-a", 4, "50")
-	a.waitLine("master-a: 1 builds left running by its last process ended as interrupted")
+	a.waitLine("master-a: builds its last process left running, ended as interrupted: 1")
 	b := master("master-b", 6, "10")
 
 	// kill -9 the front end while its history file holds a build of
