@@ -2,6 +2,7 @@ package status
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"time"
 )
@@ -53,6 +54,17 @@ func StartBuild(p Publisher, b *Build) *BuildRun {
 	return r
 }
 
+// ResumeBuild returns the run of b, a build whose start was published
+// before — by an earlier process of the master, say — and that has not
+// finished, so that the host can go on with it: start more steps, or
+// Finish it. It publishes nothing. b is copied. Its steps that have not
+// finished stay running until Finish ends them; its logs count as finished
+// (the run cannot write to them). A finished b gives a run whose Finish
+// does nothing.
+func ResumeBuild(p Publisher, b *Build) *BuildRun {
+	return &BuildRun{p: p, b: b.Clone(), open: make(map[logIndex]bool)}
+}
+
 // Build returns a copy of the build as it stands.
 func (r *BuildRun) Build() *Build {
 	r.mu.Lock()
@@ -71,23 +83,38 @@ func (r *BuildRun) StartStep(name string) *StepRun {
 	return s
 }
 
-// Finish ends the build with result and text: it finishes the steps and
-// logs still open (a running step as Exception, "interrupted"), then
-// publishes BuildFinished. Later calls do nothing.
+// Finish ends the build now with result and text: it finishes the steps
+// and logs still open (a running step as Exception, with "interrupted"
+// after its text), then publishes BuildFinished. Later calls do nothing.
 func (r *BuildRun) Finish(result Result, text ...string) {
+	r.FinishAt(time.Now(), result, text...)
+}
+
+// FinishAt is Finish at t rather than now, for a build known to have ended
+// earlier (a resumed build whose master stopped at t). A t before the start
+// of the build or of a step still running is taken as the latest of those
+// starts, so that nothing ends before it started.
+func (r *BuildRun) FinishAt(t time.Time, result Result, text ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.b.Done() {
 		return
 	}
-	now := time.Now()
-	for i := range r.b.Steps {
-		if !r.b.Steps[i].Done() {
-			r.finishStep(i, now, Exception, []string{"interrupted"})
+	if t.Before(r.b.Started) {
+		t = r.b.Started
+	}
+	for _, st := range r.b.Steps {
+		if !st.Done() && t.Before(st.Started) {
+			t = st.Started
 		}
 	}
-	r.b.Finished, r.b.Result, r.b.Text = now, result, text
-	r.p.Publish(Event{Kind: BuildFinished, Time: now, Build: r.b.Clone()})
+	for i, st := range r.b.Steps {
+		if !st.Done() {
+			r.finishStep(i, t, Exception, slices.Concat(st.Text, []string{"interrupted"}))
+		}
+	}
+	r.b.Finished, r.b.Result, r.b.Text = t, result, text
+	r.p.Publish(Event{Kind: BuildFinished, Time: t, Build: r.b.Clone()})
 }
 
 // publish sends an event about step i (and log, if any); r.mu is held.

@@ -20,19 +20,19 @@ func ExampleMemory_FinishInterrupted() {
 	path := filepath.Join(dir, "history.db")
 
 	// The previous process: linux #7 is running when it stops.
-	history, _ := store.OpenMemory(path, store.MemoryOptions{})
-	status.StartBuild(status.NewHub(status.HubOptions{History: history}), &status.Build{Builder: "linux", Number: 7}).
+	history, _ := store.OpenMemory(path, store.MemoryOptions{Master: "ci1"})
+	status.StartBuild(status.NewHub(status.HubOptions{History: history, Master: "ci1"}), &status.Build{Builder: "linux", Number: 7}).
 		StartStep("test")
 	history.Close(ctx)
 
 	// This process.
-	history, err := store.OpenMemory(path, store.MemoryOptions{})
+	history, err := store.OpenMemory(path, store.MemoryOptions{Master: "ci1"})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer history.Close(ctx)
-	hub := status.NewHub(status.HubOptions{History: history})
+	hub := status.NewHub(status.HubOptions{History: history, Master: "ci1"})
 	hub.Add(status.Filter(status.ReporterFunc(func(_ context.Context, e status.Event) error {
 		fmt.Printf("%s #%d: %s, %s\n", e.Build.Builder, e.Build.Number, e.Build.Result, strings.Join(e.Build.Text, " "))
 		return nil

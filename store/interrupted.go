@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,23 +16,21 @@ import (
 // InterruptedText is the text a build that was running when its master
 // stopped gets when it is finished after the restart (see
 // Memory.FinishInterrupted), after any text it had. Its running steps get
-// "interrupted", as status.BuildRun.Finish gives them.
+// "interrupted" after theirs, as status.BuildRun.Finish gives them.
 const InterruptedText = "interrupted by a master restart"
 
-// stepInterrupted is the text of a step that was running when its master
-// stopped.
-const stepInterrupted = "interrupted"
-
-// interruptedBuild is a build the previous process left running: as the
-// file holds it, and as it ends.
+// interruptedBuild is a build of this master the previous process left
+// running: as it ends, and the events that end it.
 type interruptedBuild struct {
-	running, finished *status.Build
+	finished *status.Build
+	events   []status.Event
 }
 
-// FinishInterrupted tells every reporter that the builds the previous
-// process left running have ended: for each, it publishes to p — the Hub
-// whose HubOptions.History is m — StepFinished for each step that was
-// running (Exception, "interrupted") and one BuildFinished with Result
+// FinishInterrupted tells every reporter that the builds of this master
+// (MemoryOptions.Master) the previous process left running have ended: for
+// each, it publishes to p — the Hub whose HubOptions.History is m — what
+// status.BuildRun.FinishAt publishes: StepFinished for each step that was
+// running (Exception, "interrupted"), then one BuildFinished with Result
 // status.Exception and the text InterruptedText, timed when the file was
 // last written before the stop. Commit statuses on GitHub or GitLab leave
 // "pending", mails and IRC announce the end, like any build's end. It
@@ -39,7 +38,7 @@ type interruptedBuild struct {
 // Hub has its reporters (a reporter added later does not hear it) and
 // before new builds start:
 //
-//	hub := status.NewHub(status.HubOptions{History: history})
+//	hub := status.NewHub(status.HubOptions{History: history, Master: "ci1"})
 //	hub.Add(...) // every reporter
 //	if _, err := history.FinishInterrupted(ctx, hub); err != nil {
 //		return err
@@ -54,46 +53,48 @@ type interruptedBuild struct {
 // waits for it within ctx), and a later FinishInterrupted, in this process
 // or after a restart, has nothing left to publish. Should the process stop
 // before that commit, the next start publishes them again, with the same
-// Event.IDs ("interrupted/<master>/<builder>/<number>", with "/step/<n>"
-// for steps), so a receiver can drop the copies. A build the host finishes
-// itself (its own BuildFinished) is not published again.
+// Event.IDs ("interrupted/<master>/<builder>/<number>", with
+// "/step/<number>" for steps), so a receiver can drop the copies. A build
+// the host finishes itself (its own BuildFinished) is not published again.
+// A master that publishes to package bus sends these ends to the front
+// ends like its other events.
 //
 // A host that never calls it leaves forges showing those builds pending;
 // the Memory logs a warning when the first new build starts while some
-// are left. A front end whose Memory is fed from other masters (package
-// bus) does not call it: those builds end when their master's events
-// arrive.
+// are left. Running builds of other masters are left running: a front end
+// fed by package bus has nothing to end (its restart stopped no build) and
+// need not call it. When the file held such builds, FinishInterrupted logs
+// a warning naming their masters, since a master whose MemoryOptions.Master
+// is not its Hub's name would leave its own builds running so.
 //
-// For a Memory made by NewMemory, or a file with no running build, it
-// publishes nothing and returns 0, nil. It returns an error when the
-// events did not reach m (p is another Hub, or it is shut down), or when
-// ctx ends before the file holds them.
+// For a Memory made by NewMemory, or a file with no running build of this
+// master, it publishes nothing and returns 0, nil. It returns an error when
+// the events did not reach m (p is another Hub, or it is shut down), or
+// when ctx ends before the file holds them.
 func (m *Memory) FinishInterrupted(ctx context.Context, p status.Publisher) (int, error) {
 	m.finishing.Lock() // a second call waits, then finds nothing left
 	defer m.finishing.Unlock()
+	m.warnOthersLeft()
 	m.mu.RLock()
-	todo := make([]interruptedBuild, 0, len(m.interrupted))
-	for _, ib := range m.interrupted {
-		todo = append(todo, ib)
-	}
+	todo := slices.Collect(maps.Values(m.interrupted))
 	m.mu.RUnlock()
 	if len(todo) == 0 {
 		return 0, nil
 	}
 	slices.SortFunc(todo, func(a, b interruptedBuild) int {
-		return cmp.Or(a.running.Started.Compare(b.running.Started), cmp.Compare(a.running.Builder, b.running.Builder),
-			cmp.Compare(a.running.Number, b.running.Number))
+		return cmp.Or(a.finished.Started.Compare(b.finished.Started), cmp.Compare(a.finished.Builder, b.finished.Builder),
+			cmp.Compare(a.finished.Number, b.finished.Number))
 	})
 	for _, ib := range todo {
-		for _, e := range ib.events() {
+		for _, e := range ib.events {
 			p.Publish(e)
 		}
 	}
 	m.mu.Lock()
 	var missed []string
 	for _, ib := range todo {
-		if _, ok := m.interrupted[buildKey{ib.running.Builder, ib.running.Number}]; ok {
-			missed = append(missed, fmt.Sprintf("%s #%d", ib.running.Builder, ib.running.Number))
+		if _, ok := m.interrupted[buildKey{ib.finished.Builder, ib.finished.Number}]; ok {
+			missed = append(missed, fmt.Sprintf("%s #%d", ib.finished.Builder, ib.finished.Number))
 		}
 	}
 	if len(missed) == 0 && m.file != nil {
@@ -111,43 +112,27 @@ func (m *Memory) FinishInterrupted(ctx context.Context, p status.Publisher) (int
 	return len(todo), nil
 }
 
-// events are what status.BuildRun.Finish would have published for the
-// build: StepFinished for each running step, then BuildFinished.
-func (ib interruptedBuild) events() []status.Event {
-	b, end := ib.running.Clone(), ib.finished.Finished
+// interrupt returns b, a build of this master that was running when the
+// file was last written (at saved), ended by a resumed status.BuildRun at
+// that time, with the events that end it.
+func interrupt(b *status.Build, saved time.Time) interruptedBuild {
+	var rec recorder
+	status.ResumeBuild(&rec, b).FinishAt(saved, status.Exception, append(slices.Clip(b.Text), InterruptedText)...)
 	id := "interrupted/" + b.Master + "/" + b.Builder + "/" + strconv.Itoa(b.Number)
-	var evs []status.Event
-	for i := range b.Steps {
-		if b.Steps[i].Done() {
-			continue
+	for i := range rec {
+		e := &rec[i]
+		e.Master, e.ID = b.Master, id
+		if e.Kind == status.StepFinished {
+			e.ID += "/step/" + strconv.Itoa(e.Step.Number)
 		}
-		b.Steps[i] = ib.finished.Steps[i]
-		st := b.Steps[i]
-		evs = append(evs, status.Event{Kind: status.StepFinished, Time: st.Finished, Master: b.Master,
-			ID: id + "/step/" + strconv.Itoa(i), Build: b.Clone(), Step: &st})
 	}
-	return append(evs, status.Event{Kind: status.BuildFinished, Time: end, Master: b.Master, ID: id, Build: ib.finished})
+	return interruptedBuild{finished: rec[len(rec)-1].Build, events: rec}
 }
 
-// interrupt returns b, which was running when its master went away, as
-// finished with an exception at the last time the file was written.
-func interrupt(b *status.Build, saved time.Time) *status.Build {
-	nb := b.Clone()
-	end := saved
-	if end.Before(nb.Started) {
-		end = nb.Started
-	}
-	nb.Finished, nb.Result, nb.Text = end, status.Exception, append(nb.Text, InterruptedText)
-	for i := range nb.Steps {
-		if st := &nb.Steps[i]; !st.Done() {
-			st.Finished, st.Result, st.Text = end, status.Exception, append(st.Text, stepInterrupted)
-			if st.Finished.Before(st.Started) {
-				st.Finished = st.Started
-			}
-		}
-	}
-	return nb
-}
+// recorder keeps what a BuildRun publishes.
+type recorder []status.Event
+
+func (r *recorder) Publish(e status.Event) { *r = append(*r, e) }
 
 // noteFinished notes, under m.mu, that an interrupted build has its
 // BuildFinished recorded (from FinishInterrupted or the host).
@@ -157,15 +142,41 @@ func (m *Memory) noteFinished(b *status.Build) {
 	}
 }
 
-// noteStarted warns, once, when a new build starts while builds the
-// previous process left running were never finished; m.mu is held.
+// noteStarted warns, once, when a new build starts while builds of this
+// master the previous process left running were never finished; m.mu is
+// held.
 func (m *Memory) noteStarted(b *status.Build) {
 	if len(m.interrupted) == 0 || m.warnedInterrupted {
 		return
 	}
 	m.warnedInterrupted = true
 	m.opts.Logger.Warn("store: a new build started while builds the previous process left running were never announced as ended: "+
-		"call Memory.FinishInterrupted with the Hub once its reporters are added, so forge statuses, mails and bots learn they ended "+
-		"(a front end fed by package bus gets their end from their master instead)",
-		"unannounced", len(m.interrupted), "started", b.Builder+" #"+strconv.Itoa(b.Number))
+		"call Memory.FinishInterrupted with the Hub once its reporters are added, so forge statuses, mails and bots learn they ended",
+		"unannounced", len(m.interrupted), "started", b.Builder+" #"+strconv.Itoa(b.Number), "master", m.opts.Master)
+}
+
+// warnOthersLeft warns, once, about the builds of other masters the file
+// held running that are running still: FinishInterrupted is called by a
+// master, and if one of those masters is this process, its
+// MemoryOptions.Master is not its Hub's name.
+func (m *Memory) warnOthersLeft() {
+	m.mu.Lock()
+	running := map[string]int{}
+	for k, master := range m.othersLeft {
+		if _, ok := m.running[k]; ok {
+			running[master]++
+		}
+	}
+	clear(m.othersLeft)
+	m.mu.Unlock()
+	if len(running) == 0 {
+		return
+	}
+	var names []string
+	for _, master := range slices.Sorted(maps.Keys(running)) {
+		names = append(names, fmt.Sprintf("%q (%d)", master, running[master]))
+	}
+	m.opts.Logger.Warn("store: builds of other masters that were running at the restart are left running, for their masters to end; "+
+		"if this process is one of those masters, set MemoryOptions.Master to the HubOptions.Master of its Hub, "+
+		"so that FinishInterrupted ends them", "masters", strings.Join(names, ", "), "MemoryOptions.Master", m.opts.Master)
 }

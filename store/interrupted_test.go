@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -48,6 +49,9 @@ func runBuilds(t testing.TB, m *store.Memory) {
 }
 
 var discard = slog.New(slog.DiscardHandler)
+
+// ci1 opens the history of master ci1, the Master of runBuilds' Hub.
+var ci1 = store.MemoryOptions{PersistDelay: 5 * time.Millisecond, Master: "ci1"}
 
 // ofKind returns the events of kind k.
 func ofKind(evs []status.Event, k status.Kind) []status.Event {
@@ -98,7 +102,7 @@ func checkInterrupted(t *testing.T, evs []status.Event) {
 
 // restartWith opens the file and a Hub (master ci1) with rec as a reporter.
 func restartWith(t *testing.T, path string, rec status.Reporter, opts ...status.AddOption) (*store.Memory, *status.Hub) {
-	m := open(t, path, fast)
+	m := open(t, path, ci1)
 	hub := status.NewHub(status.HubOptions{History: m, Master: "ci1", Logger: discard})
 	require.NoError(t, hub.Add(rec, opts...))
 	return m, hub
@@ -106,7 +110,7 @@ func restartWith(t *testing.T, path string, rec status.Reporter, opts ...status.
 
 func TestFinishInterruptedTellsEveryReporterOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
-	m := open(t, path, fast)
+	m := open(t, path, ci1)
 	runBuilds(t, m)
 	require.NoError(t, m.Close(ctx))
 
@@ -151,16 +155,16 @@ func TestFinishInterruptedTellsEveryReporterOnce(t *testing.T) {
 
 func TestFinishInterruptedUntilTheFileHoldsIt(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
-	m := open(t, path, fast)
+	m := open(t, path, ci1)
 	runBuilds(t, m)
 	require.NoError(t, m.Close(ctx))
 
 	// A host that forgets: the file keeps them running.
-	m = open(t, path, fast)
+	m = open(t, path, ci1)
 	require.NoError(t, m.Close(ctx))
 
 	// The wrong Hub: the events go out, the Memory does not record them.
-	m = open(t, path, fast)
+	m = open(t, path, ci1)
 	other := &statustest.Recorder{}
 	n, err := m.FinishInterrupted(ctx, other)
 	require.Error(t, err)
@@ -189,12 +193,12 @@ func TestFinishInterruptedUntilTheFileHoldsIt(t *testing.T) {
 
 func TestFinishInterruptedLeavesWhatTheHostFinished(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
-	m := open(t, path, fast)
+	m := open(t, path, ci1)
 	runBuilds(t, m)
 	require.NoError(t, m.Close(ctx))
 
 	var logs bytes.Buffer
-	m = open(t, path, store.MemoryOptions{PersistDelay: time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	m = open(t, path, store.MemoryOptions{PersistDelay: time.Millisecond, Master: "ci1", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	defer m.Close(ctx)
 	rec := &statustest.Recorder{}
 	hub := status.NewHub(status.HubOptions{History: m, Master: "ci1", Logger: discard})
@@ -238,7 +242,7 @@ func TestInterruptChild(t *testing.T) {
 	if !ok {
 		t.Skip("run by the kill -9 tests of FinishInterrupted")
 	}
-	m, err := store.OpenMemory(filepath.Join(dir, "history.db"), store.MemoryOptions{PersistDelay: 10 * time.Millisecond})
+	m, err := store.OpenMemory(filepath.Join(dir, "history.db"), store.MemoryOptions{PersistDelay: 10 * time.Millisecond, Master: "ci1"})
 	require.NoError(t, err)
 	switch phase {
 	case "run":
@@ -356,7 +360,7 @@ func TestFinishInterruptedSurvivesASecondKill(t *testing.T) {
 	assert.Zero(t, plain.Len(), "a reporter without an outbox hears nothing again")
 	require.NoError(t, m.Close(ctx))
 
-	m = open(t, path, fast)
+	m = open(t, path, ci1)
 	defer m.Close(ctx)
 	n, err = m.FinishInterrupted(ctx, &statustest.Recorder{})
 	require.NoError(t, err)
@@ -369,4 +373,164 @@ func TestFinishInterruptedSurvivesASecondKill(t *testing.T) {
 	}
 	slices.Sort(names)
 	assert.Equal(t, []string{"linux #2", "windows #5"}, names)
+}
+
+// tee publishes a master's events into its own Hub and a front end's, as
+// package bus relays them: events carry the master's name.
+type tee struct {
+	master string
+	hubs   []*status.Hub
+}
+
+func (p *tee) Publish(e status.Event) {
+	e.Master = p.master
+	for _, h := range p.hubs {
+		h.Publish(e)
+	}
+}
+
+// noWarnings asserts that logs (a slog text handler's output) holds no
+// warning or error.
+func noWarnings(t *testing.T, logs *bytes.Buffer, when string) {
+	t.Helper()
+	assert.NotContains(t, logs.String(), "level=WARN", when)
+	assert.NotContains(t, logs.String(), "level=ERROR", when)
+}
+
+// A front end records master-a's builds; when the front end restarts, a
+// build still running on master-a stays running there, without a warning,
+// and ends with master-a's own events; when master-a restarts, its
+// FinishInterrupted ends what it left running on the front end too.
+func TestFrontEndLeavesOtherMastersBuildsRunning(t *testing.T) {
+	dir := t.TempDir()
+	frontPath, masterPath := filepath.Join(dir, "front.db"), filepath.Join(dir, "master-a.db")
+	var frontLogs bytes.Buffer
+	frontOpts := store.MemoryOptions{PersistDelay: 5 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(&frontLogs, nil))}
+	masterOpts := store.MemoryOptions{PersistDelay: 5 * time.Millisecond, Master: "master-a"}
+	startFront := func() (*store.Memory, *status.Hub) {
+		m := open(t, frontPath, frontOpts)
+		return m, status.NewHub(status.HubOptions{History: m, Master: "front-end", Logger: discard})
+	}
+	startMaster := func() (*store.Memory, *status.Hub) {
+		m := open(t, masterPath, masterOpts)
+		return m, status.NewHub(status.HubOptions{History: m, Master: "master-a", Logger: discard})
+	}
+	logText := func(m *store.Memory, ref status.LogRef) string {
+		rc, err := m.Log(ctx, ref)
+		require.NoError(t, err)
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		require.NoError(t, err)
+		return string(b)
+	}
+
+	front, frontHub := startFront()
+	master, masterHub := startMaster()
+	a := &tee{master: "master-a", hubs: []*status.Hub{masterHub, frontHub}}
+	run := status.StartBuild(a, &status.Build{Builder: "linux", Number: 1})
+	stdio := run.StartStep("test").OpenLog("stdio")
+	fmt.Fprintln(stdio, "first half")
+	require.NoError(t, front.Sync(ctx))
+	require.NoError(t, frontHub.Shutdown(ctx))
+	require.NoError(t, front.Close(ctx)) // as a kill -9 after the commit leaves it
+
+	front, frontHub = startFront()
+	a.hubs[1] = frontHub
+	b, err := front.Build(ctx, "linux", 1)
+	require.NoError(t, err)
+	assert.False(t, b.Done(), "master-a's build is still running after the front end's restart")
+	running, err := front.Builds(ctx, status.BuildQuery{Running: true})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"linux #1"}, keys(running))
+	fmt.Fprintln(stdio, "second half")
+	run2 := status.StartBuild(a, &status.Build{Builder: "linux", Number: 2}) // no warning: nothing is the front end's to end
+	run2.StartStep("compile")
+	run.Finish(status.Success)
+	b, err = front.Build(ctx, "linux", 1)
+	require.NoError(t, err)
+	assert.Equal(t, status.Success, b.Result, "ended by master-a's own event")
+	assert.Equal(t, "first half\nsecond half\n", logText(front, b.Steps[0].Logs[0]))
+
+	// master-a dies with linux #2 running, and starts again.
+	require.NoError(t, master.Sync(ctx))
+	require.NoError(t, master.Close(ctx))
+	require.NoError(t, masterHub.Shutdown(ctx))
+	master, masterHub = startMaster()
+	defer master.Close(ctx)
+	a.hubs[0] = masterHub
+	n, err := master.FinishInterrupted(ctx, a)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	b, err = front.Build(ctx, "linux", 2)
+	require.NoError(t, err)
+	assert.Equal(t, status.Exception, b.Result, "the front end hears master-a's end of its build")
+	assert.Equal(t, []string{store.InterruptedText}, b.Text)
+	assert.Equal(t, []string{"interrupted"}, b.Steps[0].Text)
+	require.NoError(t, masterHub.Shutdown(ctx))
+	require.NoError(t, frontHub.Shutdown(ctx))
+	require.NoError(t, front.Close(ctx))
+
+	front, frontHub = startFront()
+	defer front.Close(ctx)
+	running, err = front.Builds(ctx, status.BuildQuery{Running: true})
+	require.NoError(t, err)
+	assert.Empty(t, running)
+	n, err = front.FinishInterrupted(ctx, frontHub)
+	require.NoError(t, err)
+	assert.Zero(t, n, "a front end has no build of its own to end")
+	require.NoError(t, frontHub.Shutdown(ctx))
+	noWarnings(t, &frontLogs, "a front end is not warned about other masters' builds")
+}
+
+// The default MemoryOptions.Master, "", is a master with no name: its
+// builds are the ones ended after a restart. A master named only in its
+// Hub leaves its builds running, and FinishInterrupted says why.
+func TestFinishInterruptedIsForTheNamedMaster(t *testing.T) {
+	t.Run("no name", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "history.db")
+		m := open(t, path, fast)
+		hub := status.NewHub(status.HubOptions{History: m, Logger: discard})
+		status.StartBuild(hub, &status.Build{Builder: "linux", Number: 1}).StartStep("compile")
+		require.NoError(t, m.Close(ctx))
+		var logs bytes.Buffer
+		m = open(t, path, store.MemoryOptions{PersistDelay: time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		defer m.Close(ctx)
+		rec := &statustest.Recorder{}
+		hub = status.NewHub(status.HubOptions{History: m, Logger: discard})
+		require.NoError(t, hub.Add(rec))
+		n, err := m.FinishInterrupted(ctx, hub)
+		require.NoError(t, err)
+		assert.Equal(t, 1, n)
+		require.NoError(t, hub.Shutdown(ctx))
+		finished := ofKind(rec.Events(), status.BuildFinished)
+		require.Len(t, finished, 1)
+		assert.Equal(t, "interrupted//linux/1", finished[0].ID)
+		noWarnings(t, &logs, "")
+	})
+	t.Run("named only in its Hub", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "history.db")
+		m := open(t, path, fast)
+		runBuilds(t, m) // Hub master ci1
+		require.NoError(t, m.Close(ctx))
+		var logs bytes.Buffer
+		m = open(t, path, store.MemoryOptions{PersistDelay: time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		defer m.Close(ctx)
+		running, err := m.Builds(ctx, status.BuildQuery{Running: true})
+		require.NoError(t, err)
+		assert.ElementsMatch(t, []string{"linux #2", "windows #5"}, keys(running), "ci1's builds are not this Memory's to end")
+		rec := &statustest.Recorder{}
+		hub := status.NewHub(status.HubOptions{History: m, Master: "ci1", Logger: discard})
+		require.NoError(t, hub.Add(rec))
+		n, err := m.FinishInterrupted(ctx, hub)
+		require.NoError(t, err)
+		assert.Zero(t, n)
+		n, err = m.FinishInterrupted(ctx, hub)
+		require.NoError(t, err)
+		assert.Zero(t, n)
+		require.NoError(t, hub.Shutdown(ctx))
+		assert.Zero(t, rec.Len())
+		assert.Equal(t, 1, strings.Count(logs.String(), "level=WARN"), "warned once: %s", logs.String())
+		assert.Contains(t, logs.String(), `"\"ci1\" (2)"`)
+		assert.Contains(t, logs.String(), "set MemoryOptions.Master to the HubOptions.Master")
+	})
 }

@@ -6,17 +6,22 @@
 //	mem := store.NewMemory(store.MemoryOptions{})
 //	hub := status.NewHub(status.HubOptions{History: mem})
 //
-// OpenMemory keeps the history in a file as well, across restarts; builds
-// that were running when the previous process stopped are then finished,
-// and every reporter told, with one call once the Hub has its reporters:
+// OpenMemory keeps the history in a file as well, across restarts; the
+// master's builds that were running when its previous process stopped are
+// then finished, and every reporter told, with one call once the Hub has
+// its reporters. The Memory is given the master's name, as its Hub is:
 //
-//	history, err := store.OpenMemory(path, store.MemoryOptions{})
+//	history, err := store.OpenMemory(path, store.MemoryOptions{Master: "ci1"})
 //	...
-//	hub := status.NewHub(status.HubOptions{History: history})
+//	hub := status.NewHub(status.HubOptions{History: history, Master: "ci1"})
 //	hub.Add(...)
 //	if _, err := history.FinishInterrupted(ctx, hub); err != nil {
 //		...
 //	}
+//
+// A front end fed by package bus keeps the default MemoryOptions.Master:
+// the builds it records are other masters', which its own restart did not
+// stop, so they stay running until their masters' events end them.
 package store
 
 import (
@@ -54,6 +59,18 @@ type MemoryOptions struct {
 	// the Hub the Memory is the History of (see status.Logging), and
 	// slog.Default() until then.
 	Logger *slog.Logger
+	// Master names the master this Memory is the history of — the
+	// HubOptions.Master of its Hub — or is "" for a master with no name.
+	// It matters after a restart: of the builds the file holds running,
+	// OpenMemory shows ended, and FinishInterrupted ends, only this
+	// master's, as Build.Master (or the Master of the event that recorded
+	// the build) says. Builds of other masters, which a front end records
+	// from package bus, stay running until their own master's events end
+	// them: a front end's restart did not stop them. So a front end leaves
+	// Master "" (masters publishing to a bus are named); a master with a
+	// name gives it here as well as to its Hub, or its builds stay running
+	// after a crash (FinishInterrupted then logs a warning naming it).
+	Master string
 }
 
 // Memory is a status.Ledger: a status.History held in memory and fed by
@@ -79,9 +96,12 @@ type Memory struct {
 	activity []activityEntry // oldest first
 	nextAct  uint64          // sequence number of the next activity entry
 
-	// interrupted holds the builds the previous process left running
-	// until their BuildFinished is applied (interrupted.go).
+	// interrupted holds the builds of this master the previous process
+	// left running until their BuildFinished is applied; othersLeft, the
+	// builds of other masters the file held running, until
+	// FinishInterrupted looks at them (interrupted.go).
 	interrupted       map[buildKey]interruptedBuild
+	othersLeft        map[buildKey]string // the build's master
 	warnedInterrupted bool
 	finishing         sync.Mutex // one FinishInterrupted at a time
 
@@ -160,5 +180,6 @@ func NewMemory(o MemoryOptions) *Memory {
 		nextAct:  1,
 
 		interrupted: map[buildKey]interruptedBuild{},
+		othersLeft:  map[buildKey]string{},
 	}
 }

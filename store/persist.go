@@ -161,14 +161,15 @@ func (f *file) urge() {
 // applied in groups, PersistDelay after the first event of a group (see
 // MemoryOptions.PersistDelay), and Sync waits for it. After a crash the
 // file holds everything applied more than about PersistDelay before it.
-// Builds that were running when the file was last written come back
-// finished with Result status.Exception and the text InterruptedText, their
-// running steps with "interrupted" (Buildbot 3 marks them RETRY, since its
-// request goes back in the queue; Herald cannot promise the host retries);
-// a master then calls FinishInterrupted with its Hub, so its reporters
-// learn that they ended, and the file records it. Workers come back
-// disconnected; pending requests, build sets and users added with
-// AddUser are not kept.
+// Builds of this master (MemoryOptions.Master) that were running when the
+// file was last written come back finished with Result status.Exception
+// and the text InterruptedText, their running steps with "interrupted"
+// (Buildbot 3 marks them RETRY, since its request goes back in the queue;
+// Herald cannot promise the host retries); the master then calls
+// FinishInterrupted with its Hub, so its reporters learn that they ended,
+// and the file records it. Running builds of other masters (a front end's)
+// come back running. Workers come back disconnected; pending requests,
+// build sets and users added with AddUser are not kept.
 //
 // The file is checked on open (its headers and size, then every page as it
 // is loaded, then bbolt's consistency check, which reads the whole file):
@@ -358,11 +359,17 @@ func (m *Memory) load(tx *bolt.Tx, f *file) error {
 			if err := m.loadLogs(logs.Bucket(name), b); err != nil {
 				return fmt.Errorf("logs of %s #%d: %w", b.Builder, b.Number, err)
 			}
-			if !b.Done() {
+			switch {
+			case b.Done():
+			case b.Master != m.opts.Master:
+				// Another master's: it may be running there still, and
+				// that master's events end it.
+				m.othersLeft[buildKey{b.Builder, b.Number}] = b.Master
+			default:
 				// Shown ended at once; the file keeps it running until
 				// FinishInterrupted's BuildFinished is applied.
 				b.Steps, _ = m.logSizes(b.Steps) // its logs' sizes as far as they got
-				ib := interruptedBuild{running: b, finished: interrupt(b, saved)}
+				ib := interrupt(b, saved)
 				m.interrupted[buildKey{b.Builder, b.Number}] = ib
 				list[i] = ib.finished
 			}

@@ -6,14 +6,21 @@
 //
 //	cluster nats   -store DIR -addr 127.0.0.1:4222       # an embedded nats-server with JetStream
 //	cluster front  -nats nats://127.0.0.1:4222 -history front.db -addr 127.0.0.1:8011
-//	cluster master -nats nats://127.0.0.1:4222 -name master-a
-//	cluster master -nats nats://127.0.0.1:4222 -name master-b
+//	cluster master -nats nats://127.0.0.1:4222 -name master-a -history a.db
+//	cluster master -nats nats://127.0.0.1:4222 -name master-b -history b.db
 //
 // A standalone server does as well as the nats role: nats-server -js -sd DIR.
 // Kill a master or the front end and start it again: the front end resumes
 // from its durable consumer and its history file, and loses nothing a
-// master published (a master killed loses the events still in its Hub's
-// queue: it has no outbox yet).
+// master published. Builds that were running on the masters stay running
+// on the front end across its restart (its history is given no master
+// name, so none of them is its to end). A master keeps a history file of
+// its own, and publishes to the stream only what that file holds; started
+// again after a kill -9, it goes on numbering past its last build, and its
+// FinishInterrupted ends the builds the kill left running, on the front
+// end as everywhere else. (A master killed still loses the events its Hub
+// had not yet published: it has no outbox yet; the end of a build that was
+// in its file but not yet on the stream is lost so.)
 //
 // With no role, all of it runs in one process and stops after -builds
 // builds of each master:
@@ -72,9 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "", "nats: client address (default 127.0.0.1:4222); front, all: web status address (default 127.0.0.1:8011; 'none': no web)")
 	name := fs.String("name", "master-a", "master: the master's name")
 	builds := fs.Int("builds", 0, "master, all: stop each master after this many builds (0: until interrupted)")
-	first := fs.Int("first", 1, "master: the first build number (a restarted master continues past its last)")
 	speed := fs.Float64("speed", 1, "master, all: simulation speed factor")
-	history := fs.String("history", "", "front: the history file (store.OpenMemory; required)")
+	history := fs.String("history", "", "front, master: the history file (store.OpenMemory; required)")
 	durable := fs.String("durable", "front-end", "front: the durable consumer's name (one per front end)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -92,10 +98,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		srv.WaitForShutdown()
 		return nil
 	case "master":
-		if *natsURL == "" {
-			return errors.New("master: -nats URL is required")
+		if *natsURL == "" || *history == "" {
+			return errors.New("master: -nats URL and -history FILE are required")
 		}
-		return runMaster(ctx, *natsURL, *name, *builds, *first, *speed, nil, stdout, log)
+		return runMaster(ctx, *natsURL, *name, *history, *builds, *speed, nil, stdout, log)
 	case "front":
 		if *natsURL == "" || *history == "" {
 			return errors.New("front: -nats URL and -history FILE are required")
@@ -171,9 +177,19 @@ func connect(url, name string) (*nats.Conn, jetstream.JetStream, error) {
 }
 
 // runMaster runs one simulated master publishing to the stream until its
-// builds are done or ctx ends. It prints a line for every build whose end
+// builds are done or ctx ends, with its history in the file at history (in
+// memory when ""). It prints a line for every build whose start or end
 // JetStream has acknowledged ("master-a: published a-linux #3 success").
-func runMaster(ctx context.Context, url, name string, builds, first int, speed float64, seed *uint64, stdout io.Writer, log *slog.Logger) error {
+func runMaster(ctx context.Context, url, name, history string, builds int, speed float64, seed *uint64, stdout io.Writer, log *slog.Logger) error {
+	opts := store.MemoryOptions{Master: name, PersistDelay: 100 * time.Millisecond, Logger: log}
+	mem := store.NewMemory(opts)
+	if history != "" {
+		var err error
+		if mem, err = store.OpenMemory(history, opts); err != nil {
+			return err
+		}
+	}
+	defer mem.Close(context.Background()) // after the Hub's Shutdown below
 	nc, js, err := connect(url, name)
 	if err != nil {
 		return err
@@ -186,19 +202,31 @@ func runMaster(ctx context.Context, url, name string, builds, first int, speed f
 	if err != nil {
 		return err
 	}
-	hub := status.NewHub(status.HubOptions{Logger: log, Master: name})
-	if err := hub.Add(&announcer{Publisher: pub, name: name, out: stdout}); err != nil {
+	hub := status.NewHub(status.HubOptions{Logger: log, Master: name, History: mem})
+	if err := hub.Add(&announcer{Publisher: pub, history: mem, name: name, out: stdout}); err != nil {
 		return err
 	}
+	// The builds a kill left running end now, on the front ends too.
+	n, err := mem.FinishInterrupted(ctx, hub)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		fmt.Fprintf(stdout, "%s: builds its last process left running, ended as interrupted: %d\n", name, n)
+	}
+
 	short := name[len(name)-1:]
 	builders := []string{short + "-linux", short + "-docs"}
-	last := map[string]int{}
-	for _, b := range builders {
-		last[b] = first - 1
-	}
+	last := map[string]int{} // numbering goes on past the builds in the history
 	h := fnv.New64a()
 	h.Write([]byte(name))
-	s := h.Sum64() + uint64(first) // another run of builds after a restart
+	s := h.Sum64() // another run of builds after a restart
+	for _, b := range builders {
+		if newest, err := mem.Build(ctx, b, -1); err == nil {
+			last[b] = newest.Number
+			s += uint64(newest.Number)
+		}
+	}
 	if seed != nil {
 		s = *seed
 	}
@@ -208,17 +236,24 @@ func runMaster(ctx context.Context, url, name string, builds, first int, speed f
 	if err := hub.Shutdown(sctx); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	if err := mem.Close(sctx); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
 	fmt.Fprintf(stdout, "%s: done\n", name)
 	return nil
 }
 
-// announcer is the master's bus.Publisher, printing the builds whose end
-// the stream has acknowledged.
+// announcer is the master's bus.Publisher, printing the builds whose start
+// or end the stream has acknowledged. It publishes a batch once the
+// master's history file holds it, so the stream never shows a build the
+// master would not know of after a kill: every build a front end sees
+// running is one the master's next process ends, should a kill stop it.
 type announcer struct {
 	*bus.Publisher
-	name string
-	mu   sync.Mutex
-	out  io.Writer
+	history *store.Memory
+	name    string
+	mu      sync.Mutex
+	out     io.Writer
 }
 
 func (a *announcer) Report(ctx context.Context, e status.Event) error {
@@ -226,13 +261,19 @@ func (a *announcer) Report(ctx context.Context, e status.Event) error {
 }
 
 func (a *announcer) ReportBatch(ctx context.Context, events []status.Event) error {
+	if err := a.history.Sync(ctx); err != nil {
+		return status.Retryable(fmt.Errorf("%s: history not yet written: %w", a.name, err), 0)
+	}
 	if err := a.Publisher.ReportBatch(ctx, events); err != nil {
 		return err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, e := range events {
-		if e.Kind == status.BuildFinished {
+		switch e.Kind {
+		case status.BuildStarted:
+			fmt.Fprintf(a.out, "%s: started %s #%d\n", a.name, e.Build.Builder, e.Build.Number)
+		case status.BuildFinished:
 			fmt.Fprintf(a.out, "%s: published %s #%d %s\n", a.name, e.Build.Builder, e.Build.Number, e.Build.Result)
 		}
 	}
@@ -250,7 +291,8 @@ type front struct {
 }
 
 // startFront subscribes durably and feeds the front end's Hub; a console
-// reporter prints every build's end ("front: master-a a-linux #3 success").
+// reporter prints every build's start and end ("front: started master-a
+// a-linux #3", "front: master-a a-linux #3 success").
 func startFront(ctx context.Context, url, durable, addr string, mem *store.Memory, stdout io.Writer, log *slog.Logger) (*front, error) {
 	nc, js, err := connect(url, "front-end")
 	if err != nil {
@@ -262,14 +304,7 @@ func startFront(ctx context.Context, url, durable, addr string, mem *store.Memor
 		return nil, err
 	}
 	f.hub = status.NewHub(status.HubOptions{Logger: log, Master: "front-end", History: mem})
-	var mu sync.Mutex
-	console := status.ReporterFunc(func(_ context.Context, e status.Event) error {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(stdout, "front: %s %s #%d %s\n", e.Master, e.Build.Builder, e.Build.Number, e.Build.Result)
-		return nil
-	})
-	if err := f.hub.Add(status.Filter(console, status.Kinds(status.BuildFinished)), status.WithName("console")); err != nil {
+	if err := f.hub.Add(&console{history: mem, out: stdout}, status.WithName("console")); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -297,6 +332,37 @@ func startFront(ctx context.Context, url, durable, addr string, mem *store.Memor
 		return nil, err
 	}
 	return f, nil
+}
+
+// console prints the start and end of every build once the front end's
+// history file holds it, so that what it printed survives a kill -9.
+type console struct {
+	history *store.Memory
+	out     io.Writer
+}
+
+var consoleKinds = status.KindsOf(status.BuildStarted, status.BuildFinished)
+
+func (c *console) Handles(k status.Kind) bool { return consoleKinds.Has(k) }
+
+func (c *console) MaxBatch() int { return 256 }
+
+func (c *console) Report(ctx context.Context, e status.Event) error {
+	return c.ReportBatch(ctx, []status.Event{e})
+}
+
+func (c *console) ReportBatch(ctx context.Context, events []status.Event) error {
+	if err := c.history.Sync(ctx); err != nil {
+		return status.Retryable(fmt.Errorf("console: history not yet written: %w", err), 0)
+	}
+	for _, e := range events {
+		if e.Kind == status.BuildStarted {
+			fmt.Fprintf(c.out, "front: started %s %s #%d\n", e.Master, e.Build.Builder, e.Build.Number)
+		} else {
+			fmt.Fprintf(c.out, "front: %s %s #%d %s\n", e.Master, e.Build.Builder, e.Build.Number, e.Build.Result)
+		}
+	}
+	return nil
 }
 
 // close stops the subscription (acknowledging what the history has
@@ -345,7 +411,7 @@ func runAll(ctx context.Context, url, dir, addr string, builds int, speed float6
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = runMaster(ctx, url, name, builds, 1, speed, &seed, io.Discard, log)
+			errs[i] = runMaster(ctx, url, name, "", builds, speed, &seed, io.Discard, log)
 		}()
 	}
 	wg.Wait()

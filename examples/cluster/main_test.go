@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,10 +55,11 @@ type child struct {
 	name string
 	cmd  *exec.Cmd
 
-	mu    sync.Mutex
-	lines []string
-	grew  chan struct{} // closed and replaced when a line arrives
-	ended chan struct{} // closed when stdout ends
+	mu     sync.Mutex
+	lines  []string
+	grew   chan struct{} // closed and replaced when a line arrives
+	ended  chan struct{} // closed when stdout ends
+	stderr bytes.Buffer  // read it once the child was stopped or killed
 }
 
 func start(t *testing.T, name string, args ...string) *child {
@@ -65,8 +67,7 @@ func start(t *testing.T, name string, args ...string) *child {
 	c := &child{t: t, name: name, grew: make(chan struct{}), ended: make(chan struct{})}
 	c.cmd = exec.Command(os.Args[0], args...)
 	c.cmd.Env = append(os.Environ(), childEnv+"=1")
-	var stderr bytes.Buffer
-	c.cmd.Stderr = &stderr
+	c.cmd.Stderr = &c.stderr
 	out, err := c.cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, c.cmd.Start())
@@ -86,7 +87,7 @@ func start(t *testing.T, name string, args ...string) *child {
 		<-c.ended
 		_ = c.cmd.Wait()
 		if t.Failed() {
-			t.Logf("%s stderr:\n%s", name, stderr.String())
+			t.Logf("%s stderr:\n%s", name, c.stderr.String())
 		}
 	})
 	return c
@@ -154,22 +155,46 @@ func (c *child) stop() {
 }
 
 var (
-	publishedLine = regexp.MustCompile(`^(master-\w): published (\S+) #(\d+) `)
-	frontLine     = regexp.MustCompile(`^front: (master-\w) (\S+) #(\d+) `)
+	publishedLine = regexp.MustCompile(`^(master-\w): published (\S+) #(\d+) (\w+)`)
+	startedLine   = regexp.MustCompile(`^(master-\w): started (\S+) #(\d+)`)
+	frontLine     = regexp.MustCompile(`^front: (master-\w) (\S+) #(\d+) (\w+)`)
+	frontStarted  = regexp.MustCompile(`^front: started (master-\w) (\S+) #(\d+)`)
 )
 
-// builds collects "master builder #n" from the lines that match re.
-func builds(re *regexp.Regexp, lines []string, into map[string]bool) {
+// startedNotEnded returns a build the lines say started (per started) and
+// not yet ended (per ended), when one of the ended lines came first.
+func startedNotEnded(lines []string, started, ended *regexp.Regexp) (string, bool) {
+	done := map[string]string{}
+	builds(ended, lines, done)
+	if len(done) == 0 {
+		return "", false
+	}
+	for _, l := range lines {
+		if m := started.FindStringSubmatch(l); m != nil {
+			if k := m[1] + " " + m[2] + " #" + m[3]; done[k] == "" {
+				return k, true
+			}
+		}
+	}
+	return "", false
+}
+
+// builds collects "master builder #n" from the lines that match re, with
+// the result the line gives (the last line about a build wins).
+func builds(re *regexp.Regexp, lines []string, into map[string]string) {
 	for _, l := range lines {
 		if m := re.FindStringSubmatch(l); m != nil {
-			into[m[1]+" "+m[2]+" #"+m[3]] = true
+			into[m[1]+" "+m[2]+" #"+m[3]] = m[len(m)-1]
 		}
 	}
 }
 
 // Masters and the front end in processes of their own: killing a master
 // or the front end (kill -9) and starting it again loses no build a master
-// had published; the front end's history file ends up with all of them.
+// had published; the front end's history file ends up with all of them,
+// each with the result its master published. The build the master's kill
+// left running ends as interrupted when that master starts again, on the
+// front end too; the front end's own restart interrupts nothing.
 func TestClusterProcessesSurviveKills(t *testing.T) {
 	dir := t.TempDir()
 	nats := start(t, "nats", "nats", "-store", filepath.Join(dir, "js"), "-addr", "127.0.0.1:0")
@@ -180,82 +205,104 @@ func TestClusterProcessesSurviveKills(t *testing.T) {
 		f.waitLine("front: ready")
 		return f
 	}
-	master := func(name string, first, n int) *child {
-		return start(t, name, "master", "-nats", url, "-name", name, "-first", fmt.Sprint(first),
-			"-builds", fmt.Sprint(n), "-speed", "50")
+	master := func(name string, n int, speed string) *child {
+		return start(t, name, "master", "-nats", url, "-name", name, "-history", filepath.Join(dir, name+".db"),
+			"-builds", fmt.Sprint(n), "-speed", speed)
 	}
-	published := map[string]bool{}
-	countPublished := func(n int) func([]string) bool {
-		return func(lines []string) bool {
-			got := map[string]bool{}
-			builds(publishedLine, lines, got)
-			return len(got) >= n
-		}
-	}
+	published := map[string]string{}
 
 	front := startFront()
-	a, b := master("master-a", 1, 6), master("master-b", 1, 10)
+	fronts := []*child{front}
+	// master-a runs slowly (a build takes a second or more) until killed.
+	a := master("master-a", 0, "2")
 
-	// kill -9 master-a after two builds, and start it again (numbering
-	// on from 101: its builds so far keep theirs).
-	builds(publishedLine, a.waitFor("2 published builds", countPublished(2)), published)
+	// kill -9 master-a once it published a build and the stream has the
+	// start of the next: that one is running (in master-a's history file
+	// too, which the stream never gets ahead of), and master-a runs one
+	// build at a time.
+	var running string
+	builds(publishedLine, a.waitFor("a build published and the next started", func(lines []string) (ok bool) {
+		running, ok = startedNotEnded(lines, startedLine, publishedLine)
+		return ok
+	}), published)
 	a.kill()
 	builds(publishedLine, a.lines, published)
-	a = master("master-a", 101, 4)
+	require.NotContains(t, published, running, "%s ended before the kill", running)
+	// Started again on its history file, master-a ends that build first,
+	// then numbers its builds on.
+	a = master("master-a", 4, "50")
+	a.waitLine("master-a: builds its last process left running, ended as interrupted: 1")
+	b := master("master-b", 6, "10")
 
-	// kill -9 the front end once it showed a few builds, and start it
-	// again on the same history file and durable consumer.
-	frontSaw := map[string]bool{}
-	builds(frontLine, front.waitFor("3 builds", func(lines []string) bool {
-		got := map[string]bool{}
-		builds(frontLine, lines, got)
-		return len(got) >= 3
+	// kill -9 the front end while its history file holds a build of
+	// master-b running (the console prints a start once the file holds
+	// it), and start it again on the same history file and durable
+	// consumer: the build is still running there.
+	frontSaw := map[string]string{}
+	var onB string
+	builds(frontLine, front.waitFor("a build of master-b running", func(lines []string) (ok bool) {
+		onB, ok = startedNotEnded(lines, frontStarted, frontLine)
+		return ok && strings.HasPrefix(onB, "master-b ")
 	}), frontSaw)
 	front.kill()
 	builds(frontLine, front.lines, frontSaw)
-	b.mu.Lock()
-	bDone := slices.Contains(b.lines, "master-b: done")
-	b.mu.Unlock()
-	if bDone {
-		t.Log("master-b had finished before the front end was killed") // a slow machine: the kill tested less
+	mem, err := store.OpenMemory(history, store.MemoryOptions{})
+	require.NoError(t, err)
+	left, err := mem.Builds(context.Background(), status.BuildQuery{Running: true})
+	require.NoError(t, err)
+	var leftKeys []string
+	for _, b := range left {
+		leftKeys = append(leftKeys, b.Master+" "+b.Builder+" #"+fmt.Sprint(b.Number))
 	}
+	assert.Contains(t, leftKeys, onB, "a restarted front end shows master-b's build running")
+	require.NoError(t, mem.Close(context.Background()))
 	front = startFront()
+	fronts = append(fronts, front)
 
 	for _, m := range []*child{a, b} {
 		m.waitLine(m.name + ": done")
 		builds(publishedLine, m.waitFor("the end", func([]string) bool { return true }), published)
 	}
-	require.GreaterOrEqual(t, len(published), 10+4+2, "builds published: %v", published)
+	require.GreaterOrEqual(t, len(published), 6+4+1+1, "builds published: %v", published)
+	assert.Equal(t, "exception", published[running], "master-a's second process ends %s", running)
 
 	// The front end shows everything published (some builds twice: those
 	// its first process showed but had not acknowledged).
 	front.waitFor("every published build", func(lines []string) bool {
-		got := map[string]bool{}
+		got := maps.Clone(frontSaw)
 		builds(frontLine, lines, got)
-		for k := range frontSaw {
-			got[k] = true
-		}
-		for k := range published {
-			if !got[k] {
+		for k, result := range published {
+			if got[k] != result {
 				return false
 			}
 		}
 		return true
 	})
 	front.stop()
+	for i, f := range fronts {
+		assert.NotContains(t, f.stderr.String(), `msg="store:`, "front end process %d logged a store warning", i+1)
+	}
 
-	// Its history file has every build both masters published.
-	mem, err := store.OpenMemory(history, store.MemoryOptions{})
+	// Its history file has every build both masters published, with the
+	// result they published, and none running: the one the kill of
+	// master-a left running ended as interrupted, and no other.
+	mem, err = store.OpenMemory(history, store.MemoryOptions{})
 	require.NoError(t, err)
 	defer mem.Close(context.Background())
-	inFile := map[string]bool{}
-	bs, err := mem.Builds(context.Background(), status.BuildQuery{Builders: []string{"a-linux", "a-docs", "b-linux", "b-docs"}, Finished: true})
+	inFile := map[string]*status.Build{}
+	bs, err := mem.Builds(context.Background(), status.BuildQuery{Builders: []string{"a-linux", "a-docs", "b-linux", "b-docs"}})
 	require.NoError(t, err)
 	for _, b := range bs {
-		inFile[b.Master+" "+b.Builder+" #"+fmt.Sprint(b.Number)] = true
+		k := b.Master + " " + b.Builder + " #" + fmt.Sprint(b.Number)
+		inFile[k] = b
+		assert.True(t, b.Done(), "%s is still running in the front end's history", k)
+		assert.Equal(t, k == running, slices.Contains(b.Text, store.InterruptedText), "%s: %v", k, b.Text)
 	}
-	for k := range published {
-		assert.True(t, inFile[k], "%s published but not in the front end's history", k)
+	for k, result := range published {
+		if assert.Contains(t, inFile, k, "published but not in the front end's history") {
+			assert.Equal(t, result, inFile[k].Result.String(), k)
+		}
 	}
-	t.Logf("%d builds published, %d finished builds in the front end's history", len(published), len(inFile))
+	t.Logf("%d builds published, %d builds in the front end's history; %s was interrupted; %s ran across the front end's restart",
+		len(published), len(inFile), running, onB)
 }

@@ -107,6 +107,9 @@ func main() {
 	}
 }
 
+// masterName names the demo master in its events and its history file.
+const masterName = "demo"
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -139,7 +142,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	mem := store.NewMemory(store.MemoryOptions{})
 	if *historyFile != "" {
 		var err error
-		if mem, err = store.OpenMemory(*historyFile, store.MemoryOptions{}); err != nil {
+		if mem, err = store.OpenMemory(*historyFile, store.MemoryOptions{Master: masterName}); err != nil {
 			return err
 		}
 	}
@@ -155,7 +158,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// The store is the Hub's history: every event is in it before any
 	// reporter sees it. Every build gets its page's URL, which the targets
 	// link to.
-	hub := status.NewHub(status.HubOptions{History: mem, Logger: log, Master: "demo", WebURL: cmp.Or(*webURL, url)})
+	hub := status.NewHub(status.HubOptions{History: mem, Logger: log, Master: masterName, WebURL: cmp.Or(*webURL, url)})
 	last := map[string]int{} // continue numbering after builds kept in -history
 	if builds, err := mem.Builds(ctx, status.BuildQuery{}); err == nil {
 		for _, b := range builds {

@@ -25,7 +25,7 @@ import (
 // composing is the README's "Composing reporters".
 func composing(ctx context.Context, logger *slog.Logger, mailer, bot status.Reporter,
 	page func(context.Context, *status.Build) error) error {
-	history, err := store.OpenMemory("/var/lib/ci/history.db", store.MemoryOptions{})
+	history, err := store.OpenMemory("/var/lib/ci/history.db", store.MemoryOptions{Master: "ci1"})
 	if err != nil {
 		return err
 	}
