@@ -218,7 +218,7 @@ func (b *Bot) say(to, text string, announce bool) error {
 	}
 	queued, err := b.out.pushAnnouncement(lines, fold(to)+"\x00"+text, b.o.Now())
 	if err != nil {
-		b.log.Warn("irc: dropping an announcement: the send queue is full", "to", to, "lines", len(lines), "queued", b.out.pending())
+		b.log.Warn("irc: send queue full; the announcement waits for the Hub's retry", "to", to, "lines", len(lines), "queued", b.out.pending())
 		return err
 	}
 	if !queued {

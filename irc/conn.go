@@ -170,10 +170,8 @@ func (b *Bot) write(ctx context.Context, conn net.Conn) error {
 		b.mu.Lock()
 		registered := b.registered
 		b.mu.Unlock()
-		if !b.out.hasPaced(registered) { // a pause: have what was said acknowledged
-			if ping, ok := b.out.mark(); ok {
-				b.out.pushUrgent(ping)
-			}
+		if ping, ok := b.out.mark(!b.out.hasPaced(registered)); ok { // have what was said acknowledged
+			b.out.pushUrgent(ping)
 		}
 	}
 }

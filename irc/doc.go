@@ -21,7 +21,8 @@
 // servers never disconnect it for flooding, coalesces repeated announcements,
 // logs in with NickServ or SASL PLAIN, and reconnects after Options.LostDelay
 // or Options.FailedDelay, rejoining its channels. What it said is kept until
-// the server answers a PING sent after it, and said again on the next
+// the server answers a PING sent after it (one when it pauses, and one
+// every 16 lines of a backlog), and said again on the next
 // connection when the last one died first (IRC acknowledges nothing else:
 // a line written as the connection dies would be lost). Report only queues lines,
 // so a slow or absent server never blocks the status.Hub; a full queue makes

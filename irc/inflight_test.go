@@ -113,3 +113,33 @@ func TestAnnouncementOnADyingConnectionIsSentAgain(t *testing.T) {
 	got = append(got, readUntil(t, third, "PRIVMSG #re :build #10")...)
 	assert.NotContains(t, got, say, "an acknowledged announcement is not said again")
 }
+
+// While a backlog goes out, a mark follows every markEvery lines, so what
+// is in flight stays bounded; a pause marks the rest; an acknowledgement
+// forgets what it covers, and a lost connection puts back the rest first,
+// in order, ahead of what was still queued.
+func TestMarksBoundWhatIsInFlight(t *testing.T) {
+	o := newOutbox(1000, 0)
+	for i := range 40 {
+		_, err := o.pushAnnouncement([]string{fmt.Sprintf("line %d", i)}, "", time.Time{})
+		require.NoError(t, err)
+	}
+	var marks []string
+	for range 35 {
+		_, ok := o.nextPaced(true)
+		require.True(t, ok)
+		if ping, ok := o.mark(!o.hasPaced(true)); ok {
+			marks = append(marks, ping)
+		}
+	}
+	assert.Equal(t, []string{"PING :" + markPrefix + "16", "PING :" + markPrefix + "32"}, marks)
+	o.ack(markPrefix + "32")
+	o.requeue() // lines 32-34 were in flight
+	var next []string
+	for range 5 {
+		line, ok := o.nextPaced(true)
+		require.True(t, ok)
+		next = append(next, line)
+	}
+	assert.Equal(t, []string{"line 32", "line 33", "line 34", "line 35", "line 36"}, next)
+}

@@ -148,12 +148,18 @@ type flying struct {
 // markPrefix starts the token of the PINGs that acknowledge lines.
 const markPrefix = "herald-ack-"
 
-// mark returns a PING to send after the lines written so far, when some
-// were written since the last one.
-func (o *outbox) mark() (string, bool) {
+// markEvery is how many lines may be written between two marks while a
+// backlog is being sent, which bounds what is in flight (and what a lost
+// connection makes the bot say again) to about that many lines.
+const markEvery = 16
+
+// mark returns a PING to send after the lines written so far: when the
+// writer pauses (idle) and lines were written since the last mark, or
+// when markEvery lines were.
+func (o *outbox) mark(idle bool) (string, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.taken == o.marked {
+	if o.taken == o.marked || (!idle && o.taken-o.marked < markEvery) {
 		return "", false
 	}
 	o.marked = o.taken
