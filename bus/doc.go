@@ -31,5 +31,13 @@
 // number in PublisherOptions and SubscribeOptions) splits the bus into
 // streams HERALD-0 … capturing herald.0.> …; each builder's events go to
 // one of them, chosen by a hash of its name, so order holds per builder
-// (what reporters need) and the streams take events in parallel.
+// (what reporters need) and the streams take events in parallel. Across
+// partitions there is no order: events about no builder (changes,
+// buildsets, workers, the master) share one partition, so a front end may
+// see a buildset finish before the last build of it, or a build before the
+// change it names. Every publisher and subscriber of a bus must be given
+// the stream's number of partitions (a publisher given more publishes to
+// subjects no stream takes, and retries without end); to change the
+// number, drain the old streams and delete them first: their subjects
+// overlap the new ones', and EnsureStream fails while they exist.
 package bus

@@ -83,7 +83,7 @@ type partSub struct {
 	broken  bool       // a message went missing: nothing more is taken until a restart
 	pending int
 	last    jetstream.Msg // the newest message not yet acknowledged
-	recent  recentSet
+	recent  *recentSet    // shared by the partitions: an ID is unique on the bus
 	handled uint64        // stream sequence of the newest message handled
 	moved   chan struct{} // closed and replaced when handled grows
 
@@ -157,6 +157,7 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, o SubscribeOptions, 
 		o.Logger = slog.Default()
 	}
 	sub := &Subscription{}
+	recent := newRecentSet(max(100000, 4*o.MaxAckPending))
 	for _, p := range partitions(o.Stream, o.Prefix, o.Partitions) {
 		s := &partSub{
 			hub:      hub,
@@ -176,7 +177,7 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, o SubscribeOptions, 
 				FilterSubjects: filterSubjects(p.prefix, o.Kinds, o.Builders),
 			},
 			pull:   min(o.MaxAckPending, 1000),
-			recent: newRecentSet(max(100000, 4*o.MaxAckPending)),
+			recent: recent,
 			moved:  make(chan struct{}),
 			kick:   make(chan struct{}, 1),
 			gap:    make(chan struct{}, 1),
@@ -184,7 +185,8 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, o SubscribeOptions, 
 			done:   make(chan struct{}),
 		}
 		if err := s.start(ctx); err != nil {
-			_ = sub.Close(context.Background())
+			// The streams started before hand over what they took, and stop.
+			_ = sub.Close(ctx)
 			return nil, err
 		}
 		go s.acker()
@@ -498,23 +500,28 @@ func (s *partSub) close(ctx context.Context) error {
 
 // recentSet remembers the last n event IDs published, like JetStream's own
 // duplicate window: a redelivered event whose acknowledgement was lost is
-// skipped.
+// skipped. The partitions of a subscription share one.
 type recentSet struct {
+	mu   sync.Mutex
 	ids  map[string]struct{}
 	ring []string
 	next int
 }
 
-func newRecentSet(n int) recentSet {
-	return recentSet{ids: make(map[string]struct{}, n), ring: make([]string, n)}
+func newRecentSet(n int) *recentSet {
+	return &recentSet{ids: make(map[string]struct{}, n), ring: make([]string, n)}
 }
 
 func (r *recentSet) has(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	_, ok := r.ids[id]
 	return ok
 }
 
 func (r *recentSet) add(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if old := r.ring[r.next]; old != "" {
 		delete(r.ids, old)
 	}

@@ -321,8 +321,12 @@ func (e *RecordError) Error() string {
 func (e *RecordError) Unwrap() error { return e.Err }
 
 // Is makes a RecordError a status.ErrUnreadable, which the Hub removes and
-// counts as dropped.
-func (e *RecordError) Is(target error) bool { return target == status.ErrUnreadable }
+// counts as dropped — unless the record was written by a newer release
+// (after a downgrade): that one is kept, and the Hub retries until a
+// release that reads it runs.
+func (e *RecordError) Is(target error) bool {
+	return target == status.ErrUnreadable && !errors.Is(e.Err, wire.ErrNewer)
+}
 
 // Read returns up to max of the oldest events, in order, without removing
 // them. When a record does not decode, Read returns the events before it;

@@ -15,6 +15,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/heraldci/herald/internal/testkit"
+	"github.com/heraldci/herald/internal/wire"
 	"github.com/heraldci/herald/status"
 )
 
@@ -309,4 +310,30 @@ func TestAppendLeavesOutAnUnencodableEvent(t *testing.T) {
 	got, err := f.Read(10)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"hub-1", "hub-3"}, ids(got))
+}
+
+// A record written by a newer release (read after a downgrade) is not
+// unreadable: the Hub keeps it and retries, instead of dropping it.
+func TestNewerRecordIsKept(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ob.db")
+	f := open(t, path, Options{})
+	require.NoError(t, f.Append([]status.Event{event(1)}))
+	require.NoError(t, f.db.Update(func(tx *bolt.Tx) error {
+		var k [8]byte
+		binary.BigEndian.PutUint64(k[:], 1)
+		return tx.Bucket(bucketEvents).Put(k[:], []byte(`{"v":99,"kind":"buildFinished"}`))
+	}))
+	_, err := f.Read(10)
+	var re *RecordError
+	require.ErrorAs(t, err, &re)
+	assert.ErrorIs(t, err, wire.ErrNewer)
+	assert.NotErrorIs(t, err, status.ErrUnreadable)
+
+	require.NoError(t, f.db.Update(func(tx *bolt.Tx) error {
+		var k [8]byte
+		binary.BigEndian.PutUint64(k[:], 1)
+		return tx.Bucket(bucketEvents).Put(k[:], []byte(`{"kind":"nonsense"}`))
+	}))
+	_, err = f.Read(10)
+	assert.ErrorIs(t, err, status.ErrUnreadable, "a damaged record is")
 }

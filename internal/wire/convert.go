@@ -50,7 +50,7 @@ func FromStatus(e status.Event) Event {
 // ToStatus converts w back to the core model.
 func (w Event) ToStatus() (status.Event, error) {
 	if w.V > Version {
-		return status.Event{}, fmt.Errorf("wire: event version %d is newer than this reader's %d: upgrade Herald", w.V, Version)
+		return status.Event{}, fmt.Errorf("%w: event version %d, this reader's %d: upgrade Herald", ErrNewer, w.V, Version)
 	}
 	k, err := status.ParseKind(w.Kind)
 	if err != nil {

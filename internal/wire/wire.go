@@ -10,6 +10,7 @@
 package wire
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -22,6 +23,9 @@ import (
 
 // Version is the wire version this package writes and the newest it reads.
 const Version = 1
+
+// ErrNewer is an event written by a newer release than this reader.
+var ErrNewer = errors.New("wire: event newer than this reader")
 
 // Event is one event on the wire.
 type Event struct {
