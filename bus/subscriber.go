@@ -445,6 +445,13 @@ func (s *partSub) sync(ctx context.Context) error {
 	defer t.Stop()
 	for {
 		cons, err := s.js.Consumer(ctx, s.stream, s.cfg.Durable)
+		if errors.Is(err, jetstream.ErrConsumerNotFound) && ctx.Err() == nil {
+			select { // being made anew after a gap (restart): ask again
+			case <-t.C:
+				continue
+			case <-ctx.Done():
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("bus: sync %s: %w", s.cfg.Durable, err)
 		}
