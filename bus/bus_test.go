@@ -426,6 +426,15 @@ func TestSyncWaitsForWhatTheStreamHolds(t *testing.T) {
 	require.NoError(t, sub.Sync(ctx))
 	assert.Len(t, front.Events(), n, "Sync returned before the front end had everything")
 
+	// A front end restarted after acknowledging it all is in sync at once.
+	require.NoError(t, sub.Close(ctx))
+	var again statustest.Recorder
+	sub2, err := bus.Subscribe(context.Background(), js, bus.SubscribeOptions{Durable: "front", Logger: quiet}, &again)
+	require.NoError(t, err)
+	defer sub2.Close(context.Background())
+	require.NoError(t, sub2.Sync(ctx))
+	assert.Empty(t, again.Events(), "what was acknowledged does not come again")
+
 	done, cancelDone := context.WithCancel(context.Background())
 	cancelDone()
 	assert.ErrorIs(t, sub.Sync(done), context.Canceled)

@@ -77,6 +77,9 @@ type partSub struct {
 	pull     int                      // messages per pull request
 
 	cc jetstream.ConsumeContext // only the acker goroutine replaces it
+	// resumeAt is where a consumer deleted to be made anew resumes, kept
+	// until it is made (start runs on one goroutine at a time).
+	resumeAt uint64
 
 	mu      sync.Mutex // guards the fields below; orders Publish
 	next    uint64     // the consumer sequence the next message must have
@@ -198,9 +201,8 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, o SubscribeOptions, 
 // Sync returns once every event the bus held for this subscription when
 // Sync was called has been handed to the Hub, or when ctx ends: a front
 // end's readiness check after a restart, or a tool waiting until a front
-// end has seen what the masters published. It asks the server how far
-// each consumer has to go, waits for what was sent to arrive, and asks
-// again, at most every 100ms while events are still coming.
+// end has seen what the masters published. It asks the server for the
+// last message of each stream and waits for the consumers to get there.
 func (sub *Subscription) Sync(ctx context.Context) error {
 	for _, s := range sub.parts {
 		if err := s.sync(ctx); err != nil {
@@ -241,8 +243,10 @@ func (sub *Subscription) Close(ctx context.Context) error {
 // acknowledgement floor.
 func (s *partSub) start(ctx context.Context) error {
 	cfg := s.cfg
+	var acked uint64 // the stream sequence acknowledged before: handled by an earlier run
 	if cons, err := s.js.Consumer(ctx, s.stream, cfg.Durable); err == nil {
 		info := cons.CachedInfo()
+		acked = info.AckFloor.Stream
 		cfg.DeliverPolicy, cfg.OptStartSeq = info.Config.DeliverPolicy, info.Config.OptStartSeq // fixed at creation
 		if info.NumAckPending > 0 || info.Delivered.Consumer != info.AckFloor.Consumer {
 			s.log.Info("bus: consumer has unacknowledged messages; resuming from its acknowledgement floor",
@@ -253,17 +257,24 @@ func (s *partSub) start(ctx context.Context) error {
 			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverAllPolicy, 0
 			if info.AckFloor.Stream > 0 {
 				cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, info.AckFloor.Stream+1
+				s.resumeAt = info.AckFloor.Stream + 1
 			}
 		}
 	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return fmt.Errorf("bus: consumer %s on stream %s: %w", cfg.Durable, s.stream, err)
+	} else if s.resumeAt > 0 { // deleted by a start that could not make it anew: not from the beginning
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, s.resumeAt
+		acked = s.resumeAt - 1
 	}
 	cons, err := s.js.CreateOrUpdateConsumer(ctx, s.stream, cfg)
 	if err != nil {
 		return fmt.Errorf("bus: consumer %s on stream %s: %w", cfg.Durable, s.stream, err)
 	}
+	s.resumeAt = 0
 	s.mu.Lock()
-	s.next, s.broken = cons.CachedInfo().Delivered.Consumer+1, false
+	info := cons.CachedInfo()
+	s.next, s.broken = info.Delivered.Consumer+1, false
+	s.handled = max(s.handled, acked)
 	s.mu.Unlock()
 	s.cc, err = cons.Consume(s.handle, jetstream.PullMaxMessages(s.pull),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
@@ -439,45 +450,37 @@ func (s *partSub) ackNow() {
 }
 
 // sync waits until this stream's consumer has handed the Hub every event
-// the stream held when it was called (see Subscription.Sync).
+// the stream held when it was called (see Subscription.Sync): it asks the
+// server for the last message of each subject it consumes — the
+// consumer's own count of pending messages trails the stream right after
+// a publish — and waits for the consumer to get that far.
 func (s *partSub) sync(ctx context.Context) error {
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		cons, err := s.js.Consumer(ctx, s.stream, s.cfg.Durable)
-		if errors.Is(err, jetstream.ErrConsumerNotFound) && ctx.Err() == nil {
-			select { // being made anew after a gap (restart): ask again
-			case <-t.C:
-				continue
-			case <-ctx.Done():
-			}
+	st, err := s.js.Stream(ctx, s.stream)
+	if err != nil {
+		return fmt.Errorf("bus: sync %s: %w", s.stream, err)
+	}
+	var target uint64
+	for _, f := range s.cfg.FilterSubjects {
+		m, err := st.GetLastMsgForSubject(ctx, f)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
 		}
 		if err != nil {
-			return fmt.Errorf("bus: sync %s: %w", s.cfg.Durable, err)
+			return fmt.Errorf("bus: sync %s: last message of %s: %w", s.stream, f, err)
 		}
-		info := cons.CachedInfo()
+		target = max(target, m.Sequence)
+	}
+	for {
 		s.mu.Lock()
-		handled := s.handled
+		handled, moved := s.handled, s.moved
 		s.mu.Unlock()
-		if info.NumPending == 0 && handled >= info.Delivered.Stream {
+		if handled >= target {
 			return nil
 		}
-		want := max(info.Delivered.Stream, handled+1)
-	wait:
-		for {
-			s.mu.Lock()
-			handled, moved := s.handled, s.moved
-			s.mu.Unlock()
-			if handled >= want {
-				break
-			}
-			select {
-			case <-moved:
-			case <-t.C:
-				break wait
-			case <-ctx.Done():
-				return fmt.Errorf("bus: sync %s: %d events to go: %w", s.cfg.Durable, info.NumPending, ctx.Err())
-			}
+		select {
+		case <-moved:
+		case <-ctx.Done():
+			return fmt.Errorf("bus: sync %s: at %d of %d: %w", s.stream, handled, target, ctx.Err())
 		}
 	}
 }
