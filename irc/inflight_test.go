@@ -1,7 +1,6 @@
 package irc
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
@@ -17,59 +16,37 @@ import (
 	"github.com/heraldci/herald/status/statustest"
 )
 
-// ackServer is an IRC server on loopback that welcomes the bot, puts it on
-// the channels it joins, and answers the PINGs that acknowledge lines only
-// when told to; each connection's lines arrive on a channel of their own.
+// ackServer is a fake IRC server that puts the bot on the channels it
+// joins, and answers the PINGs that acknowledge lines only when told to
+// (one value on pong per connection); a value on hangUp ends the current
+// connection without a word.
 type ackServer struct {
-	l     net.Listener
-	conns chan chan string
-	pong  chan bool // one value per connection: answer acknowledging PINGs?
-	close chan struct{}
+	*fakeServer
+	pong   chan bool
+	hangUp chan struct{}
 }
 
 func newAckServer(t *testing.T) *ackServer {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	s := &ackServer{l: l, conns: make(chan chan string, 4), pong: make(chan bool, 4), close: make(chan struct{}, 4)}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
+	s := &ackServer{pong: make(chan bool, 4), hangUp: make(chan struct{}, 4)}
+	s.fakeServer = startFakeServer(t, func(c net.Conn) func(string) bool {
+		pong := <-s.pong
+		go func() {
+			<-s.hangUp
+			c.Close()
+		}()
+		return func(line string) bool {
+			switch {
+			case strings.HasPrefix(line, "USER "):
+				fmt.Fprintf(c, ":srv 001 herald :Welcome herald!~herald@127.0.0.1\r\n")
+			case strings.HasPrefix(line, "JOIN "):
+				// The PONG to the PING after it tells the test the bot took the JOIN.
+				fmt.Fprintf(c, ":herald!~herald@127.0.0.1 JOIN %s\r\nPING :joined\r\n", strings.TrimPrefix(line, "JOIN "))
+			case strings.HasPrefix(line, "PING :"+markPrefix) && pong:
+				fmt.Fprintf(c, ":srv PONG srv :%s\r\nPING :acked\r\n", strings.TrimPrefix(line, "PING :"))
 			}
-			lines := make(chan string, 100)
-			s.conns <- lines
-			pong := <-s.pong
-			go func() {
-				<-s.close
-				c.Close() // the connection dies, without a word
-			}()
-			go func() {
-				defer close(lines)
-				r := bufio.NewReader(c)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					line = strings.TrimRight(line, "\r\n")
-					lines <- line
-					switch {
-					case strings.HasPrefix(line, "USER "):
-						fmt.Fprintf(c, ":srv 001 herald :Welcome herald!~herald@127.0.0.1\r\n")
-					case strings.HasPrefix(line, "JOIN "):
-						// The PONG to the PING after it tells the test the bot took the JOIN.
-						fmt.Fprintf(c, ":herald!~herald@127.0.0.1 JOIN %s\r\nPING :joined\r\n", strings.TrimPrefix(line, "JOIN "))
-					case strings.HasPrefix(line, "PING :"+markPrefix) && pong:
-						fmt.Fprintf(c, ":srv PONG srv :%s\r\nPING :acked\r\n", strings.TrimPrefix(line, "PING :"))
-					}
-				}
-			}()
+			return true
 		}
-	}()
-	t.Cleanup(func() { l.Close(); <-done })
+	})
 	return s
 }
 
@@ -79,34 +56,34 @@ func newAckServer(t *testing.T) *ackServer {
 func TestAnnouncementOnADyingConnectionIsSentAgain(t *testing.T) {
 	s := newAckServer(t)
 	s.pong <- false
-	b, err := New(Options{Host: "127.0.0.1", Port: s.l.Addr().(*net.TCPAddr).Port, Nick: "herald",
+	b, err := New(Options{Host: "127.0.0.1", Port: s.port(), Nick: "herald",
 		Channels: []Channel{{Name: "#re"}}, NotifyEvents: []string{"failure"},
 		LostDelay: 10 * time.Millisecond, FailedDelay: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	defer closeBot(t, b)
 	say := "PRIVMSG #re :build #9 of linux is complete: Failure"
 
-	first := <-s.conns
+	first := s.next(t)
 	readUntil(t, first, "PONG joined")
 	build := statustest.NewBuild("linux").Number(9).Failed().Build()
 	require.NoError(t, b.Report(context.Background(), status.Event{Kind: status.BuildFinished, Build: build}))
 	readUntil(t, first, say)
 	readUntil(t, first, "PING :"+markPrefix) // asked, never answered
 	s.pong <- true
-	s.close <- struct{}{}
+	s.hangUp <- struct{}{}
 	for range first {
 	}
 
-	second := <-s.conns
+	second := s.next(t)
 	got := readUntil(t, second, say)
 	assert.NotContains(t, got[:len(got)-1], say, "said once on the new connection")
 	readUntil(t, second, "PONG acked") // the acknowledging PING was answered, and the answer taken
 	s.pong <- true
-	s.close <- struct{}{}
+	s.hangUp <- struct{}{}
 	for range second {
 	}
 
-	third := <-s.conns
+	third := s.next(t)
 	got = readUntil(t, third, "PONG joined")
 	require.NoError(t, b.Report(context.Background(), status.Event{Kind: status.BuildFinished,
 		Build: statustest.NewBuild("linux").Number(10).Failed().Build()}))

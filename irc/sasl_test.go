@@ -1,7 +1,6 @@
 package irc
 
 import (
-	"bufio"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
@@ -13,60 +12,33 @@ import (
 	"github.com/heraldci/herald/internal/testkit"
 )
 
-// saslServer is an in-process IRC server that speaks just enough of IRCv3
+// saslServer is a fake IRC server that speaks just enough of IRCv3
 // capability negotiation and SASL PLAIN (ngircd has no SASL): it holds
 // registration until CAP END, as real servers do, and checks the
-// credentials. Each connection's lines go to conns.
+// credentials.
 type saslServer struct {
-	l        net.Listener
+	*fakeServer
 	offer    string // the CAP LS list
 	user     string
 	password string
-	conns    chan chan string
 }
 
 func startSASLServer(t *testing.T, offer, user, password string) *saslServer {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &saslServer{l: l, offer: offer, user: user, password: password, conns: make(chan chan string, 10)}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			lines := make(chan string, 100)
-			s.conns <- lines
-			go s.serve(c, lines)
-		}
-	}()
-	t.Cleanup(func() { l.Close(); <-done })
+	s := &saslServer{offer: offer, user: user, password: password}
+	s.fakeServer = startFakeServer(t, s.conn)
 	return s
 }
 
-func (s *saslServer) serve(c net.Conn, lines chan<- string) {
-	defer c.Close()
-	defer close(lines)
-	r := bufio.NewReader(c)
+// conn answers the lines of one connection.
+func (s *saslServer) conn(c net.Conn) func(string) bool {
 	nick, loggedIn := "*", false
 	send := func(format string, args ...any) { fmt.Fprintf(c, ":fake.test "+format+"\r\n", args...) }
-	for {
-		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return
-		}
-		line = strings.TrimRight(line, "\r\n")
-		lines <- line
+	return func(line string) bool {
 		m, err := parseMessage(line)
 		if err != nil {
 			send("421 %s :bad line", nick)
-			continue
+			return true
 		}
 		switch {
 		case m.Command == "CAP" && m.Param(0) == "LS":
@@ -86,33 +58,21 @@ func (s *saslServer) serve(c net.Conn, lines chan<- string) {
 			parts := strings.Split(string(raw), "\x00")
 			if err != nil || len(parts) != 3 || parts[1] != s.user || parts[2] != s.password {
 				send("904 %s :SASL authentication failed", nick)
-				continue
+				return true
 			}
 			loggedIn = true
 			send("900 %s %s!~herald@127.0.0.1 %s :You are now logged in as %s", nick, nick, s.user, s.user)
 			send("903 %s :SASL authentication successful", nick)
 		case m.Command == "CAP" && m.Param(0) == "END":
-			if loggedIn {
-				send("001 %s :Welcome to the fake network %s!~herald@127.0.0.1", nick, nick)
-			} else {
+			if !loggedIn {
 				send("ERROR :Closing link: login required")
-				return
+				return false
 			}
+			send("001 %s :Welcome to the fake network %s!~herald@127.0.0.1", nick, nick)
 		case m.Command == "QUIT":
-			return
+			return false
 		}
-	}
-}
-
-// next returns the lines of the next connection the bot makes.
-func (s *saslServer) next(t *testing.T) chan string {
-	t.Helper()
-	select {
-	case c := <-s.conns:
-		return c
-	case <-time.After(10 * time.Second):
-		t.Fatal("the bot did not connect")
-		return nil
+		return true
 	}
 }
 
@@ -140,7 +100,7 @@ func readUntil(t *testing.T, lines chan string, prefix string) []string {
 func saslBot(t *testing.T, s *saslServer, password string) *testkit.Buffer {
 	t.Helper()
 	sink := &testkit.Buffer{}
-	port := s.l.Addr().(*net.TCPAddr).Port
+	port := s.port()
 	b, err := New(Options{Host: "127.0.0.1", Port: port, Nick: "herald", SASL: &SASL{User: "ci-bot", Password: secretOf(password)},
 		Channels: []Channel{{Name: "#sasl"}}, FailedDelay: 200 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(sink, nil))})

@@ -1,7 +1,6 @@
 package irc
 
 import (
-	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -53,34 +52,15 @@ func TestTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := make(chan string, 100)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
+	s := serveFake(t, l, func(c net.Conn) func(string) bool {
+		return func(line string) bool {
+			if strings.HasPrefix(line, "USER ") {
+				fmt.Fprintf(c, ":srv 001 herald :Welcome herald!~herald@127.0.0.1\r\n")
 			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				for {
-					s, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					s = strings.TrimRight(s, "\r\n")
-					got <- s
-					if strings.HasPrefix(s, "USER ") {
-						fmt.Fprintf(c, ":srv 001 herald :Welcome herald!~herald@127.0.0.1\r\n")
-					}
-				}
-			}()
+			return true
 		}
-	}()
-	defer func() { l.Close(); <-done }()
-	port := l.Addr().(*net.TCPAddr).Port
+	})
+	port := s.port()
 
 	b, err := New(Options{Host: "127.0.0.1", Port: port, Nick: "herald", UseTLS: true, TLSConfig: &tls.Config{RootCAs: pool},
 		Channels: []Channel{{Name: "#tls"}}, Logger: slog.New(slog.DiscardHandler)})
@@ -88,11 +68,7 @@ func TestTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeBot(t, b)
-	for line := range got {
-		if line == "JOIN #tls" {
-			break
-		}
-	}
+	readUntil(t, s.next(t), "JOIN #tls")
 
 	sink := &testkit.Buffer{}
 	untrusting, err := New(Options{Host: "127.0.0.1", Port: port, Nick: "other", UseTLS: true, FailedDelay: time.Hour,
