@@ -26,6 +26,10 @@
 // builds of each master:
 //
 //	go run ./examples/cluster -builds 4
+//
+// -partitions N (the same on every master and front end) splits the bus
+// into N streams, for more events a second than one stream takes (see
+// package bus).
 package main
 
 import (
@@ -82,6 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	speed := fs.Float64("speed", 1, "master, all: simulation speed factor")
 	history := fs.String("history", "", "front, master: the history file (store.OpenMemory; required)")
 	durable := fs.String("durable", "front-end", "front: the durable consumer's name (one per front end)")
+	partitions := fs.Int("partitions", 1, "master, front, all: streams the bus is split into (the same number everywhere; see package bus)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -101,7 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if *natsURL == "" || *history == "" {
 			return errors.New("master: -nats URL and -history FILE are required")
 		}
-		return runMaster(ctx, *natsURL, *name, *history, *builds, *speed, nil, stdout, log)
+		return runMaster(ctx, natsBus{*natsURL, *partitions}, *name, *history, *builds, *speed, nil, stdout, log)
 	case "front":
 		if *natsURL == "" || *history == "" {
 			return errors.New("front: -nats URL and -history FILE are required")
@@ -110,7 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		f, err := startFront(ctx, *natsURL, *durable, or(*addr, "127.0.0.1:8011"), mem, stdout, log)
+		f, err := startFront(ctx, natsBus{*natsURL, *partitions}, *durable, or(*addr, "127.0.0.1:8011"), mem, stdout, log)
 		if err != nil {
 			_ = mem.Close(context.Background())
 			return err
@@ -119,9 +124,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		<-ctx.Done()
 		return f.close()
 	case "all":
-		return runAll(ctx, *natsURL, *dir, or(*addr, "127.0.0.1:8011"), *builds, *speed, stdout, log)
+		return runAll(ctx, natsBus{*natsURL, *partitions}, *dir, or(*addr, "127.0.0.1:8011"), *builds, *speed, stdout, log)
 	}
 	return fmt.Errorf("unknown role %q: use nats, master, front, or none for all in one process", role)
+}
+
+// natsBus is where the bus is: the server's URL and the number of streams
+// it is split into.
+type natsBus struct {
+	url        string
+	partitions int
 }
 
 func or(s, def string) string {
@@ -180,7 +192,7 @@ func connect(url, name string) (*nats.Conn, jetstream.JetStream, error) {
 // builds are done or ctx ends, with its history in the file at history (in
 // memory when ""). It prints a line for every build whose start or end
 // JetStream has acknowledged ("master-a: published a-linux #3 success").
-func runMaster(ctx context.Context, url, name, history string, builds int, speed float64, seed *uint64, stdout io.Writer, log *slog.Logger) error {
+func runMaster(ctx context.Context, nb natsBus, name, history string, builds int, speed float64, seed *uint64, stdout io.Writer, log *slog.Logger) error {
 	opts := store.MemoryOptions{Master: name, PersistDelay: 100 * time.Millisecond, Logger: log}
 	mem := store.NewMemory(opts)
 	if history != "" {
@@ -190,15 +202,15 @@ func runMaster(ctx context.Context, url, name, history string, builds int, speed
 		}
 	}
 	defer mem.Close(context.Background()) // after the Hub's Shutdown below
-	nc, js, err := connect(url, name)
+	nc, js, err := connect(nb.url, name)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	if _, err := bus.EnsureStream(ctx, js, bus.StreamOptions{}); err != nil {
+	if _, err := bus.EnsureStream(ctx, js, bus.StreamOptions{Partitions: nb.partitions}); err != nil {
 		return err
 	}
-	pub, err := bus.NewPublisher(bus.PublisherOptions{JetStream: js})
+	pub, err := bus.NewPublisher(bus.PublisherOptions{JetStream: js, Partitions: nb.partitions})
 	if err != nil {
 		return err
 	}
@@ -293,13 +305,13 @@ type front struct {
 // startFront subscribes durably and feeds the front end's Hub; a console
 // reporter prints every build's start and end ("front: started master-a
 // a-linux #3", "front: master-a a-linux #3 success").
-func startFront(ctx context.Context, url, durable, addr string, mem *store.Memory, stdout io.Writer, log *slog.Logger) (*front, error) {
-	nc, js, err := connect(url, "front-end")
+func startFront(ctx context.Context, nb natsBus, durable, addr string, mem *store.Memory, stdout io.Writer, log *slog.Logger) (*front, error) {
+	nc, js, err := connect(nb.url, "front-end")
 	if err != nil {
 		return nil, err
 	}
 	f := &front{nc: nc, mem: mem}
-	if _, err := bus.EnsureStream(ctx, js, bus.StreamOptions{}); err != nil {
+	if _, err := bus.EnsureStream(ctx, js, bus.StreamOptions{Partitions: nb.partitions}); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -325,7 +337,7 @@ func startFront(ctx context.Context, url, durable, addr string, mem *store.Memor
 		go func() { _ = f.ws.Serve(ln) }()
 		fmt.Fprintf(stdout, "front: web status at http://%s/ (builders of every master)\n", ln.Addr())
 	}
-	f.sub, err = bus.Subscribe(ctx, js, bus.SubscribeOptions{Durable: durable, Flush: mem.Sync, Logger: log}, f.hub)
+	f.sub, err = bus.Subscribe(ctx, js, bus.SubscribeOptions{Durable: durable, Partitions: nb.partitions, Flush: mem.Sync, Logger: log}, f.hub)
 	if err != nil {
 		_ = f.hub.Shutdown(context.Background())
 		nc.Close()
@@ -381,8 +393,8 @@ func (f *front) close() error {
 
 // runAll runs every role in this process: the server (unless url names
 // one), the front end with an in-memory history, and two masters.
-func runAll(ctx context.Context, url, dir, addr string, builds int, speed float64, stdout io.Writer, log *slog.Logger) error {
-	if url == "" {
+func runAll(ctx context.Context, nb natsBus, dir, addr string, builds int, speed float64, stdout io.Writer, log *slog.Logger) error {
+	if nb.url == "" {
 		if dir == "" {
 			tmp, err := os.MkdirTemp("", "herald-cluster-")
 			if err != nil {
@@ -396,11 +408,11 @@ func runAll(ctx context.Context, url, dir, addr string, builds int, speed float6
 			return err
 		}
 		defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
-		url = srv.ClientURL()
+		nb.url = srv.ClientURL()
 	}
-	fmt.Fprintf(stdout, "NATS JetStream at %s\n", url)
+	fmt.Fprintf(stdout, "NATS JetStream at %s (%d stream partitions)\n", nb.url, max(nb.partitions, 1))
 	mem := store.NewMemory(store.MemoryOptions{})
-	f, err := startFront(ctx, url, "front-end", addr, mem, stdout, log)
+	f, err := startFront(ctx, nb, "front-end", addr, mem, stdout, log)
 	if err != nil {
 		return err
 	}
@@ -411,7 +423,7 @@ func runAll(ctx context.Context, url, dir, addr string, builds int, speed float6
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = runMaster(ctx, url, name, "", builds, speed, &seed, io.Discard, log)
+			errs[i] = runMaster(ctx, nb, name, "", builds, speed, &seed, io.Discard, log)
 		}()
 	}
 	wg.Wait()

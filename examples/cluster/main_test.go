@@ -37,14 +37,20 @@ func TestMain(m *testing.M) {
 }
 
 func TestClusterTwoMastersOneFrontEnd(t *testing.T) {
-	var out, errs bytes.Buffer
-	err := run(context.Background(), []string{"-builds", "2", "-speed", "50", "-store", t.TempDir(), "-addr", "127.0.0.1:0"}, &out, &errs)
-	require.NoError(t, err, errs.String())
-	s := out.String()
-	assert.Equal(t, 4, strings.Count(s, "front: master-"), "2 builds per master:\n%s", s)
-	assert.Contains(t, s, "front: web status at http://127.0.0.1:")
-	for _, want := range []string{"a-linux(master-a)", "b-linux(master-b)", "a-docs(master-a)", "b-docs(master-b)"} {
-		assert.Contains(t, s, want, "front end does not show builder %s", want)
+	for _, partitions := range []string{"1", "2"} {
+		t.Run("partitions="+partitions, func(t *testing.T) {
+			var out, errs bytes.Buffer
+			err := run(context.Background(), []string{"-builds", "2", "-speed", "50", "-store", t.TempDir(), "-addr", "127.0.0.1:0",
+				"-partitions", partitions}, &out, &errs)
+			require.NoError(t, err, errs.String())
+			s := out.String()
+			assert.Contains(t, s, "("+partitions+" stream partitions)")
+			assert.Equal(t, 4, strings.Count(s, "front: master-"), "2 builds per master:\n%s", s)
+			assert.Contains(t, s, "front: web status at http://127.0.0.1:")
+			for _, want := range []string{"a-linux(master-a)", "b-linux(master-b)", "a-docs(master-a)", "b-docs(master-b)"} {
+				assert.Contains(t, s, want, "front end does not show builder %s", want)
+			}
+		})
 	}
 }
 
