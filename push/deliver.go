@@ -12,8 +12,9 @@ import (
 type rec struct {
 	pk   Packet
 	data []byte
-	cost int // bytes it adds to a request; 0 until measured
-	at   int // index of its event in the batch the Hub gave
+	cost int   // bytes it adds to a request; 0 until measured
+	at   int   // index of its event in the batch the Hub gave
+	bad  error // why its payload cannot be encoded: refused when its turn comes
 }
 
 // encode turns e into a packet.
@@ -56,6 +57,11 @@ func (p *Pusher) deliver(ctx context.Context, recs []rec, events int) error {
 	done := 0 // recs[:done] are delivered or rejected
 	for done < total {
 		rest := recs[done:]
+		if rest[0].bad != nil {
+			reject(rest[:1], "its payload cannot be encoded", rest[0].bad)
+			done++
+			continue
+		}
 		k, size := p.fit(rest)
 		if k == 0 {
 			reject(rest[:1], "packet alone exceeds Options.MaxRequestBytes", nil)
@@ -100,7 +106,7 @@ func (p *Pusher) deliver(ctx context.Context, recs []rec, events int) error {
 // and MaxRequestBytes, and its encoded size.
 func (p *Pusher) fit(recs []rec) (k, size int) {
 	size = p.tr.base()
-	for k < min(p.limit, len(recs)) {
+	for k < min(p.limit, len(recs)) && recs[k].bad == nil {
 		r := &recs[k]
 		if r.cost == 0 {
 			r.cost = p.tr.cost(r.data)

@@ -1,9 +1,7 @@
 package push
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -107,57 +105,20 @@ func (p *Pusher) ReportBatch(ctx context.Context, events []status.Event) error {
 		return fmt.Errorf("push: report %d events: %w", len(events), err)
 	}
 	recs := make([]rec, 0, len(events))
-	var bad []int // events whose payload cannot be encoded: refused alone
-	var badErr error
 	for i := range events {
 		if !p.Handles(events[i].Kind) {
 			continue
 		}
 		r, err := p.encode(&events[i])
 		if err != nil {
-			bad = append(bad, i)
-			badErr = cmp.Or(badErr, err)
-			p.rejected.Add(1)
-			p.log.Error("push: packet dropped: its payload cannot be encoded", "id", events[i].ID, "err", err)
-			continue
+			r = rec{pk: Packet{ID: events[i].ID}, bad: err}
 		}
 		r.at = i
 		recs = append(recs, r)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return withUnencodable(p.deliver(ctx, recs, len(events)), bad, badErr, recs, len(events))
-}
-
-// withUnencodable adds the events that could not be encoded (bad, their
-// indices in the batch) to what deliver made of the others.
-func withUnencodable(err error, bad []int, badErr error, recs []rec, total int) error {
-	if len(bad) == 0 {
-		return err
-	}
-	before := func(at int) int { // how many bad events precede index at
-		n := 0
-		for n < len(bad) && bad[n] < at {
-			n++
-		}
-		return n
-	}
-	var be *status.BatchError
-	switch {
-	case err == nil:
-		return &status.BatchError{Settled: total, Refused: len(bad), Err: badErr}
-	case errors.As(err, &be):
-		be.Refused += before(be.Settled)
-		return err
-	}
-	first := total // nothing was delivered: what precedes the first packet is settled
-	if len(recs) > 0 {
-		first = recs[0].at
-	}
-	if before(first) == 0 {
-		return err
-	}
-	return &status.BatchError{Settled: first, Refused: before(first), Err: err}
+	return p.deliver(ctx, recs, len(events))
 }
 
 // Stats counts what a Pusher did with the batches the Hub gave it.
