@@ -403,16 +403,24 @@ func TestEnsureStreamPersistMode(t *testing.T) {
 	assert.ErrorContains(t, err, "persist mode", "the server does not change a stream's persist mode")
 }
 
-// Sync returns only once the front end has every event the stream held,
-// so a caller can read the front end's state right after it.
-func TestSyncWaitsForWhatTheStreamHolds(t *testing.T) {
+// busWithFront starts a server with the stream and a subscription "front"
+// feeding a recorder, closed when t ends.
+func busWithFront(t *testing.T) (jetstream.JetStream, *statustest.Recorder, *bus.Subscription) {
+	t.Helper()
 	srv := startServer(t, t.TempDir(), 0)
 	_, js := connect(t, srv.ClientURL())
 	ensureStream(t, js)
-	var front statustest.Recorder
-	sub, err := bus.Subscribe(context.Background(), js, bus.SubscribeOptions{Durable: "front", Logger: quiet}, &front)
+	front := &statustest.Recorder{}
+	sub, err := bus.Subscribe(context.Background(), js, bus.SubscribeOptions{Durable: "front", Logger: quiet}, front)
 	require.NoError(t, err)
-	defer sub.Close(context.Background())
+	t.Cleanup(func() { _ = sub.Close(context.Background()) })
+	return js, front, sub
+}
+
+// Sync returns only once the front end has every event the stream held,
+// so a caller can read the front end's state right after it.
+func TestSyncWaitsForWhatTheStreamHolds(t *testing.T) {
+	js, front, sub := busWithFront(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	require.NoError(t, sub.Sync(ctx), "an empty stream is in sync at once")
@@ -495,13 +503,7 @@ func TestPartitionsKeepEachBuildersOrder(t *testing.T) {
 // An event JSON cannot hold (a property that is a channel) is refused
 // alone: the Hub counts it failed, and the events around it arrive.
 func TestUnencodableEventIsRefusedAlone(t *testing.T) {
-	srv := startServer(t, t.TempDir(), 0)
-	_, js := connect(t, srv.ClientURL())
-	ensureStream(t, js)
-	var front statustest.Recorder
-	sub, err := bus.Subscribe(context.Background(), js, bus.SubscribeOptions{Durable: "front", Logger: quiet}, &front)
-	require.NoError(t, err)
-	defer sub.Close(context.Background())
+	js, front, sub := busWithFront(t)
 	h := masterHub(t, js, "m1")
 	const n = 50
 	for i := range n {
